@@ -1,0 +1,88 @@
+"""Model checkpoints: a run folder with ``model.safetensors`` and ``manifest.json``.
+
+The manifest carries the model spec (arch, image shape, classes, mean/std),
+so a checkpoint rebuilds itself. State dicts from other projects (``.pt``)
+load with ``weights_only=True``, which refuses pickled code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import NotbugsError
+from .models import build_model
+from .storage import load_tensors, manifest, read_json, save_tensors, write_json
+
+MODEL_FILE, MANIFEST_FILE = "model.safetensors", "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_model(out: Path, model: nn.Module, spec: dict, config: dict, **extra) -> dict:
+    """Write the weights, then the manifest (last, so a folder with a manifest is complete)."""
+    out = Path(out)
+    save_tensors(out / MODEL_FILE, model.state_dict())
+    info = manifest("model", config, spec=spec, sha256=file_sha256(out / MODEL_FILE), **extra)
+    write_json(out / MANIFEST_FILE, info)
+    return info
+
+
+def _load_state(model: nn.Module, state: dict, where: str) -> None:
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = model.state_dict()
+    # Another project's state dict may lack our normalisation buffers: keep the spec's.
+    for key in ("normalize.mean", "normalize.std"):
+        state.setdefault(key, own[key])
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        detail = "; ".join(f"{name}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                           for name, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys)
+        raise NotbugsError(f"{where} does not fit the architecture/class count asked for ({detail}); "
+                           "check --arch and --dataset")
+    model.load_state_dict(state)
+
+
+def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
+    """Load a run folder (or its model.safetensors), or a foreign ``.pt`` state dict given ``spec``."""
+    path = Path(path)
+    if not path.exists():
+        raise NotbugsError(f"{path} does not exist; give a run folder made by 'notbugs train' or a .pt state dict")
+    if path.is_dir() or path.suffix == ".safetensors":
+        folder = path if path.is_dir() else path.parent
+        if not (folder / MANIFEST_FILE).is_file():
+            raise NotbugsError(f"{folder} has no {MANIFEST_FILE}; it is not a finished notbugs run folder")
+        info = read_json(folder / MANIFEST_FILE)
+        if "spec" not in info:
+            raise NotbugsError(f"{folder / MANIFEST_FILE} has no model spec; it is not a model manifest")
+        model = build_model(info["spec"])
+        _load_state(model, load_tensors(folder / MODEL_FILE), str(folder / MODEL_FILE))
+        return model.eval(), info
+    if spec is None:
+        raise NotbugsError(f"{path} is a bare state dict; say which model it is with --arch and --dataset")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise NotbugsError(f"{path} was refused: it holds more than tensors ({str(exc).splitlines()[0]}). "
+                           "Only plain state dicts are loaded, never pickled code") from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise NotbugsError(f"{path} is not a readable PyTorch file ({exc})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise NotbugsError(f"{path} is not a state dict of tensors")
+    model = build_model(spec)
+    _load_state(model, state, str(path))
+    return model.eval(), {"spec": spec, "source": str(path)}

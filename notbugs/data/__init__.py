@@ -1,0 +1,176 @@
+"""Datasets as in-memory tensors: images float32 in [0, 1] NCHW, labels int64.
+
+``load_dataset(name)`` takes ``fashion-mnist``, ``mnist``, ``cifar10``,
+``digits`` or ``folder:PATH``. ``catalog()`` says for each where it was found
+or how to get it (``notbugs data list``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import NotbugsError
+from . import cifar, locate
+from .digits import load_digits_arrays
+from .folder import read_folder
+from .idx import read_idx
+
+IDX_STEMS = {
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte",
+    "test_y": "t10k-labels-idx1-ubyte",
+}
+
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+# sha256 of the *decompressed* IDX files (mirrors recompress the .gz files).
+FASHION_SHA256 = {
+    "train_x": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train_y": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "test_x": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "test_y": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+
+
+@dataclass
+class ImageData:
+    """A labelled train/test split held as tensors."""
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: list[str]
+    hflip: bool = False  # whether a horizontal flip keeps the label (used by augmentation)
+    source: str = ""
+    mean: tuple[float, ...] = field(init=False)
+    std: tuple[float, ...] = field(init=False)
+
+    def __post_init__(self):
+        for split in ("train", "test"):
+            check_images(getattr(self, f"{split}_x"), getattr(self, f"{split}_y"), len(self.classes), f"{self.name} {split}")
+        self.mean = tuple(self.train_x.mean(dim=(0, 2, 3)).tolist())
+        self.std = tuple(self.train_x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist())
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_x.shape[1:])
+
+
+def check_images(x: torch.Tensor, y: torch.Tensor, num_classes: int, where: str) -> None:
+    """Refuse data that would silently give wrong numbers."""
+    if x.ndim != 4:
+        raise NotbugsError(f"{where}: images must be N x C x H x W, got shape {tuple(x.shape)}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise NotbugsError(f"{where}: {len(x)} images but labels of shape {tuple(y.shape)}; they must match one to one")
+    if not x.is_floating_point():
+        raise NotbugsError(f"{where}: images must be floats in [0, 1], got {x.dtype}")
+    if torch.isnan(x).any():
+        raise NotbugsError(f"{where}: images contain NaN pixels")
+    if len(x) and (x.min() < 0 or x.max() > 1):
+        raise NotbugsError(f"{where}: pixels must lie in [0, 1], found [{x.min():.3g}, {x.max():.3g}]; divide uint8 images by 255")
+    if len(y) and (y.min() < 0 or y.max() >= num_classes):
+        raise NotbugsError(f"{where}: labels must lie in 0..{num_classes - 1}, found {int(y.min())}..{int(y.max())}")
+
+
+def _to_tensors(train_x, train_y, test_x, test_y):
+    def img(a):
+        return torch.from_numpy(np.asarray(a, dtype=np.float32) / np.float32(255.0))
+
+    def lab(a):
+        return torch.from_numpy(np.asarray(a, dtype=np.int64))
+
+    return img(train_x), lab(train_y), img(test_x), lab(test_y)
+
+
+def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
+    paths = {}
+    for key, stem in IDX_STEMS.items():
+        path = locate.find_file(name, stem)
+        if path is None:
+            raise NotbugsError(f"{name}: {stem}[.gz] not found in {', '.join(map(str, locate.search_dirs(name)))}. {how_to_get(name)}")
+        paths[key] = path
+    arrays = {key: read_idx(path) for key, path in paths.items()}
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
+        if x.ndim != 3 or y.ndim != 1:
+            raise NotbugsError(f"{paths[split + '_x']}: expected idx3 images and idx1 labels, got {x.ndim}-d and {y.ndim}-d")
+        if len(x) != len(y):
+            raise NotbugsError(f"{paths[split + '_x']} has {len(x)} images but {paths[split + '_y']} has {len(y)} labels")
+    tx, ty, vx, vy = _to_tensors(arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None], arrays["test_y"])
+    return ImageData(name, tx, ty, vx, vy, classes, hflip=hflip, source=str(paths["train_x"].parent))
+
+
+def _load_cifar10() -> ImageData:
+    for folder in locate.search_dirs("cifar10"):
+        for base in (folder, folder / "cifar-10-batches-py"):
+            if all((base / f).is_file() for f in cifar.TRAIN_FILES + cifar.TEST_FILES):
+                train = [cifar.read_batch(base / f) for f in cifar.TRAIN_FILES]
+                tx, ty = np.concatenate([a for a, _ in train]), np.concatenate([b for _, b in train])
+                vx, vy = cifar.read_batch(base / cifar.TEST_FILES[0])
+                return ImageData("cifar10", *_to_tensors(tx, ty, vx, vy), cifar.CLASSES, hflip=True, source=str(base))
+    raise NotbugsError(f"cifar10 not found in {', '.join(map(str, locate.search_dirs('cifar10')))}. {how_to_get('cifar10')}")
+
+
+def load_dataset(name: str) -> ImageData:
+    if name == "fashion-mnist":
+        return _load_idx(name, FASHION_CLASSES, hflip=True)
+    if name == "mnist":
+        return _load_idx(name, [str(i) for i in range(10)], hflip=False)
+    if name == "cifar10":
+        return _load_cifar10()
+    if name == "digits":
+        tx, ty, vx, vy = load_digits_arrays()
+        return ImageData("digits", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx), torch.from_numpy(vy),
+                         [str(i) for i in range(10)], hflip=False, source="scikit-learn (bundled)")
+    if name.startswith("folder:"):
+        path = Path(name.split(":", 1)[1]).expanduser()
+        *arrays, classes = read_folder(path)
+        return ImageData(name, *_to_tensors(*arrays), classes, hflip=False, source=str(path))
+    raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)} or folder:PATH")
+
+
+def how_to_get(name: str) -> str:
+    return {
+        "fashion-mnist": "Install it with 'apt-get install dataset-fashion-mnist', run 'notbugs data download fashion-mnist', "
+        "or put the four IDX files in $NOTBUGS_DATA/fashion-mnist/.",
+        "mnist": "Put the four IDX files (train-images-idx3-ubyte[.gz], ...) in $NOTBUGS_DATA/mnist/.",
+        "cifar10": "Unpack cifar-10-python.tar.gz into $NOTBUGS_DATA/cifar10/ (it holds cifar-10-batches-py/).",
+        "digits": "Bundled with scikit-learn.",
+    }[name]
+
+
+def download_fashion_mnist() -> Path:
+    dest = locate.cache_dir("fashion-mnist")
+    for key, stem in IDX_STEMS.items():
+        locate.download(f"{FASHION_URL}{stem}.gz", dest / f"{stem}.gz", FASHION_SHA256[key])
+    return dest
+
+
+DATASETS = ["fashion-mnist", "mnist", "cifar10", "digits"]
+
+
+def catalog() -> list[dict]:
+    """One row per dataset: name, whether it is available, where, or how to get it."""
+    rows = []
+    for name in DATASETS:
+        if name == "digits":
+            rows.append({"name": name, "found": True, "where": "scikit-learn (bundled)"})
+            continue
+        if name == "cifar10":
+            hits = [b for f in locate.search_dirs(name) for b in (f, f / "cifar-10-batches-py") if (b / "test_batch").is_file()]
+        else:
+            hits = [p.parent for p in [locate.find_file(name, IDX_STEMS["train_x"])] if p]
+        rows.append({"name": name, "found": bool(hits), "where": str(hits[0]) if hits else how_to_get(name)})
+    return rows

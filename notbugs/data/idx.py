@@ -1,0 +1,52 @@
+"""Reader for the IDX format of MNIST and Fashion-MNIST (plain or gzipped).
+
+The header is checked before anything is trusted: magic number, element type,
+dimension count, and that the payload holds exactly the declared number of
+bytes. A bad file gets an error naming it, never a garbled tensor.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NotbugsError
+
+_UBYTE = 0x08
+
+
+def read_idx(path: Path) -> np.ndarray:
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except FileNotFoundError:
+        raise NotbugsError(f"{path} does not exist") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise NotbugsError(f"{path} is not a readable gzip file ({exc}); it is truncated or corrupt: delete it and get it again") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise NotbugsError(f"{path} is not an IDX file (bad magic number); expected MNIST-style idx1/idx3 data")
+    if raw[2] != _UBYTE:
+        raise NotbugsError(f"{path}: IDX element type 0x{raw[2]:02x} is not supported (only unsigned bytes, 0x08)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise NotbugsError(f"{path} has a truncated IDX header")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(dims))
+    if len(raw) - header != expected:
+        raise NotbugsError(
+            f"{path} holds {len(raw) - header} data bytes but its header declares {dims} = {expected}; "
+            "the file is truncated or corrupt: delete it and get it again"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write unsigned bytes as IDX (gzipped if the name ends in .gz); used to make test files."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    data = bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    Path(path).write_bytes(gzip.compress(data) if str(path).endswith(".gz") else data)

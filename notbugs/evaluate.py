@@ -1,0 +1,57 @@
+"""Clean and robust accuracy on a test set.
+
+An example counts as robust when the model classifies it correctly at the
+clean point and at every PGD iterate (the attack keeps the iterate with the
+largest margin, so one misclassified iterate is enough). Hence robust
+accuracy never exceeds clean accuracy, and never rises with more steps.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .attacks import frozen, margin, pgd
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
+    with frozen(model), torch.inference_mode():
+        return torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> float:
+    if len(x) == 0:
+        return float("nan")
+    return (predict(model, x, batch_size, device) == y).float().mean().item()
+
+
+def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
+                    step_size: float | None = None, random_start: bool = False, seed: int = 0,
+                    batch_size: int = 512, device: str = "cpu", progress: bool = False) -> float:
+    gen = torch.Generator().manual_seed(seed)
+    robust = 0
+    for i in tqdm(range(0, len(x), batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        x_adv = pgd(model, xb, yb, norm=norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start,
+                    best=True, select=margin, generator=gen)
+        with frozen(model), torch.inference_mode():
+            ok = (model(xb).argmax(1) == yb) & (model(x_adv).argmax(1) == yb)
+        robust += ok.sum().item()
+    return robust / max(len(x), 1)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps_list, steps: int = 20,
+             step_size_factor: float = 2.5, seed: int = 0, device: str = "cpu", progress: bool = True) -> dict:
+    """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps)."""
+    robust = {}
+    for eps in eps_list:
+        robust[f"{eps:g}"] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,
+                                             step_size=step_size_factor * eps / max(steps, 1), seed=seed,
+                                             device=device, progress=progress)
+    return {
+        "clean_accuracy": accuracy(model, x, y, device=device),
+        "robust_accuracy": robust,
+        "attack": {"name": "pgd", "norm": norm, "steps": steps, "step_size": f"{step_size_factor:g} * eps / steps",
+                   "random_start": False, "n": len(x)},
+    }

@@ -1,0 +1,35 @@
+"""Small models for 28x28 / 8x8 images: a CNN, an MLP and a linear model."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def cnn_body(channels: int, height: int, width: int, base: int = 32, hidden: int = 256):
+    """conv-conv-pool, conv-conv-pool, then one hidden layer: the representation."""
+    h, w = height // 4, width // 4
+    body = nn.Sequential(
+        nn.Conv2d(channels, base, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(base, base, 3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(base, 2 * base, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(2 * base, 2 * base, 3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * base * h * w, hidden), nn.ReLU(inplace=True),
+    )
+    return body, hidden
+
+
+def mlp_body(channels: int, height: int, width: int, hidden: int = 256):
+    body = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(channels * height * width, hidden), nn.ReLU(inplace=True),
+        nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+    )
+    return body, hidden
+
+
+def linear_body(channels: int, height: int, width: int):
+    """The representation of a linear model is the (normalised) input itself."""
+    return nn.Flatten(), channels * height * width

@@ -1,0 +1,121 @@
+"""Standard and PGD adversarial training on tensors (Madry et al. 2018).
+
+The whole loop is here, top to bottom: shuffle, augment, (attack), step,
+schedule. Adversarial examples are made with the model in eval mode, as in
+MadryLab's ``robustness``; the training step then runs in train mode.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .attacks import pgd
+from .augment import random_crop, random_flip
+from .errors import NotbugsError
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"  # "adam" or "sgd"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # "cosine", "step" (10x drop at half-way) or "constant"
+    crop_padding: int = 2  # random translation by up to this many pixels; 0 turns it off
+    flip: bool = True  # horizontal flips, only where the dataset allows them
+    adv: str | None = None  # None for standard training, "l2" or "linf" for PGD training
+    eps: float = 0.0
+    steps: int = 7
+    step_size: float | None = None  # default 2.5 * eps / steps
+    random_start: bool = False  # the paper starts PGD at the clean image
+    seed: int = 0
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
+            raise NotbugsError("epochs must be >= 0, batch size >= 1 and lr > 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise NotbugsError(f"unknown optimizer '{self.optimizer}'; use adam or sgd")
+        if self.schedule not in ("cosine", "step", "constant"):
+            raise NotbugsError(f"unknown schedule '{self.schedule}'; use cosine, step or constant")
+        if self.adv not in (None, "l2", "linf"):
+            raise NotbugsError(f"unknown norm '{self.adv}' for adversarial training; use l2 or linf")
+        if self.eps < 0:
+            raise NotbugsError(f"eps must be >= 0, got {self.eps}")
+        if self.adv and (self.eps == 0 or self.steps < 1):
+            raise NotbugsError("adversarial training needs eps > 0 and steps >= 1")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1) of the run."""
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * progress))
+    if schedule == "step":
+        return 1.0 if progress < 0.5 else 0.1
+    return 1.0
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *, hflip_ok: bool = False,
+          progress: bool = True, desc: str = "train") -> list[dict]:
+    """Train ``model`` in place on images ``x`` (in [0, 1]) with labels ``y``; return per-epoch stats."""
+    cfg.validate()
+    if len(x) != len(y):
+        raise NotbugsError(f"{len(x)} images but {len(y)} labels")
+    device = torch.device(cfg.device)
+    model.to(device)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = make_optimizer(model, cfg)
+    per_epoch = math.ceil(len(x) / cfg.batch_size)
+    total = max(1, cfg.epochs * per_epoch)
+    history = []
+    bar = tqdm(total=total, desc=desc, disable=not progress, unit="batch", leave=False)
+    step = 0
+    for epoch in range(cfg.epochs):
+        start, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
+        order = torch.randperm(len(x), generator=gen)
+        for b in range(per_epoch):
+            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            xb, yb = x[idx].to(device), y[idx].to(device)
+            xb = random_crop(xb, cfg.crop_padding, gen)
+            if cfg.flip and hflip_ok:
+                xb = random_flip(xb, gen)
+            if cfg.adv:
+                xb = pgd(model, xb, yb, norm=cfg.adv, eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,
+                         random_start=cfg.random_start, generator=gen)
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * lr_factor(cfg.schedule, step / total)
+            model.train()
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += len(yb)
+            correct += (logits.argmax(1) == yb).sum().item()
+            loss_sum += loss.item() * len(yb)
+            bar.update(1)
+            bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        history.append({"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
+                        "seconds": time.perf_counter() - start})
+    bar.close()
+    model.eval()
+    return history

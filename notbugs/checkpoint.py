@@ -55,6 +55,13 @@ def _load_state(model: nn.Module, state: dict, where: str) -> None:
     model.load_state_dict(state)
 
 
+def read_manifest(folder: Path) -> dict:
+    folder = Path(folder)
+    if not (folder / MANIFEST_FILE).is_file():
+        raise NotbugsError(f"{folder} has no {MANIFEST_FILE}; it is not a finished notbugs run folder")
+    return read_json(folder / MANIFEST_FILE)
+
+
 def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
     """Load a run folder (or its model.safetensors), or a foreign ``.pt`` state dict given ``spec``."""
     path = Path(path)
@@ -62,9 +69,7 @@ def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
         raise NotbugsError(f"{path} does not exist; give a run folder made by 'notbugs train' or a .pt state dict")
     if path.is_dir() or path.suffix == ".safetensors":
         folder = path if path.is_dir() else path.parent
-        if not (folder / MANIFEST_FILE).is_file():
-            raise NotbugsError(f"{folder} has no {MANIFEST_FILE}; it is not a finished notbugs run folder")
-        info = read_json(folder / MANIFEST_FILE)
+        info = read_manifest(folder)
         if "spec" not in info:
             raise NotbugsError(f"{folder / MANIFEST_FILE} has no model spec; it is not a model manifest")
         model = build_model(info["spec"])

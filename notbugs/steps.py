@@ -11,13 +11,12 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_model, save_model
+from .checkpoint import load_model, read_manifest, save_model
 from .data import ImageData, load_dataset
 from .errors import NotbugsError
 from .evaluate import accuracy, evaluate
 from .models import build_model, model_spec
 from .seeding import seed_everything
-from .storage import read_json
 from .train import TrainConfig, train
 
 
@@ -63,7 +62,7 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
     if dataset is None:
         if not model_path.is_dir():
             raise NotbugsError("--dataset is needed for a bare state dict")
-        dataset = read_json(model_path / "manifest.json").get("dataset")
+        dataset = read_manifest(model_path).get("dataset")
         if dataset is None:
             raise NotbugsError(f"{model_path}'s manifest names no dataset; pass --dataset")
     data = load_dataset(dataset)

@@ -101,7 +101,7 @@ def pgd(
         noise = threat.random(x0.shape, eps_t.cpu(), generator, x0.dtype).to(x0.device)
         delta = (x0 + noise).clamp(0, 1) - x0
 
-    with frozen(model):
+    with frozen(model), torch.enable_grad():  # callers may be inside no_grad
         best_x, best_loss = x0 + delta, None
         for i in range(steps + 1):
             x_adv = (x0 + delta).requires_grad_(True)

@@ -6,14 +6,16 @@ from torch import nn
 
 
 def cnn_body(channels: int, height: int, width: int, base: int = 32, hidden: int = 256):
-    """conv-conv-pool, conv-conv-pool, then one hidden layer: the representation."""
+    """conv-pool, conv-pool, then one hidden layer: the representation.
+
+    Small on purpose: PGD training multiplies its cost by steps + 1, and the
+    quick reproduction must run on a laptop CPU.
+    """
     h, w = height // 4, width // 4
     body = nn.Sequential(
         nn.Conv2d(channels, base, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(base, base, 3, padding=1), nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
         nn.Conv2d(base, 2 * base, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(2 * base, 2 * base, 3, padding=1), nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
         nn.Flatten(),
         nn.Linear(2 * base * h * w, hidden), nn.ReLU(inplace=True),

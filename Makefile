@@ -1,0 +1,33 @@
+# The README's two commands: `make run` (set up, then the main job) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= runs/quick
+
+.PHONY: run test install data clean
+
+$(BIN)/notbugs: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/notbugs
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist when it is not already somewhere notbugs looks.
+data: install
+	@$(BIN)/notbugs data list | grep -q '^fashion-mnist *found' || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
+	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' or 'notbugs data download fashion-mnist'"; exit 1; fi; }
+
+run: data
+	$(BIN)/notbugs train --dataset fashion-mnist --arch cnn --epochs 2 --out $(OUT)/std
+	$(BIN)/notbugs eval --model $(OUT)/std --norm l2 --eps 0.5,1.0,1.5 --steps 20 --limit 2000 --out $(OUT)/eval.json
+	@echo "outputs: $(OUT)/std (model + manifest) and $(OUT)/eval.json"
+
+test: data
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs

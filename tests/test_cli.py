@@ -1,0 +1,97 @@
+"""The CLI end to end on digits, and its answers to bad input (exit 2, one line, no traceback)."""
+
+import json
+
+import pytest
+import torch
+
+from notbugs.cli import main
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "std"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp", "--epochs", "3", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_train_writes_a_run_folder(run_dir, capsys):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["spec"]["arch"] == "mlp" and manifest["dataset"] == "digits"
+    assert 0 <= manifest["metrics"]["test_clean_accuracy"] <= 1
+    assert (run_dir / "model.safetensors").is_file()
+
+
+def test_eval_prints_and_writes(run_dir, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--model", str(run_dir), "--eps", "0,0.5,2", "--steps", "5", "--out", str(out), "--quiet"]) == 0
+    res = json.loads(out.read_text())
+    acc = res["robust_accuracy"]
+    assert set(acc) == {"0", "0.5", "2"}
+    assert acc["0"] == pytest.approx(res["clean_accuracy"])
+    assert acc["0"] >= acc["0.5"] >= acc["2"]
+    assert "clean accuracy" in capsys.readouterr().out
+
+
+def test_eval_of_foreign_state_dict(run_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    state = load_file(str(run_dir / "model.safetensors"))
+    torch.save(state, tmp_path / "m.pt")
+    assert main(["eval", "--model", str(tmp_path / "m.pt"), "--arch", "mlp", "--dataset", "digits",
+                 "--eps", "0.5", "--steps", "2", "--limit", "50", "--quiet"]) == 0
+
+
+def test_data_list(capsys):
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "found" in out
+
+
+BAD_INPUT = [
+    # (what, argv builder, message fragment)
+    ("wrong model path", lambda r, t: ["eval", "--model", str(t / "nope")], "does not exist"),
+    ("unknown dataset", lambda r, t: ["train", "--dataset", "svhn", "--out", str(t / "o")], "unknown dataset 'svhn'"),
+    ("unknown arch", lambda r, t: ["train", "--dataset", "digits", "--arch", "resnet99", "--out", str(t / "o")],
+     "unknown architecture"),
+    ("wrong dataset for the model", lambda r, t: ["eval", "--model", str(r), "--dataset", "fashion-mnist"],
+     "pick the dataset it was trained on"),
+    ("bare .pt without --arch", lambda r, t: ["eval", "--model", str(_pt(t)), "--dataset", "digits"], "--arch"),
+    ("checkpoint of another arch", lambda r, t: ["eval", "--model", str(_pt(t)), "--dataset", "digits", "--arch", "cnn"],
+     "does not fit"),
+    ("corrupt checkpoint", lambda r, t: ["eval", "--model", str(_corrupt(r, t))], "corrupt"),
+    ("folder that is not a run", lambda r, t: ["eval", "--model", str(t)], "no manifest.json"),
+    ("adversarial training with eps 0", lambda r, t: ["train", "--dataset", "digits", "--adv", "l2", "--out", str(t / "o")],
+     "eps > 0"),
+]
+
+
+def _pt(tmp):
+    torch.save({"w": torch.zeros(3)}, tmp / "x.pt")
+    return tmp / "x.pt"
+
+
+def _corrupt(run_dir, tmp):
+    import shutil
+
+    bad = tmp / "bad"
+    shutil.copytree(run_dir, bad)
+    (bad / "model.safetensors").write_bytes((bad / "model.safetensors").read_bytes()[:100])
+    return bad
+
+
+@pytest.mark.parametrize("what,argv,message", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_gets_one_line_and_exit_2(run_dir, tmp_path, capsys, what, argv, message):
+    assert main(argv(run_dir, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("notbugs: error:") and message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["eval", "--model", "x", "--eps", "-0.5"], ["train", "--out", "o", "--eps", "-1"],
+                                  ["eval", "--model", "x", "--norm", "l3"]])
+def test_argument_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err

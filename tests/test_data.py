@@ -1,0 +1,200 @@
+"""Dataset readers on small files written in the real formats."""
+
+import gzip
+import hashlib
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from notbugs import data as nbdata
+from notbugs.data import IDX_STEMS, check_images, load_dataset
+from notbugs.data.cifar import read_batch
+from notbugs.data.idx import read_idx, write_idx
+from notbugs.errors import NotbugsError
+
+
+def _idx_dataset(root, name, n_train=20, n_test=10, gz=True, seed=0):
+    rng = np.random.default_rng(seed)
+    folder = root / name
+    folder.mkdir(parents=True)
+    arrays = {
+        "train_x": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train_y": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "test_x": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "test_y": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    for key, stem in IDX_STEMS.items():
+        write_idx(folder / (stem + (".gz" if gz else "")), arrays[key])
+    return folder, arrays
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_dataset_roundtrip(tmp_path, monkeypatch, gz):
+    folder, arrays = _idx_dataset(tmp_path, "mnist", gz=gz)
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    d = load_dataset("mnist")
+    assert d.train_x.shape == (20, 1, 28, 28) and d.test_x.shape == (10, 1, 28, 28)
+    assert d.train_x.dtype == torch.float32 and d.train_y.dtype == torch.int64
+    np.testing.assert_allclose(d.train_x[3, 0].numpy() * 255, arrays["train_x"][3], atol=1e-3)
+    assert d.test_y.tolist() == arrays["test_y"].tolist()
+    assert d.source == str(folder)
+    assert abs(d.mean[0] - arrays["train_x"].mean() / 255) < 1e-4
+
+
+def test_idx_truncated_file_names_it(tmp_path):
+    path = tmp_path / "x-idx3-ubyte"
+    write_idx(path, np.zeros((5, 4, 4), np.uint8))
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(NotbugsError, match="x-idx3-ubyte.*truncated"):
+        read_idx(path)
+
+
+def test_idx_bad_magic_and_broken_gzip(tmp_path):
+    bad = tmp_path / "bad-idx1-ubyte"
+    bad.write_bytes(b"\x01\x02\x08\x01\x00\x00\x00\x01\x05")
+    with pytest.raises(NotbugsError, match="bad magic"):
+        read_idx(bad)
+    gz = tmp_path / "cut-idx1-ubyte.gz"
+    gz.write_bytes(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]))[:-6])
+    with pytest.raises(NotbugsError, match="cut-idx1-ubyte.gz"):
+        read_idx(gz)
+
+
+def test_idx_count_mismatch_and_label_range(tmp_path, monkeypatch):
+    folder, _ = _idx_dataset(tmp_path, "mnist")
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(19, np.uint8))
+    with pytest.raises(NotbugsError, match="20 images but .* 19 labels"):
+        load_dataset("mnist")
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.full(20, 12, np.uint8))
+    with pytest.raises(NotbugsError, match="labels must lie in 0..9"):
+        load_dataset("mnist")
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(NotbugsError, match=r"\$NOTBUGS_DATA/mnist"):
+        load_dataset("mnist")
+    with pytest.raises(NotbugsError, match="unknown dataset 'svhn'"):
+        load_dataset("svhn")
+
+
+def _cifar_batch(path, n, seed):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 10, n).tolist()
+    batch = {b"batch_label": b"batch", b"labels": labels, b"data": data, b"filenames": [b"x.png"] * n}
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    return data, labels
+
+
+def test_cifar10_python_batches(tmp_path, monkeypatch):
+    base = tmp_path / "cifar10" / "cifar-10-batches-py"
+    base.mkdir(parents=True)
+    train = [_cifar_batch(base / f"data_batch_{i}", 4, i) for i in range(1, 6)]
+    test_data, test_labels = _cifar_batch(base / "test_batch", 3, 99)
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    d = load_dataset("cifar10")
+    assert d.train_x.shape == (20, 3, 32, 32) and d.test_x.shape == (3, 3, 32, 32)
+    # channel-major rows: pixel (c, h, w) is entry c*1024 + h*32 + w
+    assert d.test_x[1, 2, 5, 7].item() == pytest.approx(test_data[1, 2 * 1024 + 5 * 32 + 7] / 255)
+    assert d.train_y[4:8].tolist() == train[1][1]
+    assert d.test_y.tolist() == test_labels and d.hflip
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch PWNED_MARKER",))
+
+
+def test_cifar_pickle_with_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": _Evil(), b"labels": [0]}, protocol=2))
+    with pytest.raises(NotbugsError, match="refusing to load"):
+        read_batch(path)
+    assert not (tmp_path / "PWNED_MARKER").exists()
+
+
+def test_cifar_truncated_batch(tmp_path):
+    path = tmp_path / "data_batch_1"
+    _cifar_batch(path, 4, 0)
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(NotbugsError, match="data_batch_1"):
+        read_batch(path)
+
+
+def _png_tree(root, sizes=((6, 5),), mode="RGB"):
+    rng = np.random.default_rng(0)
+    pixels = {}
+    for split, n in (("train", 3), ("test", 2)):
+        for cls in ("zebra", "apple"):
+            (root / split / cls).mkdir(parents=True)
+            for i in range(n):
+                h, w = sizes[i % len(sizes)]
+                shape = (h, w, 3) if mode == "RGB" else (h, w)
+                a = rng.integers(0, 256, shape, dtype=np.uint8)
+                Image.fromarray(a, mode).save(root / split / cls / f"{i}.png")
+                pixels[(split, cls, i)] = a
+    return pixels
+
+
+def test_image_folder(tmp_path):
+    pixels = _png_tree(tmp_path)
+    d = load_dataset(f"folder:{tmp_path}")
+    assert d.classes == ["apple", "zebra"]
+    assert d.train_x.shape == (6, 3, 6, 5) and d.test_x.shape == (4, 3, 6, 5)
+    assert d.train_y.tolist() == [0, 0, 0, 1, 1, 1]
+    np.testing.assert_allclose(d.train_x[4].permute(1, 2, 0).numpy() * 255, pixels[("train", "zebra", 1)], atol=1e-3)
+
+
+def test_image_folder_grayscale_and_size_mismatch(tmp_path):
+    _png_tree(tmp_path / "g", mode="L")
+    assert load_dataset(f"folder:{tmp_path / 'g'}").image_shape == (1, 6, 5)
+    _png_tree(tmp_path / "m", sizes=((6, 5), (7, 5)))
+    with pytest.raises(NotbugsError, match="differ in size"):
+        load_dataset(f"folder:{tmp_path / 'm'}")
+    with pytest.raises(NotbugsError, match="no 'train' folder"):
+        load_dataset(f"folder:{tmp_path / 'g' / 'train'}")
+
+
+def test_digits_is_bundled():
+    d = load_dataset("digits")
+    assert d.image_shape == (1, 8, 8) and d.num_classes == 10
+    assert len(d.train_x) + len(d.test_x) == 1797
+    assert 0 <= d.train_x.min() and d.train_x.max() <= 1
+
+
+def test_check_images_refuses_bad_tensors():
+    x, y = torch.rand(4, 1, 3, 3), torch.zeros(4, dtype=torch.long)
+    check_images(x, y, 10, "ok")
+    bad_x = x.clone()
+    bad_x[0, 0, 0, 0] = float("nan")
+    for args, msg in [((bad_x, y), "NaN"), ((x * 255, y), r"\[0, 1\]"), ((x, y[:3]), "match"),
+                      ((x[:, 0], y), "N x C x H x W")]:
+        with pytest.raises(NotbugsError, match=msg):
+            check_images(*args, 10, "t")
+
+
+def test_download_checks_sha256(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    _, arrays = _idx_dataset(tmp_path, "src")
+    sums = {}
+    for key, stem in IDX_STEMS.items():
+        write_idx(mirror / f"{stem}.gz", arrays[key])
+        sums[key] = hashlib.sha256(gzip.decompress((mirror / f"{stem}.gz").read_bytes())).hexdigest()
+    monkeypatch.setattr(nbdata, "FASHION_URL", mirror.as_uri() + "/")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(nbdata, "FASHION_SHA256", {**sums, "test_y": "0" * 64})
+    with pytest.raises(NotbugsError, match="expected 0000"):
+        nbdata.download_fashion_mnist()
+    assert not (tmp_path / "cache" / "notbugs" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").exists()
+    monkeypatch.setattr(nbdata, "FASHION_SHA256", sums)
+    dest = nbdata.download_fashion_mnist()
+    assert read_idx(dest / "t10k-labels-idx1-ubyte.gz").tolist() == arrays["test_y"].tolist()

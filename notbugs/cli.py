@@ -71,7 +71,96 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu")
     e.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     e.add_argument("--quiet", action="store_true")
+    r = sub.add_parser("reproduce", help="the paper's main experiment end to end, with results.json and report.html")
+    r.add_argument("--preset", default="quick", help="quick, full or cifar10")
+    r.add_argument("--dataset", default=None, help="override the preset's dataset")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
+    r.add_argument("--out", type=Path, default=None, help="default runs/<preset>-<dataset>-seed<seed>")
+    r.add_argument("--cache", type=Path, default=None,
+                   help="artifact store shared between runs (default $NOTBUGS_CACHE, else OUT/cache)")
+    r.add_argument("--quiet", action="store_true")
+
+    c = sub.add_parser("construct", help="build D_R, D_NR, D_rand or D_det from a trained model")
+    c.add_argument("kind", choices=["robust", "nonrobust", "rand", "det"])
+    c.add_argument("--model", type=Path, required=True,
+                   help="robust model for 'robust', standard model for the others")
+    c.add_argument("--robust-model", type=Path, default=None, help="for rand/det: a robust model for the leakage check")
+    c.add_argument("--dataset", default=None, help="default: the model's dataset")
+    c.add_argument("--limit", type=int, default=None, help="build from this many training images")
+    c.add_argument("--steps", type=int, default=None, help="default 1000 (inversion) or 100 (attack)")
+    c.add_argument("--step-size", type=_nonneg, default=0.1)
+    c.add_argument("--eps", type=_nonneg, default=0.5, help="rand/det: L2 eps of the targeted attack")
+    c.add_argument("--noise-std", type=_nonneg, default=0.0, help="rand/det: average the attack over Gaussian noise")
+    c.add_argument("--noise-samples", type=int, default=1)
+    c.add_argument("--start", choices=["image", "noise"], default="image", help="robust/nonrobust: where inversion starts")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--quiet", action="store_true")
+
+    rep = sub.add_parser("report", help="(re)write report.html from a results.json")
+    rep.add_argument("results", type=Path)
+    rep.add_argument("--out", type=Path, default=None, help="default: report.html beside results.json")
     return p
+
+
+def _cmd_reproduce(args) -> None:
+    import os
+    from dataclasses import replace
+
+    from .experiments.paper import reproduce
+    from .experiments.presets import get_preset
+    from .report import write_report
+    from .storage import write_json
+
+    preset = get_preset(args.preset).with_seed(args.seed)
+    if args.dataset:
+        preset = replace(preset, dataset=args.dataset)
+    if args.device:
+        preset = replace(preset, device=args.device)
+    out = args.out or Path("runs") / f"{preset.name}-{preset.dataset.replace(':', '_').replace('/', '_')}-seed{args.seed}"
+    cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else None)
+    results = reproduce(preset, out=out, cache=cache, progress=not args.quiet)
+    write_json(out / "results.json", results)
+    report = write_report(results, out / "report.html")
+    _print_summary(results)
+    print(f"results: {out / 'results.json'}")
+    print(f"report:  {report}")
+
+
+def _print_summary(results: dict) -> None:
+    eps_list = [f"{e:g}" for e in results["threat"]["eval_eps"]]
+    print(f"\n{'model':<8} {'clean':>7} " + " ".join(f"{'eps ' + e:>9}" for e in eps_list))
+    for name, res in results["models"].items():
+        print(f"{name:<8} {100 * res['clean_accuracy']:6.1f}% " +
+              " ".join(f"{100 * res['robust_accuracy'][e]:8.1f}%" for e in eps_list))
+    print()
+    for claim in results["claims"]:
+        print(f"[{'holds' if claim['holds'] else 'FAILS'}] {claim['id']}: {claim['evidence']}")
+    cached = sum(s["cached"] for s in results["steps"])
+    print(f"\n{results['timings']['total_this_run']:.0f} s this run ({cached}/{len(results['steps'])} steps cached; "
+          f"{results['timings']['total_uncached']:.0f} s to compute everything)")
+
+
+def _cmd_construct(args) -> None:
+    from .steps import construct_dataset
+
+    info = construct_dataset(args.kind, args.model, args.dataset, args.out, robust_model=args.robust_model,
+                             limit=args.limit, steps=args.steps, step_size=args.step_size, eps=args.eps,
+                             noise_std=args.noise_std, noise_samples=args.noise_samples, start=args.start,
+                             seed=args.seed, device=args.device, progress=not args.quiet)
+    for key, value in info["stats"].items():
+        print(f"  {key:<34} {value:.4f}")
+    print(f"dataset written to {args.out}/ (data.safetensors, manifest.json, samples.png)")
+
+
+def _cmd_report(args) -> None:
+    from .report import write_report
+    from .storage import read_json
+
+    out = args.out or args.results.parent / "report.html"
+    print(f"report: {write_report(read_json(args.results), out)}")
 
 
 def _cmd_data(args) -> None:
@@ -122,7 +211,8 @@ def _cmd_eval(args) -> None:
         print(f"results written to {args.out}")
 
 
-COMMANDS = {"data": _cmd_data, "train": _cmd_train, "eval": _cmd_eval}
+COMMANDS = {"data": _cmd_data, "train": _cmd_train, "eval": _cmd_eval, "reproduce": _cmd_reproduce,
+            "construct": _cmd_construct, "report": _cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

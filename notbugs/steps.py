@@ -1,4 +1,4 @@
-"""The steps the CLI and the pipeline share: train a model on a dataset, evaluate a model.
+"""The steps the CLI and the pipeline share: train, evaluate, construct a dataset.
 
 Each takes plain arguments and returns a dict of results; the CLI only parses
 and prints, and the pipeline only caches.
@@ -12,11 +12,14 @@ from pathlib import Path
 import torch
 
 from .checkpoint import load_model, read_manifest, save_model
+from .construct import InversionConfig, RelabelConfig, feature_dataset, leakage, relabelled_dataset
 from .data import ImageData, load_dataset
 from .errors import NotbugsError
 from .evaluate import accuracy, evaluate
 from .models import build_model, model_spec
+from .grid import save_grid
 from .seeding import seed_everything
+from .storage import manifest, save_tensors, write_json
 from .train import TrainConfig, train
 
 
@@ -75,3 +78,55 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
     result = evaluate(model.to(device), x, y, norm=norm, eps_list=eps_list, steps=steps, seed=seed, device=device,
                       progress=progress)
     return {"model": str(model_path), "dataset": data.name, **result}
+
+
+KINDS = {"robust": "d_r", "nonrobust": "d_nr", "rand": "d_rand", "det": "d_det"}
+TITLES = {"d_r": "D_R (robust features)", "d_nr": "D_NR (non-robust features)",
+          "d_rand": "D_rand (random wrong labels)", "d_det": "D_det (labels y+1)"}
+
+
+def build_dataset(kind: str, model, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg, *, robust_model=None,
+                  device: str = "cpu", progress: bool = True) -> tuple[dict, dict]:
+    """One of the paper's datasets from images (x, y): (tensors to save, summary stats)."""
+    if kind in ("robust", "nonrobust"):
+        res = feature_dataset(model, x, y, cfg, device=device, progress=progress, desc=KINDS[kind])
+        stats = res["stats"]
+    else:
+        res = relabelled_dataset(model, x, y, num_classes, cfg, device=device, progress=progress, desc=KINDS[kind])
+        stats = dict(res["stats"])
+        if robust_model is not None:
+            stats.update(leakage(robust_model, res["x"], x, y, device=device))
+    return {"x": res["x"], "y": res["y"], "original_y": y}, stats
+
+
+def save_dataset(folder: Path, tensors: dict, stats: dict, classes: list[str], kind: str, config: dict) -> dict:
+    """data.safetensors, samples.png, then manifest.json (written last: its presence means complete)."""
+    folder = Path(folder)
+    save_tensors(folder / "data.safetensors", tensors)
+    save_grid(folder / "samples.png", tensors["x"], tensors["y"], classes, TITLES[KINDS[kind]])
+    info = manifest("dataset", config, builder=kind, stats=stats, classes=classes)
+    write_json(folder / "manifest.json", info)
+    return info
+
+
+def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Path, *, robust_model: Path | None = None,
+                      limit: int | None = None, steps: int | None = None, step_size: float = 0.1, eps: float = 0.5,
+                      noise_std: float = 0.0, noise_samples: int = 1, start: str = "image", seed: int = 0,
+                      device: str = "cpu", progress: bool = True) -> dict:
+    """The CLI's ``construct``: build one dataset from a saved model and save it at ``out``."""
+    if kind not in KINDS:
+        raise NotbugsError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
+    model, info = load_model(model_path)
+    data = load_dataset(dataset or info.get("dataset") or "")
+    x, y = subset(data.train_x, data.train_y, limit, seed)
+    if kind in ("robust", "nonrobust"):
+        cfg = InversionConfig(steps=steps or 1000, step_size=step_size, start=start, seed=seed)
+    else:
+        cfg = RelabelConfig(mode=kind, eps=eps, steps=steps or 100, step_size=step_size, noise_std=noise_std,
+                            noise_samples=noise_samples, seed=seed)
+    robust = load_model(robust_model)[0] if robust_model else None
+    tensors, stats = build_dataset(kind, model, x, y, data.num_classes, cfg, robust_model=robust, device=device,
+                                   progress=progress)
+    config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
+              "source_model_sha256": info.get("sha256"), "source_model": str(model_path)}
+    return save_dataset(out, tensors, stats, data.classes, kind, config)

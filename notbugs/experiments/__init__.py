@@ -1,0 +1,1 @@
+"""One module per published experiment; each returns a results dict."""

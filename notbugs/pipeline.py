@@ -1,0 +1,72 @@
+"""Cached, content-addressed steps.
+
+An artifact lives in ``<store>/<kind>/<key>/`` where the key hashes the
+step's kind and config, and the config names its inputs by *their* keys, so
+changing one setting recomputes exactly what depends on it. A step builds in
+a temporary folder and renames it into place when complete: an interrupted
+run leaves no half-made artifact, and the next run starts that step again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from .storage import read_json, write_json
+
+DONE = "artifact.json"
+
+
+def config_key(kind: str, config: dict) -> str:
+    text = json.dumps({"kind": kind, "config": config}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Store:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.log: list[dict] = []  # each step of this run: computed or reused, and what it cost to build
+
+    def path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key
+
+    def get(self, kind: str, config: dict, make: Callable[[Path], dict | None], label: str | None = None) -> tuple[Path, dict]:
+        """The artifact for (kind, config), made by ``make(folder)`` unless it already exists.
+
+        ``make`` writes its files into the folder it is given and may return a
+        dict of summary values, kept in the artifact's ``artifact.json``.
+        """
+        key = config_key(kind, config)
+        final = self.path(kind, key)
+        if (final / DONE).is_file():
+            info = read_json(final / DONE)
+            self._record(label or kind, kind, key, True, 0.0, info["seconds"])
+            return final, info
+        tmp = final.parent / f".{key}.partial-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        start = time.perf_counter()
+        try:
+            summary = make(tmp) or {}
+            seconds = time.perf_counter() - start
+            info = {"kind": kind, "key": key, "config": config, "summary": summary, "seconds": seconds,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            write_json(tmp / DONE, info)
+            if final.exists():  # made meanwhile by another process: keep theirs
+                shutil.rmtree(tmp)
+            else:
+                os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._record(label or kind, kind, key, False, seconds, seconds)
+        return final, read_json(final / DONE)
+
+    def _record(self, step: str, kind: str, key: str, cached: bool, seconds: float, build_seconds: float) -> None:
+        self.log.append({"step": step, "kind": kind, "key": key, "cached": cached, "seconds": round(seconds, 2),
+                         "build_seconds": round(build_seconds, 2)})

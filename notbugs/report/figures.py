@@ -1,0 +1,81 @@
+"""Charts for the report, as PNG bytes (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def figure2(results: dict) -> bytes:
+    """The paper's Figure 2: clean and robust accuracy of std, adv, D_NR and D_R models, ours beside CIFAR-10's."""
+    ref = results["reference"]["figure2_cifar10"]
+    eps = f"{results['threat']['main_eval_eps']:g}"
+    ref_eps = f"{ref['eval_eps'][0]:g}"
+    names = [("std", "Std training\non D"), ("adv", "Adv training\non D"), ("d_nr", "Std training\non D_NR"),
+             ("d_r", "Std training\non D_R")]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    panels = [(axes[0], results["models"], eps, f"ours: {results['dataset']}, L2 eps {eps}"),
+              (axes[1], ref["models"], ref_eps, f"paper: CIFAR-10, L2 eps {ref_eps}")]
+    for ax, models, e, title in panels:
+        xs = range(len(names))
+        clean = [100 * models[n]["clean_accuracy"] for n, _ in names]
+        robust = [100 * models[n]["robust_accuracy"][e] for n, _ in names]
+        ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0")
+        ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452")
+        for x, (c, r) in enumerate(zip(clean, robust)):
+            ax.text(x - 0.2, c + 1, f"{c:.0f}", ha="center", fontsize=8)
+            ax.text(x + 0.2, r + 1, f"{r:.0f}", ha="center", fontsize=8)
+        ax.set_xticks(list(xs), [label for _, label in names], fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 105)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].legend(loc="upper right", fontsize=8)
+    return _png(fig)
+
+
+def table1(results: dict) -> bytes:
+    """The paper's Table 1 as bars: accuracy on the original test set when training on D, D_rand, D_det."""
+    ref = results["reference"]["table1"]
+    groups = [("std", "D"), ("d_rand", "D_rand"), ("d_det", "D_det")]
+    series = [(f"ours ({results['dataset']})", [100 * results["models"][k]["clean_accuracy"] for k, _ in groups], "#4c72b0"),
+              ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k, _ in groups], "#bbbbbb"),
+              ("paper: Restricted ImageNet", [100 * ref["restricted_imagenet"][k] for k, _ in groups], "#888888")]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    width = 0.26
+    for i, (label, values, color) in enumerate(series):
+        xs = [g + (i - 1) * width for g in range(len(groups))]
+        ax.bar(xs, values, width, label=label, color=color)
+        for x, v in zip(xs, values):
+            ax.text(x, v + 1, f"{v:.0f}", ha="center", fontsize=8)
+    ax.axhline(100 / results["num_classes"], color="red", linestyle=":", linewidth=1, label="chance")
+    ax.set_xticks(range(len(groups)), [f"trained on {g}" for _, g in groups])
+    ax.set_ylabel("original test accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=8, loc="upper right")
+    return _png(fig)
+
+
+def robustness_curves(results: dict) -> bytes:
+    """Robust accuracy against eps for every model (eps 0 is clean accuracy)."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, res in results["models"].items():
+        eps = [0.0] + [float(e) for e in res["robust_accuracy"]]
+        acc = [100 * res["clean_accuracy"]] + [100 * a for a in res["robust_accuracy"].values()]
+        ax.plot(eps, acc, marker="o", label=name)
+    ax.set_xlabel(f"L2 eps ({results['threat']['eval_steps']}-step PGD)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    return _png(fig)

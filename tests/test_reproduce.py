@@ -1,0 +1,79 @@
+"""The reproduction pipeline on digits with a tiny preset: contract, caching, report."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from notbugs.cli import main
+from notbugs.construct import InversionConfig, RelabelConfig
+from notbugs.experiments.paper import reproduce
+from notbugs.experiments.presets import Preset
+from notbugs.report import write_report
+from notbugs.train import TrainConfig
+
+
+def tiny_preset() -> Preset:
+    fast = TrainConfig(epochs=3, lr=3e-3, crop_padding=0, flip=False)
+    return Preset(
+        name="tiny", dataset="digits", arch="mlp", std=fast, adv=replace(fast, adv="l2", eps=1.0, steps=2),
+        inversion=InversionConfig(steps=5, batch_size=100), rand=RelabelConfig(mode="rand", eps=1.0, steps=5),
+        det=RelabelConfig(mode="det", eps=1.0, steps=5), fresh=fast, fresh_det=fast,
+        eval_eps=[0.5, 1.0], main_eval_eps=1.0, eval_steps=3, eval_limit=100, construct_limit=200)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repro")
+    return out, reproduce(tiny_preset(), out=out, progress=False)
+
+
+def test_results_contract(first_run):
+    _, res = first_run
+    assert set(res["models"]) == {"std", "adv", "d_r", "d_nr", "d_rand", "d_det"}
+    for m in res["models"].values():
+        assert 0 <= m["clean_accuracy"] <= 1 and set(m["robust_accuracy"]) == {"0.5", "1"}
+        assert all(0 <= v <= m["clean_accuracy"] for v in m["robust_accuracy"].values())
+    assert res["threat"]["main_eval_eps"] == 1.0 and res["threat"]["norm"] == "l2"
+    for name in ("d_rand", "d_det"):
+        d = res["datasets"][name]
+        assert {"attack_success", "robust_agreement_perturbed", "robust_agreement_clean"} <= set(d)
+    assert {c["id"] for c in res["claims"]} >= {"robust_features_give_robustness", "d_det_generalizes"}
+    assert all(isinstance(c["holds"], bool) and c["evidence"] for c in res["claims"])
+    assert res["reference"]["figure2_cifar10"]["models"]["d_r"]["clean_accuracy"] == pytest.approx(0.854)
+    json.dumps(res)  # serialisable
+
+
+def test_second_run_is_all_cached_and_equal(first_run):
+    out, res = first_run
+    again = reproduce(tiny_preset(), out=out, progress=False)
+    assert all(step["cached"] for step in again["steps"])
+    assert again["models"] == res["models"] and again["datasets"] == res["datasets"]
+
+
+def test_changing_one_setting_recomputes_only_its_dependents(first_run):
+    out, _ = first_run
+    preset = tiny_preset()
+    changed = replace(preset, det=replace(preset.det, eps=0.8))
+    res = reproduce(changed, out=out, progress=False)
+    recomputed = sorted(step["step"] for step in res["steps"] if not step["cached"])
+    assert recomputed == ["construct d_det", "evaluate d_det", "train d_det"]
+
+
+def test_report_is_self_contained(first_run, tmp_path):
+    _, res = first_run
+    page = write_report(res, tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 + 5  # three charts, D and the four datasets' grids
+    assert "does not hold" in page or "holds" in page
+    assert "src=\"http" not in page
+
+
+def test_constructed_dataset_via_cli(first_run, tmp_path):
+    out, res = first_run
+    std = res["artifacts"]["models"]["std"]
+    adv = res["artifacts"]["models"]["adv"]
+    assert main(["construct", "det", "--model", std, "--robust-model", adv, "--limit", "50", "--steps", "3",
+                 "--eps", "1.0", "--out", str(tmp_path / "ddet"), "--quiet"]) == 0
+    info = json.loads((tmp_path / "ddet" / "manifest.json").read_text())
+    assert info["builder"] == "det" and 0 <= info["stats"]["attack_success"] <= 1
+    assert (tmp_path / "ddet" / "samples.png").stat().st_size > 1000

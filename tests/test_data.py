@@ -198,3 +198,23 @@ def test_download_checks_sha256(tmp_path, monkeypatch):
     monkeypatch.setattr(nbdata, "FASHION_SHA256", sums)
     dest = nbdata.download_fashion_mnist()
     assert read_idx(dest / "t10k-labels-idx1-ubyte.gz").tolist() == arrays["test_y"].tolist()
+
+
+def test_released_madry_dataset(tmp_path, monkeypatch):
+    base = tmp_path / "cifar10"
+    base.mkdir()
+    for f in [f"data_batch_{i}" for i in range(1, 6)]:
+        _cifar_batch(base / f, 2, 1)
+    _cifar_batch(base / "test_batch", 3, 2)
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    released = tmp_path / "d_robust_CIFAR"
+    released.mkdir()
+    ims = torch.rand(6, 3, 32, 32)
+    torch.save(ims, released / "CIFAR_ims")
+    torch.save(torch.tensor([0, 1, 2, 3, 4, 9]), released / "CIFAR_lab")
+    d = load_dataset(f"madry:{released}")
+    assert torch.equal(d.train_x, ims) and d.train_y.tolist() == [0, 1, 2, 3, 4, 9]
+    assert d.test_x.shape == (3, 3, 32, 32) and d.classes[0] == "airplane"
+    (released / "CIFAR_lab").write_bytes(pickle.dumps(_Evil()))
+    with pytest.raises(NotbugsError, match="refused"):
+        load_dataset(f"madry:{released}")

@@ -1,7 +1,8 @@
 """Datasets as in-memory tensors: images float32 in [0, 1] NCHW, labels int64.
 
 ``load_dataset(name)`` takes ``fashion-mnist``, ``mnist``, ``cifar10``,
-``digits`` or ``folder:PATH``. ``catalog()`` says for each where it was found
+``digits``, ``folder:PATH`` or ``madry:DIR`` (a released dataset of the paper,
+tested on CIFAR-10's test split). ``catalog()`` says for each where it was found
 or how to get it (``notbugs data list``).
 """
 
@@ -18,6 +19,7 @@ from . import cifar, locate
 from .digits import load_digits_arrays
 from .folder import read_folder
 from .idx import read_idx
+from .released import read_released
 
 IDX_STEMS = {
     "train_x": "train-images-idx3-ubyte",
@@ -134,11 +136,16 @@ def load_dataset(name: str) -> ImageData:
         tx, ty, vx, vy = load_digits_arrays()
         return ImageData("digits", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx), torch.from_numpy(vy),
                          [str(i) for i in range(10)], hflip=False, source="scikit-learn (bundled)")
+    if name.startswith("madry:"):
+        train_x, train_y = read_released(Path(name.split(":", 1)[1]).expanduser())
+        test = _load_cifar10()
+        return ImageData(name, train_x, train_y, test.test_x, test.test_y, cifar.CLASSES, hflip=True,
+                         source=name.split(":", 1)[1])
     if name.startswith("folder:"):
         path = Path(name.split(":", 1)[1]).expanduser()
         *arrays, classes = read_folder(path)
         return ImageData(name, *_to_tensors(*arrays), classes, hflip=False, source=str(path))
-    raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)} or folder:PATH")
+    raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)}, folder:PATH or madry:DIR")
 
 
 def how_to_get(name: str) -> str:

@@ -62,8 +62,8 @@ def table1(results: dict) -> bytes:
     ax.axhline(100 / results["num_classes"], color="red", linestyle=":", linewidth=1, label="chance")
     ax.set_xticks(range(len(groups)), [f"trained on {g}" for _, g in groups])
     ax.set_ylabel("original test accuracy (%)")
-    ax.set_ylim(0, 105)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.set_ylim(0, 125)
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     return _png(fig)
 
 

@@ -21,10 +21,9 @@ data: install
 	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
 	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' or 'notbugs data download fashion-mnist'"; exit 1; fi; }
 
+# The paper's main experiment on real Fashion-MNIST; ends by printing the claims and the report's path.
 run: data
-	$(BIN)/notbugs train --dataset fashion-mnist --arch cnn --epochs 2 --out $(OUT)/std
-	$(BIN)/notbugs eval --model $(OUT)/std --norm l2 --eps 0.5,1.0,1.5 --steps 20 --limit 2000 --out $(OUT)/eval.json
-	@echo "outputs: $(OUT)/std (model + manifest) and $(OUT)/eval.json"
+	$(BIN)/notbugs reproduce --preset quick --out $(OUT)
 
 test: data
 	$(BIN)/python -m pytest -q

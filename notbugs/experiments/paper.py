@@ -68,9 +68,9 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
 
     base = {"dataset": data.name, "seed": seed}
     step("standard model on D")
-    std_dir, std_info = _train_step(store, data, preset, preset.std, "train std", base, preset.base_limit, progress)
+    std_dir, std_info = _train_step(store, data, preset, preset.std, "train std", base, preset.std_limit, progress)
     step("robust (adversarially trained) model on D")
-    adv_dir, adv_info = _train_step(store, data, preset, preset.adv, "train adv", base, preset.base_limit, progress)
+    adv_dir, adv_info = _train_step(store, data, preset, preset.adv, "train adv", base, preset.adv_limit, progress)
     std_model, _ = load_model(std_dir)
     adv_model, _ = load_model(adv_dir)
 

@@ -8,7 +8,6 @@ load with ``weights_only=True``, which refuses pickled code.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from pathlib import Path
 
 import torch
@@ -16,7 +15,7 @@ from torch import nn
 
 from .errors import NotbugsError
 from .models import build_model
-from .storage import load_tensors, manifest, read_json, save_tensors, write_json
+from .storage import load_tensors, manifest, read_json, save_tensors, torch_load_tensors, write_json
 
 MODEL_FILE, MANIFEST_FILE = "model.safetensors", "manifest.json"
 
@@ -77,13 +76,7 @@ def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
         return model.eval(), info
     if spec is None:
         raise NotbugsError(f"{path} is a bare state dict; say which model it is with --arch and --dataset")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise NotbugsError(f"{path} was refused: it holds more than tensors ({str(exc).splitlines()[0]}). "
-                           "Only plain state dicts are loaded, never pickled code") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise NotbugsError(f"{path} is not a readable PyTorch file ({exc})") from None
+    state = torch_load_tensors(path)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
@@ -106,7 +106,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_reproduce(args) -> None:
-    import os
     from dataclasses import replace
 
     from .experiments.paper import reproduce

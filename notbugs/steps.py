@@ -16,8 +16,8 @@ from .construct import InversionConfig, RelabelConfig, feature_dataset, leakage,
 from .data import ImageData, load_dataset
 from .errors import NotbugsError
 from .evaluate import accuracy, evaluate
-from .models import build_model, model_spec
 from .grid import save_grid
+from .models import build_model, model_spec
 from .seeding import seed_everything
 from .storage import manifest, save_tensors, write_json
 from .train import TrainConfig, train

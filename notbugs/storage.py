@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from . import __version__
 from .errors import NotbugsError
@@ -49,16 +50,7 @@ def read_json(path: Path) -> dict:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}))
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -69,6 +61,21 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise NotbugsError(f"{path} is not a readable safetensors file ({exc}); it is corrupt or truncated, re-create it") from None
+
+
+def torch_load_tensors(path: Path):
+    """Another project's ``torch.save`` file, loaded with ``weights_only=True``: tensors and
+    containers of them come back; a pickle that names any other callable is refused unrun."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotbugsError(f"{path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise NotbugsError(f"{path} was refused: it holds more than tensors ({str(exc).splitlines()[0]}). "
+                           "Only plain tensors and state dicts are loaded, never pickled code") from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise NotbugsError(f"{path} is not a readable PyTorch file ({exc})") from None
 
 
 def manifest(kind: str, config: dict, **extra) -> dict:

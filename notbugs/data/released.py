@@ -7,23 +7,18 @@ floats in [0, 1]) and ``CIFAR_lab`` (N labels). They are read with
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 
 from ..errors import NotbugsError
+from ..storage import torch_load_tensors
 
 
 def _load_tensor(path: Path) -> torch.Tensor:
     if not path.is_file():
         raise NotbugsError(f"{path} does not exist; a released dataset folder holds CIFAR_ims and CIFAR_lab")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise NotbugsError(f"{path} was refused: it holds more than tensors ({str(exc).splitlines()[0]})") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise NotbugsError(f"{path} is not a readable PyTorch tensor file ({exc})") from None
+    obj = torch_load_tensors(path)
     if not isinstance(obj, torch.Tensor):
         raise NotbugsError(f"{path} holds a {type(obj).__name__}, expected a tensor")
     return obj

@@ -15,11 +15,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from ..checkpoint import load_model
 from ..data import ImageData, load_dataset
-from ..evaluate import evaluate
+from ..evaluate import accuracy, evaluate
 from ..grid import save_grid
 from ..pipeline import Store
 from ..reference import all_reference
@@ -112,8 +110,7 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
             x, y = subset(data.test_x, data.test_y, preset.eval_limit, seed)
             res = evaluate(model, x, y, norm="l2", eps_list=preset.eval_eps, steps=preset.eval_steps, seed=seed,
                            device=dev, progress=progress)
-            res["clean_accuracy"] = evaluate(model, data.test_x, data.test_y, norm="l2", eps_list=[],
-                                             device=dev, progress=False)["clean_accuracy"]
+            res["clean_accuracy"] = accuracy(model, data.test_x, data.test_y, device=dev)  # all test images
             return res
 
         _, info = store.get("eval", config, make, f"evaluate {name}")

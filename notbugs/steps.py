@@ -34,8 +34,12 @@ def subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int = 0):
 
 
 def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, train_limit: int | None = None,
-                arch_options: dict | None = None, progress: bool = True) -> dict:
-    """Train ``arch`` on ``data`` and save a run folder at ``out``; return its manifest."""
+                arch_options: dict | None = None, test_dataset: str | None = None, progress: bool = True) -> dict:
+    """Train ``arch`` on ``data`` and save a run folder at ``out``; return its manifest.
+
+    ``test_dataset`` names the dataset whose test split ``data`` carries (for a
+    constructed training set, the original one), so ``notbugs eval`` finds it.
+    """
     spec = model_spec(arch, data.image_shape, data.num_classes, data.mean, data.std, **(arch_options or {}))
     seed_everything(cfg.seed)
     model = build_model(spec)
@@ -45,8 +49,8 @@ def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, trai
     seconds = time.perf_counter() - start
     metrics = {"test_clean_accuracy": accuracy(model, data.test_x, data.test_y, device=cfg.device),
                "train_seconds": seconds, "train_images_per_second": len(x) * cfg.epochs / max(seconds, 1e-9)}
-    return save_model(out, model.cpu(), spec, cfg.to_dict(), dataset=data.name, train_size=len(x),
-                      history=history, metrics=metrics)
+    return save_model(out, model.cpu(), spec, cfg.to_dict(), dataset=data.name, test_dataset=test_dataset or data.name,
+                      train_size=len(x), history=history, metrics=metrics)
 
 
 def spec_for_foreign(arch: str | None, dataset: ImageData) -> dict | None:
@@ -65,7 +69,8 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
     if dataset is None:
         if not model_path.is_dir():
             raise NotbugsError("--dataset is needed for a bare state dict")
-        dataset = read_manifest(model_path).get("dataset")
+        info = read_manifest(model_path)
+        dataset = info.get("test_dataset") or info.get("dataset")
         if dataset is None:
             raise NotbugsError(f"{model_path}'s manifest names no dataset; pass --dataset")
     data = load_dataset(dataset)

@@ -77,3 +77,10 @@ def test_constructed_dataset_via_cli(first_run, tmp_path):
     info = json.loads((tmp_path / "ddet" / "manifest.json").read_text())
     assert info["builder"] == "det" and 0 <= info["stats"]["attack_success"] <= 1
     assert (tmp_path / "ddet" / "samples.png").stat().st_size > 1000
+
+
+def test_fresh_model_evaluates_on_the_original_test_set(first_run, capsys):
+    _, res = first_run
+    assert main(["eval", "--model", res["artifacts"]["models"]["d_det"], "--eps", "0.5", "--steps", "2",
+                 "--limit", "50", "--quiet"]) == 0
+    assert "digits test set" in capsys.readouterr().out

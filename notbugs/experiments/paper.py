@@ -38,7 +38,8 @@ def _train_step(store: Store, data: ImageData, preset: Preset, cfg, label: str, 
     config = {"source": source, "arch": preset.arch, "train": cfg.to_dict(), "limit": limit}
 
     def make(folder: Path):
-        info = train_model(data, preset.arch, cfg, folder, train_limit=limit, progress=progress)
+        info = train_model(data, preset.arch, cfg, folder, train_limit=limit, test_dataset=preset.dataset,
+                           progress=progress)
         return {"test_clean_accuracy": info["metrics"]["test_clean_accuracy"]}
 
     return store.get("model", config, make, label)

@@ -67,9 +67,9 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
 
     base = {"dataset": data.name, "seed": seed}
     step("standard model on D")
-    std_dir, std_info = _train_step(store, data, preset, preset.std, "train std", base, preset.std_limit, progress)
+    std_dir, _ = _train_step(store, data, preset, preset.std, "train std", base, preset.std_limit, progress)
     step("robust (adversarially trained) model on D")
-    adv_dir, adv_info = _train_step(store, data, preset, preset.adv, "train adv", base, preset.adv_limit, progress)
+    adv_dir, _ = _train_step(store, data, preset, preset.adv, "train adv", base, preset.adv_limit, progress)
     std_model, _ = load_model(std_dir)
     adv_model, _ = load_model(adv_dir)
 
@@ -79,13 +79,13 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
     built = {}
     for kind, name in KINDS.items():
         step(f"construct {TITLES[name]}")
-        source_dir = adv_dir if kind == "robust" else std_dir
+        source_dir, source_model = (adv_dir, adv_model) if kind == "robust" else (std_dir, std_model)
         cfg = {"robust": preset.inversion, "nonrobust": preset.inversion, "rand": preset.rand, "det": preset.det}[kind]
         config = {"builder": kind, "source_model": source_dir.name, "robust_model": adv_dir.name,
                   "data": base, "limit": preset.construct_limit, "settings": cfg.to_dict()}
 
-        def make(folder: Path, kind=kind, cfg=cfg, source_dir=source_dir, config=config):
-            tensors, stats = build_dataset(kind, load_model(source_dir)[0], x_c, y_c, data.num_classes, cfg,
+        def make(folder: Path, kind=kind, cfg=cfg, source_model=source_model, config=config):
+            tensors, stats = build_dataset(kind, source_model, x_c, y_c, data.num_classes, cfg,
                                            robust_model=adv_model, device=dev, progress=progress)
             save_dataset(folder, tensors, stats, data.classes, kind, config)
             return stats

@@ -102,7 +102,7 @@ def pgd(
         delta = (x0 + noise).clamp(0, 1) - x0
 
     with frozen(model), torch.enable_grad():  # callers may be inside no_grad
-        best_x, best_loss = x0 + delta, None
+        best_x = best_loss = None
         for i in range(steps + 1):
             x_adv = (x0 + delta).requires_grad_(True)
             logits = model(x_adv)

@@ -39,6 +39,8 @@ class TrainConfig:
     random_start: bool = False  # the paper starts PGD at the clean image
     seed: int = 0
     device: str = "cpu"
+    amp: bool = False  # bfloat16 autocast for the attack and the training step (GPUs; slower on most CPUs)
+    compile: bool = False  # torch.compile the model (helps small models on GPUs, not on CPUs)
 
     def validate(self) -> None:
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
@@ -81,6 +83,9 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
         raise NotbugsError(f"{len(x)} images but {len(y)} labels")
     device = torch.device(cfg.device)
     model.to(device)
+    if device.type != "cpu":  # keep the data on the accelerator: no host-to-device copy per batch
+        x, y = x.to(device), y.to(device)
+    net = torch.compile(model) if cfg.compile else model
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = make_optimizer(model, cfg)
     per_epoch = math.ceil(len(x) / cfg.batch_size)
@@ -89,32 +94,37 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
     bar = tqdm(total=total, desc=desc, disable=not progress, unit="batch", leave=False)
     step = 0
     for epoch in range(cfg.epochs):
-        start, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
-        order = torch.randperm(len(x), generator=gen)
+        start = time.perf_counter()
+        # running sums stay on the device: reading them every batch would wait for the GPU each time
+        seen, correct, loss_sum = 0, torch.zeros((), device=device), torch.zeros((), device=device)
+        order = torch.randperm(len(x), generator=gen).to(device)
         for b in range(per_epoch):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             xb, yb = x[idx].to(device), y[idx].to(device)
             xb = random_crop(xb, cfg.crop_padding, gen)
             if cfg.flip and hflip_ok:
                 xb = random_flip(xb, gen)
-            if cfg.adv:
-                xb = pgd(model, xb, yb, norm=cfg.adv, eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,
-                         random_start=cfg.random_start, generator=gen)
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * lr_factor(cfg.schedule, step / total)
-            model.train()
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
+                if cfg.adv:
+                    xb = pgd(net, xb, yb, norm=cfg.adv, eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,
+                             random_start=cfg.random_start, generator=gen)
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * lr_factor(cfg.schedule, step / total)
+                model.train()
+                logits = net(xb)
+                loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
             seen += len(yb)
-            correct += (logits.argmax(1) == yb).sum().item()
-            loss_sum += loss.item() * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+            loss_sum += loss.detach().float() * len(yb)
             bar.update(1)
-            bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-        history.append({"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
+            if b % 50 == 0 or b == per_epoch - 1:
+                bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss_sum.item() / seen:.3f}",
+                                acc=f"{correct.item() / seen:.3f}")
+        history.append({"epoch": epoch + 1, "loss": loss_sum.item() / seen, "train_accuracy": correct.item() / seen,
                         "seconds": time.perf_counter() - start})
     bar.close()
     model.eval()

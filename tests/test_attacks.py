@@ -123,7 +123,10 @@ def test_custom_loss_hook_is_used(digits_mlp, tiny_batch):
         return -logits.gather(1, target[:, None]).squeeze(1)
 
     pgd(digits_mlp, x, y, norm="l2", eps=0.5, steps=4, loss_fn=loss)
-    assert calls == [len(x)] * 5
+    assert calls == [len(x)] * 4  # one gradient per step, no forward pass wasted on the last iterate
+    calls.clear()
+    pgd(digits_mlp, x, y, norm="l2", eps=0.5, steps=4, loss_fn=loss, best=True)
+    assert calls == [len(x)] * 5  # best also scores the last iterate
 
 
 def test_torchattacks_call_shape(digits_mlp, tiny_batch):

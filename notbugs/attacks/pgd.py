@@ -103,12 +103,12 @@ def pgd(
 
     with frozen(model), torch.enable_grad():  # callers may be inside no_grad
         best_x = best_loss = None
-        for i in range(steps + 1):
+        for i in range(steps + 1 if best else steps):  # only ``best`` needs the last iterate's forward pass
             x_adv = (x0 + delta).requires_grad_(True)
             logits = model(x_adv)
             loss = loss_fn(logits, y)
             if best:
-                score = sign * (loss if select is None else select(logits, y)).detach()
+                score = sign * (loss if select is None else select(logits, y)).detach().float()
                 if best_loss is None:
                     best_loss, best_x = score, x_adv.detach().clone()
                 else:

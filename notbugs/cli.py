@@ -99,6 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--quiet", action="store_true")
 
+    b = sub.add_parser("bench", help="throughput of training, attacks and inversion, and their ratio to the floor")
+    b.add_argument("--dataset", default="fashion-mnist", help="image shape to bench (random data of that shape)")
+    b.add_argument("--arch", default="cnn")
+    b.add_argument("--batch-size", type=int, default=128)
+    b.add_argument("--steps", type=int, default=7, help="PGD steps (training, attack, evaluation)")
+    b.add_argument("--inversion-steps", type=int, default=20)
+    b.add_argument("--device", default="cpu")
+    b.add_argument("--amp", action="store_true", help="bfloat16 autocast")
+    b.add_argument("--compile", action="store_true", help="torch.compile the model")
+    b.add_argument("--seconds", type=float, default=2.0, help="time each figure over at least this long")
+    b.add_argument("--timings", type=Path, default=None, help="also show the per-step times of a results.json")
+    b.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
     rep = sub.add_parser("report", help="(re)write report.html from a results.json")
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, default=None, help="default: report.html beside results.json")
@@ -210,7 +223,26 @@ def _cmd_eval(args) -> None:
         print(f"results written to {args.out}")
 
 
-COMMANDS = {"data": _cmd_data, "train": _cmd_train, "eval": _cmd_eval, "reproduce": _cmd_reproduce,
+def _cmd_bench(args) -> None:
+    import json
+
+    from .bench import format_table, run_bench
+    from .storage import read_json
+
+    result = run_bench(dataset=args.dataset, arch=args.arch, batch_size=args.batch_size, steps=args.steps,
+                       inversion_steps=args.inversion_steps, device=args.device, amp=args.amp, compile=args.compile,
+                       min_seconds=args.seconds)
+    if args.timings:
+        result["reproduction_seconds_per_step"] = read_json(args.timings)["timings"]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(format_table(result))
+    for step, seconds in result.get("reproduction_seconds_per_step", {}).items():
+        print(f"  {step:<28} {seconds:8.1f} s")
+
+
+COMMANDS = {"data": _cmd_data, "bench": _cmd_bench, "train": _cmd_train, "eval": _cmd_eval, "reproduce": _cmd_reproduce,
             "construct": _cmd_construct, "report": _cmd_report}
 
 

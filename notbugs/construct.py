@@ -156,6 +156,7 @@ def _nll(logp, y):
 def leakage(robust_model: nn.Module, x_adv: torch.Tensor, x_clean: torch.Tensor, y: torch.Tensor,
             device: str = "cpu") -> dict:
     """How often the robust model still sees the original class y, perturbed vs clean."""
+    robust_model = robust_model.to(device)
     perturbed = (predict(robust_model, x_adv, device=device) == y).float().mean().item()
     clean = (predict(robust_model, x_clean, device=device) == y).float().mean().item()
     return {"robust_agreement_perturbed": perturbed, "robust_agreement_clean": clean,

@@ -13,6 +13,7 @@ Every step is a cached artifact (``pipeline.Store``).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..checkpoint import load_model
@@ -35,6 +36,7 @@ def _say(msg: str, progress: bool) -> None:
 
 
 def _train_step(store: Store, data: ImageData, preset: Preset, cfg, label: str, source: dict, limit, progress) -> tuple[Path, dict]:
+    cfg = replace(cfg, device=preset.device)  # the preset's device (or --device) decides, for every model
     config = {"source": source, "arch": preset.arch, "train": cfg.to_dict(), "limit": limit}
 
     def make(folder: Path):
@@ -107,7 +109,7 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
                   "limit": preset.eval_limit, "seed": seed}
 
         def make(folder: Path, name=name):
-            model, _ = load_model(fresh_dirs[name])
+            model = load_model(fresh_dirs[name])[0].to(dev)
             x, y = subset(data.test_x, data.test_y, preset.eval_limit, seed)
             res = evaluate(model, x, y, norm="l2", eps_list=preset.eval_eps, steps=preset.eval_steps, seed=seed,
                            device=dev, progress=progress)

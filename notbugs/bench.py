@@ -1,0 +1,166 @@
+"""Throughput of the expensive loops, each beside its floor, measured in one run on one machine.
+
+The floor of PGD-k adversarial training is what it cannot avoid: k input-gradient
+passes (forward + backward to the input, parameters frozen) plus one training
+step, each timed alone on the same model and batch. The ratio of the real loop
+(``train`` with ``adv`` set) to that floor is the overhead notbugs adds; the
+same holds for the attack (k input-gradient passes) and the inversion (one
+feature-gradient pass per step). Data is random with the dataset's shape: the
+bench measures speed, not accuracy, and needs no dataset on disk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import torch
+from torch.nn import functional as F
+
+from .attacks import frozen, pgd
+from .construct import invert
+from .errors import NotbugsError
+from .evaluate import robust_accuracy
+from .models import build_model, model_spec
+from .train import TrainConfig, train
+
+SHAPES = {  # (channels, height, width), classes
+    "fashion-mnist": ((1, 28, 28), 10),
+    "mnist": ((1, 28, 28), 10),
+    "cifar10": ((3, 32, 32), 10),
+    "digits": ((1, 8, 8), 10),
+}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def seconds_per_call(fn, device: torch.device, min_seconds: float, warmup: int = 2) -> float:
+    """Mean seconds per call: warm up, then repeat until ``min_seconds`` have passed (and 3 calls at least)."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        _sync(device)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds and calls >= 3:
+            return elapsed / calls
+
+
+def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: int = 128, steps: int = 7,
+              inversion_steps: int = 20, device: str = "cpu", amp: bool = False, compile: bool = False,
+              min_seconds: float = 2.0, seed: int = 0) -> dict:
+    """Measure every figure of ``notbugs bench``; return them as one flat-ish dict."""
+    if dataset not in SHAPES:
+        raise NotbugsError(f"no shape known for '{dataset}'; use one of {', '.join(SHAPES)}")
+    if batch_size < 1 or steps < 1 or inversion_steps < 1 or min_seconds <= 0:
+        raise NotbugsError("batch size, steps and inversion steps must be >= 1 and seconds > 0")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise NotbugsError("--device cuda but no CUDA device is visible; use --device cpu")
+    shape, classes = SHAPES[dataset]
+    torch.manual_seed(seed)
+    spec = model_spec(arch, shape, classes, [0.5] * shape[0], [0.25] * shape[0])
+    model = build_model(spec).to(dev)
+    x = torch.rand(batch_size, *shape, device=dev)
+    y = torch.randint(0, classes, (batch_size,), device=dev)
+    net = torch.compile(model) if compile else model
+    autocast = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp)  # noqa: E731
+    eps = 1.0
+
+    def input_grad():
+        with frozen(model), torch.enable_grad(), autocast():
+            xa = x.clone().requires_grad_(True)
+            torch.autograd.grad(F.cross_entropy(net(xa), y), xa)
+
+    def feature_grad():
+        with frozen(model), torch.enable_grad(), autocast():
+            xa = x.clone().requires_grad_(True)
+            torch.autograd.grad(model.features(xa).square().sum(), xa)
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def train_step():
+        model.train()
+        with autocast():
+            loss = F.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def attack():
+        with autocast():
+            pgd(net, x, y, norm="l2", eps=eps, steps=steps)
+
+    def inversion():
+        with autocast():
+            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1)
+
+    def evaluation():
+        with autocast():
+            robust_accuracy(net, x, y, norm="l2", eps=eps, steps=steps, batch_size=batch_size, device=device)
+
+    batches = 10  # the real training loop, with its shuffling and bookkeeping, over this many batches
+    data_x = torch.rand(batch_size * batches, *shape)
+    data_y = torch.randint(0, classes, (len(data_x),))
+    base = TrainConfig(epochs=1, batch_size=batch_size, crop_padding=0, flip=False, device=device, amp=amp,
+                       compile=compile, seed=seed)
+    adv = replace(base, adv="l2", eps=eps, steps=steps)
+
+    def loop(cfg):
+        return lambda: train(model, data_x, data_y, cfg, progress=False)
+
+    t = {name: seconds_per_call(fn, dev, min_seconds) for name, fn in [
+        ("input_grad", input_grad), ("feature_grad", feature_grad), ("train_step", train_step),
+        ("attack", attack), ("inversion", inversion), ("evaluation", evaluation)]}
+    t["standard_training"] = seconds_per_call(loop(base), dev, min_seconds, warmup=1) / batches
+    t["pgd_training"] = seconds_per_call(loop(adv), dev, min_seconds, warmup=1) / batches
+    floor = steps * t["input_grad"] + t["train_step"]
+    per_image = lambda seconds: batch_size / seconds  # noqa: E731
+    return {
+        "dataset_shape": list(shape), "arch": arch, "batch_size": batch_size, "pgd_steps": steps,
+        "device": _device_name(dev), "amp": amp, "compile": compile, "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "seconds_per_batch": t,
+        "standard_training_images_per_second": per_image(t["standard_training"]),
+        "standard_training_floor_ratio": t["standard_training"] / t["train_step"],
+        "pgd_training_images_per_second": per_image(t["pgd_training"]),
+        "pgd_train_floor_seconds_per_batch": floor,
+        "pgd_train_floor_ratio": t["pgd_training"] / floor,
+        "attack_images_per_second": per_image(t["attack"]),
+        "attack_image_steps_per_second": per_image(t["attack"]) * steps,
+        "attack_floor_ratio": t["attack"] / (steps * t["input_grad"]),
+        "inversion_image_steps_per_second": per_image(t["inversion"]) * inversion_steps,
+        "inversion_floor_ratio": t["inversion"] / (inversion_steps * t["feature_grad"]),
+        "evaluation_images_per_second": per_image(t["evaluation"]),
+    }
+
+
+def _device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def format_table(result: dict) -> str:
+    """The bench as a small text table: throughput and ratio to the floor."""
+    rows = [
+        ("standard training", f"{result['standard_training_images_per_second']:,.0f} img/s",
+         f"{result['standard_training_floor_ratio']:.2f}x train step"),
+        (f"PGD-{result['pgd_steps']} training", f"{result['pgd_training_images_per_second']:,.0f} img/s",
+         f"{result['pgd_train_floor_ratio']:.2f}x floor"),
+        (f"PGD-{result['pgd_steps']} attack", f"{result['attack_image_steps_per_second']:,.0f} img-steps/s",
+         f"{result['attack_floor_ratio']:.2f}x floor"),
+        ("inversion", f"{result['inversion_image_steps_per_second']:,.0f} img-steps/s",
+         f"{result['inversion_floor_ratio']:.2f}x floor"),
+        (f"robust eval (PGD-{result['pgd_steps']})", f"{result['evaluation_images_per_second']:,.0f} img/s", ""),
+    ]
+    head = (f"{result['arch']} on {tuple(result['dataset_shape'])} images, batch {result['batch_size']}, "
+            f"{result['device']}, amp={result['amp']}, compile={result['compile']}")
+    width = max(len(r[0]) for r in rows)
+    return "\n".join([head] + [f"  {a:<{width}}  {b:>20}  {c}" for a, b, c in rows])

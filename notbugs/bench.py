@@ -37,11 +37,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def seconds_per_call(fn, device: torch.device, min_seconds: float, warmup: int = 2) -> float:
-    """Mean seconds per call: warm up, then repeat until ``min_seconds`` have passed (and 3 calls at least)."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
+def seconds_per_call(fn, device: torch.device, min_seconds: float) -> float:
+    """Mean seconds per call over at least ``min_seconds`` (and 3 calls)."""
     calls, start = 0, time.perf_counter()
     while True:
         fn()
@@ -50,6 +47,23 @@ def seconds_per_call(fn, device: torch.device, min_seconds: float, warmup: int =
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds and calls >= 3:
             return elapsed / calls
+
+
+def interleaved(figures: dict, device: torch.device, min_seconds: float, rounds: int = 3) -> dict:
+    """Best of ``rounds`` for each figure, the figures taken in turn within each round.
+
+    A shared machine drifts by 10-20 % over seconds; timing a loop and its floor
+    in alternation, and keeping each one's fastest round, keeps that drift out
+    of their ratio.
+    """
+    for fn in figures.values():  # warm-up: allocations, oneDNN primitive caches, compilation
+        fn()
+    _sync(device)
+    best = {name: float("inf") for name in figures}
+    for _ in range(rounds):
+        for name, fn in figures.items():
+            best[name] = min(best[name], seconds_per_call(fn, device, min_seconds / rounds))
+    return best
 
 
 def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: int = 128, steps: int = 7,
@@ -73,15 +87,18 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     autocast = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp)  # noqa: E731
     eps = 1.0
 
-    def input_grad():
+    # the floors: the same passes back to back, nothing else (timed per pass)
+    def input_grads():
         with frozen(model), torch.enable_grad(), autocast():
-            xa = x.clone().requires_grad_(True)
-            torch.autograd.grad(F.cross_entropy(net(xa), y), xa)
+            for _ in range(steps):
+                xa = x.detach().requires_grad_(True)
+                torch.autograd.grad(F.cross_entropy(net(xa), y), xa)
 
-    def feature_grad():
+    def feature_grads():
         with frozen(model), torch.enable_grad(), autocast():
-            xa = x.clone().requires_grad_(True)
-            torch.autograd.grad(model.features(xa).square().sum(), xa)
+            for _ in range(inversion_steps):
+                xa = x.detach().requires_grad_(True)
+                torch.autograd.grad(model.features(xa).square().sum(), xa)
 
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
 
@@ -115,11 +132,13 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     def loop(cfg):
         return lambda: train(model, data_x, data_y, cfg, progress=False)
 
-    t = {name: seconds_per_call(fn, dev, min_seconds) for name, fn in [
-        ("input_grad", input_grad), ("feature_grad", feature_grad), ("train_step", train_step),
-        ("attack", attack), ("inversion", inversion), ("evaluation", evaluation)]}
-    t["standard_training"] = seconds_per_call(loop(base), dev, min_seconds, warmup=1) / batches
-    t["pgd_training"] = seconds_per_call(loop(adv), dev, min_seconds, warmup=1) / batches
+    t = interleaved({"input_grad": input_grads, "feature_grad": feature_grads, "train_step": train_step,
+                     "attack": attack, "inversion": inversion, "evaluation": evaluation,
+                     "standard_training": loop(base), "pgd_training": loop(adv)}, dev, min_seconds)
+    t["input_grad"] /= steps
+    t["feature_grad"] /= inversion_steps
+    t["standard_training"] /= batches
+    t["pgd_training"] /= batches
     floor = steps * t["input_grad"] + t["train_step"]
     per_image = lambda seconds: batch_size / seconds  # noqa: E731
     return {

@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=7)
     t.add_argument("--step-size", type=_nonneg, default=None, help="default 2.5 * eps / steps")
     t.add_argument("--random-start", action="store_true")
+    t.add_argument("--fgsm-rs", action="store_true",
+                   help="fast adversarial training (Wong et al. 2020): one step of 1.25 * eps from a random start")
+    t.add_argument("--amp", action="store_true", help="bfloat16 autocast (GPUs)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model")
     t.add_argument("--train-limit", type=int, default=None, help="train on this many images (a fixed random subset)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
@@ -156,12 +160,16 @@ def _print_summary(results: dict) -> None:
 
 
 def _cmd_construct(args) -> None:
+    from .sharding import init_distributed
     from .steps import construct_dataset
 
+    init_distributed(args.device)
     info = construct_dataset(args.kind, args.model, args.dataset, args.out, robust_model=args.robust_model,
                              limit=args.limit, steps=args.steps, step_size=args.step_size, eps=args.eps,
                              noise_std=args.noise_std, noise_samples=args.noise_samples, start=args.start,
                              seed=args.seed, device=args.device, progress=not args.quiet)
+    if info is None:
+        return
     for key, value in info["stats"].items():
         print(f"  {key:<34} {value:.4f}")
     print(f"dataset written to {args.out}/ (data.safetensors, manifest.json, samples.png)")
@@ -188,20 +196,29 @@ def _cmd_data(args) -> None:
 
 def _cmd_train(args) -> None:
     from .data import load_dataset
+    from .sharding import init_distributed
     from .steps import train_model
     from .train import TrainConfig
 
     lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
+    if args.fgsm_rs:
+        if not args.adv:
+            raise NotbugsError("--fgsm-rs is a kind of adversarial training; add --adv l2 or --adv linf and --eps")
+        args.steps, args.step_size, args.random_start = 1, 1.25 * args.eps, True
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=lr,
                       weight_decay=args.weight_decay, schedule=args.schedule,
                       crop_padding=0 if args.no_augment else 2, flip=not args.no_augment, adv=args.adv, eps=args.eps,
                       steps=args.steps, step_size=args.step_size, random_start=args.random_start, seed=args.seed,
-                      device=args.device)
+                      device=args.device, amp=args.amp, compile=args.compile)
     cfg.validate()
     data = load_dataset(args.dataset)
+    init_distributed(args.device)
     info = train_model(data, args.arch, cfg, args.out, train_limit=args.train_limit, progress=not args.quiet)
+    if info is None:  # not the first torchrun process: it saved nothing and says nothing
+        return
     m = info["metrics"]
-    kind = f"adversarial ({args.adv}, eps {args.eps:g}, {args.steps} steps)" if args.adv else "standard"
+    kind = f"adversarial ({args.adv}, eps {args.eps:g}, {'FGSM-RS' if args.fgsm_rs else f'{args.steps} steps'})" \
+        if args.adv else "standard"
     print(f"{kind} training of {args.arch} on {data.name} ({info['train_size']} images, {args.epochs} epochs): "
           f"test accuracy {m['test_clean_accuracy']:.4f}, {m['train_seconds']:.0f} s")
     print(f"model written to {args.out}/")
@@ -258,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("notbugs: interrupted; finished artifacts are kept, nothing half-written is left", file=sys.stderr)
         return 130
+    finally:
+        from .sharding import shutdown
+
+        shutdown()
     return 0
 
 

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from .attacks import cross_entropy, frozen, pgd
 from .errors import NotbugsError
 from .evaluate import predict
+from .sharding import map_batches
 
 
 @dataclass
@@ -34,6 +35,10 @@ class InversionConfig:
     start: str = "image"  # "image": a random other training image; "noise": Gaussian noise (appendix D.1)
     batch_size: int = 500
     seed: int = 0
+    # early stop: an example stops once its feature distance fell by less than stop_tol (relative)
+    # over stop_patience steps; 0 keeps the paper's fixed number of steps
+    stop_patience: int = 0
+    stop_tol: float = 0.01
 
     def to_dict(self):
         return asdict(self)
@@ -55,20 +60,38 @@ class RelabelConfig:
 
 
 def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps: int, step_size: float,
-           schedule: str = "constant") -> torch.Tensor:
-    """Images near ``start`` whose ``model.features`` match those of ``target`` (L2 normalized descent)."""
+           schedule: str = "constant", stop_patience: int = 0, stop_tol: float = 0.01) -> tuple[torch.Tensor, int]:
+    """Images near ``start`` whose ``model.features`` match those of ``target`` (L2 normalized descent).
+
+    Returns the images and the number of image-steps taken. With ``stop_patience``
+    an example leaves the batch once its distance stopped falling, so the
+    remaining steps cost only what is still moving.
+    """
+    x = start.detach().clone()
+    active = torch.arange(len(x), device=x.device)
+    best = torch.full((len(x),), float("inf"), device=x.device)
+    stale = torch.zeros(len(x), dtype=torch.long, device=x.device)
+    taken = 0
     with frozen(model), torch.enable_grad():
         with torch.no_grad():
             goal = model.features(target)
-        x = start.detach().clone()
         for i in range(steps):
-            x.requires_grad_(True)
-            loss = (model.features(x) - goal).flatten(1).norm(dim=1).sum()
-            (grad,) = torch.autograd.grad(loss, x)
+            xa = x[active].requires_grad_(True)
+            dist = (model.features(xa) - goal[active]).flatten(1).norm(dim=1)
+            (grad,) = torch.autograd.grad(dist.sum(), xa)
             lr = step_size * (0.5 * (1 + math.cos(math.pi * i / steps)) if schedule == "cosine" else 1.0)
             norms = grad.flatten(1).norm(dim=1).view(-1, *([1] * (x.ndim - 1)))
-            x = (x.detach() - lr * grad / (norms + 1e-12)).clamp_(0, 1)
-    return x.detach()
+            x[active] = (xa.detach() - lr * grad / (norms + 1e-12)).clamp_(0, 1)
+            taken += len(active)
+            if stop_patience > 0:
+                d = dist.detach()
+                improved = d < best[active] * (1 - stop_tol)
+                best[active] = torch.where(improved, d, best[active])
+                stale[active] = torch.where(improved, 0, stale[active] + 1)
+                active = active[stale[active] < stop_patience]
+                if len(active) == 0:
+                    break
+    return x, taken
 
 
 def feature_distance(model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -79,8 +102,11 @@ def feature_distance(model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torc
 
 
 def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: InversionConfig, *,
-                    device: str = "cpu", progress: bool = True, desc: str = "invert") -> dict:
-    """D_R (robust ``model``) or D_NR (standard ``model``): one inverted image per training image."""
+                    device: str = "cpu", progress: bool = True, desc: str = "invert", work: Path | None = None) -> dict | None:
+    """D_R (robust ``model``) or D_NR (standard ``model``): one inverted image per training image.
+
+    ``work`` keeps finished batches (resume, several processes; see ``sharding``).
+    """
     if cfg.steps < 1 or cfg.step_size <= 0:
         raise NotbugsError("inversion needs steps >= 1 and step_size > 0")
     if cfg.start not in ("image", "noise"):
@@ -93,16 +119,20 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
     else:
         starts = (0.5 + 0.25 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
     model = model.to(device)
-    out, dist = [], []
-    for i in tqdm(range(0, len(x), cfg.batch_size), desc=desc, disable=not progress, leave=False):
-        target, start = x[i:i + cfg.batch_size].to(device), starts[i:i + cfg.batch_size].to(device)
-        xr = invert(model, target, start, steps=cfg.steps, step_size=cfg.step_size, schedule=cfg.schedule)
-        out.append(xr.cpu())
-        dist.append(feature_distance(model, xr, target).cpu())
-    dist = torch.cat(dist)
-    return {"x": torch.cat(out), "y": y.clone(),
-            "stats": {"relative_feature_distance_mean": dist.mean().item(),
-                      "relative_feature_distance_median": dist.median().item()}}
+
+    def one(lo: int, hi: int) -> dict:
+        target = x[lo:hi].to(device)
+        xr, taken = invert(model, target, starts[lo:hi].to(device), steps=cfg.steps, step_size=cfg.step_size,
+                           schedule=cfg.schedule, stop_patience=cfg.stop_patience, stop_tol=cfg.stop_tol)
+        return {"x": xr, "dist": feature_distance(model, xr, target), "steps": torch.tensor([taken])}
+
+    res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc)
+    if res is None:  # another rank merges
+        return None
+    return {"x": res["x"], "y": y.clone(),
+            "stats": {"relative_feature_distance_mean": res["dist"].mean().item(),
+                      "relative_feature_distance_median": res["dist"].median().item(),
+                      "mean_inversion_steps": res["steps"].sum().item() / max(len(x), 1)}}
 
 
 class NoisyAverage(nn.Module):
@@ -131,22 +161,27 @@ def targets_for(y: torch.Tensor, num_classes: int, mode: str, generator: torch.G
 
 
 def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg: RelabelConfig, *,
-                       device: str = "cpu", progress: bool = True, desc: str | None = None) -> dict:
+                       device: str = "cpu", progress: bool = True, desc: str | None = None,
+                       work: Path | None = None) -> dict | None:
     """D_rand or D_det: x nudged by the standard model towards t, labelled t."""
     if cfg.eps < 0:
         raise NotbugsError(f"eps must be >= 0, got {cfg.eps}")
-    gen = torch.Generator().manual_seed(cfg.seed)
-    t = targets_for(y, num_classes, cfg.mode, gen)
+    t = targets_for(y, num_classes, cfg.mode, torch.Generator().manual_seed(cfg.seed))
     std_model = std_model.to(device)
-    attacked = NoisyAverage(std_model, cfg.noise_std, cfg.noise_samples, gen) if cfg.noise_std > 0 else std_model
-    out = []
-    for i in tqdm(range(0, len(x), cfg.batch_size), desc=desc or f"D_{cfg.mode}", disable=not progress, leave=False):
-        xb, tb = x[i:i + cfg.batch_size].to(device), t[i:i + cfg.batch_size].to(device)
-        out.append(pgd(attacked, xb, tb, norm="l2", eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,
-                       targeted=True, loss_fn=_nll if cfg.noise_std > 0 else cross_entropy).cpu())
-    x_adv = torch.cat(out)
-    success = (predict(std_model, x_adv, device=device) == t).float().mean().item()
-    return {"x": x_adv, "y": t, "original_y": y.clone(), "stats": {"attack_success": success}}
+
+    def one(lo: int, hi: int) -> dict:
+        attacked, loss = std_model, cross_entropy
+        if cfg.noise_std > 0:  # each batch its own noise stream: a batch gives the same images in any process
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + lo // cfg.batch_size + 1)
+            attacked, loss = NoisyAverage(std_model, cfg.noise_std, cfg.noise_samples, gen), _nll
+        return {"x": pgd(attacked, x[lo:hi].to(device), t[lo:hi].to(device), norm="l2", eps=cfg.eps, steps=cfg.steps,
+                         step_size=cfg.step_size, targeted=True, loss_fn=loss)}
+
+    res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc or f"D_{cfg.mode}")
+    if res is None:
+        return None
+    success = (predict(std_model, res["x"], device=device) == t).float().mean().item()
+    return {"x": res["x"], "y": t, "original_y": y.clone(), "stats": {"attack_success": success}}
 
 
 def _nll(logp, y):

@@ -35,11 +35,14 @@ class Store:
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key
 
-    def get(self, kind: str, config: dict, make: Callable[[Path], dict | None], label: str | None = None) -> tuple[Path, dict]:
+    def get(self, kind: str, config: dict, make: Callable[..., dict | None], label: str | None = None, *,
+            resumable: bool = False) -> tuple[Path, dict]:
         """The artifact for (kind, config), made by ``make(folder)`` unless it already exists.
 
         ``make`` writes its files into the folder it is given and may return a
-        dict of summary values, kept in the artifact's ``artifact.json``.
+        dict of summary values, kept in the artifact's ``artifact.json``. A
+        ``resumable`` step is called as ``make(folder, work)``: ``work`` outlives
+        an interruption (``.<key>.work``), so the step can keep finished parts there.
         """
         key = config_key(kind, config)
         final = self.path(kind, key)
@@ -52,7 +55,8 @@ class Store:
         tmp.mkdir(parents=True)
         start = time.perf_counter()
         try:
-            summary = make(tmp) or {}
+            work = final.parent / f".{key}.work"
+            summary = (make(tmp, work) if resumable else make(tmp)) or {}
             seconds = time.perf_counter() - start
             info = {"kind": kind, "key": key, "config": config, "summary": summary, "seconds": seconds,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -61,6 +65,8 @@ class Store:
                 shutil.rmtree(tmp)
             else:
                 os.replace(tmp, final)
+            if resumable:
+                shutil.rmtree(work, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

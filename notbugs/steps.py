@@ -6,6 +6,7 @@ and prints, and the pipeline only caches.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .evaluate import accuracy, evaluate
 from .grid import save_grid
 from .models import build_model, model_spec
 from .seeding import seed_everything
+from .sharding import rank, work_folder
 from .storage import manifest, save_tensors, write_json
 from .train import TrainConfig, train
 
@@ -34,7 +36,7 @@ def subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int = 0):
 
 
 def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, train_limit: int | None = None,
-                arch_options: dict | None = None, test_dataset: str | None = None, progress: bool = True) -> dict:
+                arch_options: dict | None = None, test_dataset: str | None = None, progress: bool = True) -> dict | None:
     """Train ``arch`` on ``data`` and save a run folder at ``out``; return its manifest.
 
     ``test_dataset`` names the dataset whose test split ``data`` carries (for a
@@ -47,6 +49,8 @@ def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, trai
     start = time.perf_counter()
     history = train(model, x, y, cfg, hflip_ok=data.hflip, progress=progress, desc=f"train {arch}")
     seconds = time.perf_counter() - start
+    if rank() != 0:  # under torchrun the first process evaluates and saves
+        return None
     metrics = {"test_clean_accuracy": accuracy(model, data.test_x, data.test_y, device=cfg.device),
                "train_seconds": seconds, "train_images_per_second": len(x) * cfg.epochs / max(seconds, 1e-9)}
     return save_model(out, model.cpu(), spec, cfg.to_dict(), dataset=data.name, test_dataset=test_dataset or data.name,
@@ -91,16 +95,22 @@ TITLES = {"d_r": "D_R (robust features)", "d_nr": "D_NR (non-robust features)",
 
 
 def build_dataset(kind: str, model, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg, *, robust_model=None,
-                  device: str = "cpu", progress: bool = True) -> tuple[dict, dict]:
-    """One of the paper's datasets from images (x, y): (tensors to save, summary stats)."""
+                  device: str = "cpu", progress: bool = True, work: Path | None = None) -> tuple[dict, dict] | None:
+    """One of the paper's datasets from images (x, y): (tensors to save, summary stats).
+
+    ``work`` keeps finished batches for a resume or for several processes;
+    under torchrun only rank 0 gets the result (the others get None).
+    """
     if kind in ("robust", "nonrobust"):
-        res = feature_dataset(model, x, y, cfg, device=device, progress=progress, desc=KINDS[kind])
-        stats = res["stats"]
+        res = feature_dataset(model, x, y, cfg, device=device, progress=progress, desc=KINDS[kind], work=work)
     else:
-        res = relabelled_dataset(model, x, y, num_classes, cfg, device=device, progress=progress, desc=KINDS[kind])
-        stats = dict(res["stats"])
-        if robust_model is not None:
-            stats.update(leakage(robust_model, res["x"], x, y, device=device))
+        res = relabelled_dataset(model, x, y, num_classes, cfg, device=device, progress=progress, desc=KINDS[kind],
+                                 work=work)
+    if res is None:
+        return None
+    stats = dict(res["stats"])
+    if kind in ("rand", "det") and robust_model is not None:
+        stats.update(leakage(robust_model, res["x"], x, y, device=device))
     return {"x": res["x"], "y": res["y"], "original_y": y}, stats
 
 
@@ -130,8 +140,14 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
         cfg = RelabelConfig(mode=kind, eps=eps, steps=steps or 100, step_size=step_size, noise_std=noise_std,
                             noise_samples=noise_samples, seed=seed)
     robust = load_model(robust_model)[0] if robust_model else None
-    tensors, stats = build_dataset(kind, model, x, y, data.num_classes, cfg, robust_model=robust, device=device,
-                                   progress=progress)
     config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
               "source_model_sha256": info.get("sha256"), "source_model": str(model_path)}
-    return save_dataset(out, tensors, stats, data.classes, kind, config)
+    out = Path(out)
+    work = work_folder(out.parent / f".{out.name}.work", {"kind": kind, **config})
+    built = build_dataset(kind, model, x, y, data.num_classes, cfg, robust_model=robust, device=device,
+                          progress=progress, work=work)
+    if built is None:  # another rank merges and saves
+        return None
+    info = save_dataset(out, *built, data.classes, kind, config)
+    shutil.rmtree(work)
+    return info

@@ -12,13 +12,16 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .attacks import pgd
 from .augment import random_crop, random_flip
 from .errors import NotbugsError
+from .sharding import rank, world_size
 
 
 @dataclass
@@ -82,24 +85,34 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
     if len(x) != len(y):
         raise NotbugsError(f"{len(x)} images but {len(y)} labels")
     device = torch.device(cfg.device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())  # the one torchrun's LOCAL_RANK chose
     model.to(device)
     if device.type != "cpu":  # keep the data on the accelerator: no host-to-device copy per batch
         x, y = x.to(device), y.to(device)
     net = torch.compile(model) if cfg.compile else model
-    gen = torch.Generator().manual_seed(cfg.seed)
+    # under torchrun each process takes every W-th example of each batch, so the batch
+    # (and its mean gradient, which DDP averages) is the single-process one
+    r, w = rank(), world_size()
+    stepper = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) if w > 1 else net
+    order_gen = torch.Generator().manual_seed(cfg.seed)  # the same shuffle in every process
+    gen = torch.Generator().manual_seed(cfg.seed + 7919 * (r + 1))  # augmentation, attack noise: per process
     opt = make_optimizer(model, cfg)
     per_epoch = math.ceil(len(x) / cfg.batch_size)
     total = max(1, cfg.epochs * per_epoch)
     history = []
-    bar = tqdm(total=total, desc=desc, disable=not progress, unit="batch", leave=False)
+    bar = tqdm(total=total, desc=desc, disable=not progress or r != 0, unit="batch", leave=False)
     step = 0
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
         # running sums stay on the device: reading them every batch would wait for the GPU each time
-        seen, correct, loss_sum = 0, torch.zeros((), device=device), torch.zeros((), device=device)
-        order = torch.randperm(len(x), generator=gen).to(device)
+        sums = torch.zeros(3, device=device)  # examples, correct, loss * examples
+        order = torch.randperm(len(x), generator=order_gen).to(device)
         for b in range(per_epoch):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            if len(idx) < w:  # a last batch too small to give every process an example
+                continue
+            idx = idx[r::w]
             xb, yb = x[idx].to(device), y[idx].to(device)
             xb = random_crop(xb, cfg.crop_padding, gen)
             if cfg.flip and hflip_ok:
@@ -111,20 +124,22 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
                 for group in opt.param_groups:
                     group["lr"] = cfg.lr * lr_factor(cfg.schedule, step / total)
                 model.train()
-                logits = net(xb)
+                logits = stepper(xb)
                 loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
-            seen += len(yb)
-            correct += (logits.argmax(1) == yb).sum()
-            loss_sum += loss.detach().float() * len(yb)
+            sums += torch.stack([torch.tensor(len(yb), device=device, dtype=sums.dtype),
+                                 (logits.argmax(1) == yb).sum().to(sums.dtype), loss.detach().float() * len(yb)])
             bar.update(1)
             if b % 50 == 0 or b == per_epoch - 1:
-                bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss_sum.item() / seen:.3f}",
-                                acc=f"{correct.item() / seen:.3f}")
-        history.append({"epoch": epoch + 1, "loss": loss_sum.item() / seen, "train_accuracy": correct.item() / seen,
+                seen, correct, loss_sum = sums.tolist()
+                bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        if w > 1:
+            dist.all_reduce(sums)
+        seen, correct, loss_sum = sums.tolist()
+        history.append({"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
                         "seconds": time.perf_counter() - start})
     bar.close()
     model.eval()

@@ -42,6 +42,15 @@ def test_eval_of_foreign_state_dict(run_dir, tmp_path):
                  "--eps", "0.5", "--steps", "2", "--limit", "50", "--quiet"]) == 0
 
 
+def test_fgsm_rs_is_one_step_from_a_random_start(tmp_path, capsys):
+    out = tmp_path / "fast"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp", "--epochs", "1", "--adv", "l2", "--eps", "1.0",
+                 "--fgsm-rs", "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert (config["steps"], config["step_size"], config["random_start"]) == (1, 1.25, True)
+    assert "FGSM-RS" in capsys.readouterr().out
+
+
 def test_data_list(capsys):
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
@@ -61,6 +70,8 @@ BAD_INPUT = [
      "does not fit"),
     ("corrupt checkpoint", lambda r, t: ["eval", "--model", str(_corrupt(r, t))], "corrupt"),
     ("folder that is not a run", lambda r, t: ["eval", "--model", str(t)], "no manifest.json"),
+    ("FGSM-RS without --adv", lambda r, t: ["train", "--dataset", "digits", "--fgsm-rs", "--out", str(t / "o")],
+     "add --adv"),
     ("adversarial training with eps 0", lambda r, t: ["train", "--dataset", "digits", "--adv", "l2", "--out", str(t / "o")],
      "eps > 0"),
 ]

@@ -75,24 +75,30 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
     std_model, _ = load_model(std_dir)
     adv_model, _ = load_model(adv_dir)
 
-    x_c, y_c = subset(data.train_x, data.train_y, preset.construct_limit, seed)
+    limits = {kind: preset.construct_limit for kind in KINDS}
+    if preset.det_limit is not None:
+        limits["det"] = preset.det_limit
     samples_d = Path(out) / "samples_d.png"
-    save_grid(samples_d, x_c, y_c, data.classes, "D (source images)")
-    built = {}
+    save_grid(samples_d, *subset(data.train_x, data.train_y, 64, seed), data.classes, "D (source images)")
+    built, sizes = {}, {}
     for kind, name in KINDS.items():
         step(f"construct {TITLES[name]}")
         source_dir, source_model = (adv_dir, adv_model) if kind == "robust" else (std_dir, std_model)
         cfg = {"robust": preset.inversion, "nonrobust": preset.inversion, "rand": preset.rand, "det": preset.det}[kind]
         config = {"builder": kind, "source_model": source_dir.name, "robust_model": adv_dir.name,
-                  "data": base, "limit": preset.construct_limit, "settings": cfg.to_dict()}
+                  "data": base, "limit": limits[kind], "settings": cfg.to_dict()}
+        # every dataset starts from a prefix of one fixed shuffle of D
+        x_c, y_c = subset(data.train_x, data.train_y, limits[kind], seed)
+        sizes[name] = len(x_c)
 
-        def make(folder: Path, kind=kind, cfg=cfg, source_model=source_model, config=config):
+        def make(folder: Path, work: Path, kind=kind, cfg=cfg, source_model=source_model, config=config, x_c=x_c,
+                 y_c=y_c):
             tensors, stats = build_dataset(kind, source_model, x_c, y_c, data.num_classes, cfg,
-                                           robust_model=adv_model, device=dev, progress=progress)
+                                           robust_model=adv_model, device=dev, progress=progress, work=work)
             save_dataset(folder, tensors, stats, data.classes, kind, config)
             return stats
 
-        built[name] = store.get("dataset", config, make, f"construct {name}")
+        built[name] = store.get("dataset", config, make, f"construct {name}", resumable=True)
 
     fresh_dirs = {"std": std_dir, "adv": adv_dir}
     for name, (folder, _) in built.items():
@@ -126,7 +132,7 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
                    "eval_images": preset.eval_limit or len(data.test_x)},
         "models": {name: {"clean_accuracy": evals[name]["clean_accuracy"],
                           "robust_accuracy": evals[name]["robust_accuracy"]} for name in MODELS},
-        "datasets": {name: {**info["summary"], "size": preset.construct_limit or len(data.train_x),
+        "datasets": {name: {**info["summary"], "size": sizes[name],
                             "artifact": str(folder)} for name, (folder, info) in built.items()},
         "settings": preset.to_dict(),
         "reference": all_reference(),

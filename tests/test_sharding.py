@@ -1,0 +1,107 @@
+"""Resumable, shardable constructions: batches saved as they finish, merged in order."""
+
+import pytest
+import torch
+
+from notbugs.construct import InversionConfig, RelabelConfig, feature_dataset, invert, relabelled_dataset
+from notbugs.pipeline import Store
+from notbugs.sharding import map_batches, work_folder
+
+
+def _square(lo, hi, calls):
+    calls.append(lo)
+    return {"v": torch.arange(lo, hi, dtype=torch.float32) ** 2}
+
+
+def test_map_batches_concatenates_in_order(tmp_path):
+    calls = []
+    out = map_batches(lambda lo, hi: _square(lo, hi, calls), 10, 3, progress=False)
+    assert torch.equal(out["v"], torch.arange(10, dtype=torch.float32) ** 2)
+    assert calls == [0, 3, 6, 9]
+
+
+def test_interrupted_map_resumes_from_the_last_finished_batch(tmp_path):
+    calls = []
+
+    def dies_at_6(lo, hi):
+        if lo == 6:
+            raise KeyboardInterrupt
+        return _square(lo, hi, calls)
+
+    with pytest.raises(KeyboardInterrupt):
+        map_batches(dies_at_6, 10, 3, work=tmp_path, progress=False)
+    assert calls == [0, 3] and len(list(tmp_path.glob("batch*.safetensors"))) == 2
+    calls.clear()
+    out = map_batches(lambda lo, hi: _square(lo, hi, calls), 10, 3, work=tmp_path, progress=False)
+    assert calls == [6, 9]  # the finished batches were not recomputed
+    assert torch.equal(out["v"], torch.arange(10, dtype=torch.float32) ** 2)
+
+
+def test_work_folder_keeps_batches_of_its_config_only(tmp_path):
+    work = work_folder(tmp_path / "w", {"eps": 1.0})
+    map_batches(lambda lo, hi: _square(lo, hi, []), 6, 3, work=work, progress=False)
+    assert len(list(work.glob("batch*"))) == 2
+    assert len(list(work_folder(tmp_path / "w", {"eps": 1.0}).glob("batch*"))) == 2
+    assert list(work_folder(tmp_path / "w", {"eps": 2.0}).glob("batch*")) == []
+
+
+def test_interrupted_relabelling_resumes_to_the_uninterrupted_result(digits_mlp, digits, tmp_path):
+    x, y = digits.train_x[:60], digits.train_y[:60]
+    cfg = RelabelConfig(mode="rand", eps=1.0, steps=5, step_size=0.5, noise_std=0.05, noise_samples=2, batch_size=16)
+    whole = relabelled_dataset(digits_mlp, x, y, 10, cfg, progress=False)
+
+    class Boom(Exception):
+        pass
+
+    calls = [0]
+    forward = digits_mlp.forward
+
+    def dying_forward(inp):
+        calls[0] += 1
+        if calls[0] == 25:  # in the third batch
+            raise Boom
+        return forward(inp)
+
+    digits_mlp.forward = dying_forward
+    try:
+        with pytest.raises(Boom):
+            relabelled_dataset(digits_mlp, x, y, 10, cfg, progress=False, work=tmp_path)
+    finally:
+        digits_mlp.forward = forward
+    assert len(list(tmp_path.glob("batch*"))) == 2
+    resumed = relabelled_dataset(digits_mlp, x, y, 10, cfg, progress=False, work=tmp_path)
+    assert torch.equal(resumed["x"], whole["x"]) and torch.equal(resumed["y"], whole["y"])
+
+
+def test_store_keeps_the_work_of_an_interrupted_resumable_step(tmp_path):
+    store = Store(tmp_path)
+    seen = []
+
+    def make(folder, work):
+        seen.append(work)
+        map_batches(lambda lo, hi: _square(lo, hi, []), 6, 3, work=work, progress=False)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.get("dataset", {"a": 1}, make, resumable=True)
+    assert len(list(seen[0].glob("batch*"))) == 2  # survives for the next run
+    path, _ = store.get("dataset", {"a": 1}, lambda folder, work: {"n": len(list(work.glob("batch*")))}, resumable=True)
+    assert not seen[0].exists()  # cleaned once the artifact is complete
+    assert (path / "artifact.json").is_file()
+
+
+def test_early_stopped_inversion_takes_fewer_steps(digits_mlp, digits):
+    x = digits.train_x[:40]
+    start = x.flip(0)
+    fixed, taken_fixed = invert(digits_mlp, x, start, steps=200, step_size=0.05)
+    stopped, taken = invert(digits_mlp, x, start, steps=200, step_size=0.05, stop_patience=5, stop_tol=0.01)
+    assert taken_fixed == 200 * len(x)
+    assert taken < taken_fixed
+    assert stopped.min() >= 0 and stopped.max() <= 1
+
+
+def test_early_stop_records_its_steps(digits_mlp, digits):
+    x, y = digits.train_x[:40], digits.train_y[:40]
+    res = feature_dataset(digits_mlp, x, y, InversionConfig(steps=100, step_size=0.05, stop_patience=3, batch_size=16),
+                          progress=False)
+    assert 0 < res["stats"]["mean_inversion_steps"] < 100

@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None, help="evaluate on this many test images")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="cpu")
+    e.add_argument("--sanity", action="store_true",
+                   help="check each number for weak attacks and gradient masking (FGSM, more steps, restarts, "
+                        "unbounded eps, zero/NaN gradients, black-box or transfer)")
+    e.add_argument("--surrogate", type=Path, default=None, help="--sanity: transfer attacks from this model")
+    e.add_argument("--strong", action="store_true",
+                   help="also report the worst case over CE PGD, CW-margin PGD and --restarts random restarts")
+    e.add_argument("--restarts", type=int, default=3)
     e.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     e.add_argument("--quiet", action="store_true")
     r = sub.add_parser("reproduce", help="the paper's main experiment end to end, with results.json and report.html")
@@ -151,6 +158,10 @@ def _print_summary(results: dict) -> None:
     for name, res in results["models"].items():
         print(f"{name:<8} {100 * res['clean_accuracy']:6.1f}% " +
               " ".join(f"{100 * res['robust_accuracy'][e]:8.1f}%" for e in eps_list))
+    for name, res in results["models"].items():
+        for eps, flags in res.get("sanity_flags", {}).items():
+            if flags:
+                print(f"WARNING {name} at eps {eps}: sanity checks failed ({', '.join(flags)}); see the report")
     print()
     for claim in results["claims"]:
         print(f"[{'holds' if claim['holds'] else 'FAILS'}] {claim['id']}: {claim['evidence']}")
@@ -230,11 +241,18 @@ def _cmd_eval(args) -> None:
 
     result = evaluate_model(args.model, args.dataset, norm=args.norm, eps_list=args.eps, steps=args.steps,
                             arch=args.arch, limit=args.limit, seed=args.seed, device=args.device,
-                            progress=not args.quiet)
+                            progress=not args.quiet, sanity=args.sanity, strong=args.strong, restarts=args.restarts,
+                            surrogate=args.surrogate)
     print(f"{result['dataset']} test set, {result['attack']['n']} images, {args.norm} PGD-{args.steps}")
     print(f"  clean accuracy   {result['clean_accuracy']:.4f}")
     for eps, acc in result["robust_accuracy"].items():
-        print(f"  robust eps={eps:<6} {acc:.4f}")
+        strong = result.get("strong_robust_accuracy", {}).get(eps)
+        print(f"  robust eps={eps:<6} {acc:.4f}" + (f"   strong (worst of {2 + args.restarts} attacks) {strong:.4f}"
+                                                    if strong is not None else ""))
+    for eps, report in result.get("sanity", {}).items():
+        print(f"  sanity at eps={eps} (tolerance {report['tolerance']:.3f}):")
+        for c in report["checks"]:
+            print(f"    [{'ok' if c['passed'] else 'WARNING'}] {c['check']:<18} {c['detail']}")
     if args.out:
         write_json(args.out, result)
         print(f"results written to {args.out}")

@@ -41,6 +41,25 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm:
     return robust / max(len(x), 1)
 
 
+def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
+                           restarts: int = 3, seed: int = 0, batch_size: int = 512, device: str = "cpu") -> float:
+    """Worst case per example over PGD on the cross-entropy, PGD on the CW margin loss (another
+    family: it keeps pushing once the softmax saturates), and ``restarts`` random-start margin PGD runs."""
+    gen = torch.Generator().manual_seed(seed)
+    robust = 0
+    kw = dict(norm=norm, eps=eps, steps=steps, step_size=2.5 * eps / max(steps, 1), best=True, select=margin)
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        attacks = [pgd(model, xb, yb, **kw), pgd(model, xb, yb, loss_fn=margin, **kw)]
+        attacks += [pgd(model, xb, yb, loss_fn=margin, random_start=True, generator=gen, **kw) for _ in range(restarts)]
+        with frozen(model), torch.inference_mode():
+            ok = model(xb).argmax(1) == yb
+            for x_adv in attacks:
+                ok &= model(x_adv).argmax(1) == yb
+        robust += ok.sum().item()
+    return robust / max(len(x), 1)
+
+
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps_list, steps: int = 20,
              step_size_factor: float = 2.5, seed: int = 0, device: str = "cpu", progress: bool = True) -> dict:
     """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps)."""

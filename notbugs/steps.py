@@ -16,9 +16,10 @@ from .checkpoint import load_model, read_manifest, save_model
 from .construct import InversionConfig, RelabelConfig, feature_dataset, leakage, relabelled_dataset
 from .data import ImageData, load_dataset
 from .errors import NotbugsError
-from .evaluate import accuracy, evaluate
+from .evaluate import accuracy, evaluate, strong_robust_accuracy
 from .grid import save_grid
 from .models import build_model, model_spec
+from .sanity import sanity_checks
 from .seeding import seed_everything
 from .sharding import rank, work_folder
 from .storage import manifest, save_tensors, write_json
@@ -63,8 +64,14 @@ def spec_for_foreign(arch: str | None, dataset: ImageData) -> dict | None:
 
 def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list: list[float], steps: int,
                    arch: str | None = None, limit: int | None = None, seed: int = 0, device: str = "cpu",
-                   progress: bool = True) -> dict:
-    """Clean and robust accuracy of a saved model on a dataset's test split."""
+                   progress: bool = True, sanity: bool = False, strong: bool = False, restarts: int = 3,
+                   surrogate: Path | None = None) -> dict:
+    """Clean and robust accuracy of a saved model on a dataset's test split.
+
+    ``sanity`` adds the attack checks of ``notbugs.sanity`` at each eps (with
+    ``surrogate``, a transfer attack from that model); ``strong`` adds the worst
+    case over CE PGD, CW-margin PGD and random restarts.
+    """
     if any(e < 0 for e in eps_list):
         raise NotbugsError(f"eps must be >= 0, got {eps_list}")
     model_path = Path(model_path)
@@ -86,6 +93,14 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
     x, y = subset(data.test_x, data.test_y, limit, seed)
     result = evaluate(model.to(device), x, y, norm=norm, eps_list=eps_list, steps=steps, seed=seed, device=device,
                       progress=progress)
+    if strong:
+        result["strong_robust_accuracy"] = {
+            f"{eps:g}": strong_robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps, restarts=restarts,
+                                               seed=seed, device=device) for eps in eps_list}
+    if sanity:
+        other = load_model(surrogate, spec_for_foreign(arch, data))[0] if surrogate else None
+        result["sanity"] = {f"{eps:g}": sanity_checks(model, x, y, norm=norm, eps=eps, steps=steps, surrogate=other,
+                                                      seed=seed, device=device) for eps in eps_list if eps > 0}
     return {"model": str(model_path), "dataset": data.name, **result}
 
 

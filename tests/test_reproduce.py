@@ -41,7 +41,47 @@ def test_results_contract(first_run):
     assert {c["id"] for c in res["claims"]} >= {"robust_features_give_robustness", "d_det_generalizes"}
     assert all(isinstance(c["holds"], bool) and c["evidence"] for c in res["claims"])
     assert res["reference"]["figure2_cifar10"]["models"]["d_r"]["clean_accuracy"] == pytest.approx(0.854)
+    for m in res["models"].values():  # every robust-accuracy number carries its attack checks
+        assert set(m["sanity"]) == set(m["robust_accuracy"]) and set(m["sanity_flags"]) == set(m["robust_accuracy"])
+        assert all({"fgsm_not_stronger", "more_steps", "restarts"} <= {c["check"] for c in rep["checks"]}
+                   for rep in m["sanity"].values())
     json.dumps(res)  # serialisable
+
+
+def _numbers(res):
+    """Everything measured, nothing that names a folder."""
+    datasets = {k: {f: v for f, v in d.items() if f != "artifact"} for k, d in res["datasets"].items()}
+    return json.dumps({"models": res["models"], "datasets": datasets, "claims": res["claims"]}, sort_keys=True)
+
+
+def test_same_seed_gives_bit_identical_numbers(first_run, tmp_path):
+    _, res = first_run
+    again = reproduce(tiny_preset(), out=tmp_path, progress=False)
+    assert not any(step["cached"] for step in again["steps"])
+    assert _numbers(again) == _numbers(res)
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(first_run, tmp_path, monkeypatch):
+    import notbugs.experiments.paper as paper
+
+    _, res = first_run
+    real = paper.build_dataset
+
+    def interrupted(kind, *args, **kwargs):
+        if kind == "det":
+            raise KeyboardInterrupt  # Ctrl-C half-way through the constructions
+        return real(kind, *args, **kwargs)
+
+    monkeypatch.setattr(paper, "build_dataset", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(tiny_preset(), out=tmp_path, progress=False)
+    assert not list((tmp_path / "cache").glob("*/.*partial*"))  # nothing half-made is left
+    monkeypatch.setattr(paper, "build_dataset", real)
+    resumed = reproduce(tiny_preset(), out=tmp_path, progress=False)
+    done_before = {s["step"] for s in resumed["steps"] if s["cached"]}
+    assert {"train std", "train adv", "construct d_r", "construct d_nr", "construct d_rand"} <= done_before
+    assert "construct d_det" not in done_before
+    assert _numbers(resumed) == _numbers(res)
 
 
 def test_second_run_is_all_cached_and_equal(first_run):

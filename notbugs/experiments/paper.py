@@ -22,6 +22,7 @@ from ..evaluate import accuracy, evaluate
 from ..grid import save_grid
 from ..pipeline import Store
 from ..reference import all_reference
+from ..sanity import sanity_checks
 from ..steps import KINDS, TITLES, build_dataset, save_dataset, subset, train_model
 from ..storage import load_tensors
 from .claims import check_claims
@@ -112,7 +113,8 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
     for name in MODELS:
         step(f"evaluate {name} on the original test set")
         config = {"model": fresh_dirs[name].name, "norm": "l2", "eps": preset.eval_eps, "steps": preset.eval_steps,
-                  "limit": preset.eval_limit, "seed": seed}
+                  "limit": preset.eval_limit, "seed": seed, "sanity": [preset.sanity_limit, preset.sanity_steps_factor,
+                                                                     preset.sanity_restarts]}
 
         def make(folder: Path, name=name):
             model = load_model(fresh_dirs[name])[0].to(dev)
@@ -120,6 +122,12 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
             res = evaluate(model, x, y, norm="l2", eps_list=preset.eval_eps, steps=preset.eval_steps, seed=seed,
                            device=dev, progress=progress)
             res["clean_accuracy"] = accuracy(model, data.test_x, data.test_y, device=dev)  # all test images
+            # every reported number gets the attack checks; the standard model is the transfer surrogate
+            xs, ys = x[:preset.sanity_limit], y[:preset.sanity_limit]
+            res["sanity"] = {f"{eps:g}": sanity_checks(
+                model, xs, ys, norm="l2", eps=eps, steps=preset.eval_steps, step_factor=preset.sanity_steps_factor,
+                restarts=preset.sanity_restarts, surrogate=None if name == "std" else std_model, seed=seed,
+                unbounded=eps == preset.main_eval_eps, device=dev) for eps in preset.eval_eps}
             return res
 
         _, info = store.get("eval", config, make, f"evaluate {name}")
@@ -131,7 +139,9 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
                    "main_eval_eps": preset.main_eval_eps, "eval_steps": preset.eval_steps,
                    "eval_images": preset.eval_limit or len(data.test_x)},
         "models": {name: {"clean_accuracy": evals[name]["clean_accuracy"],
-                          "robust_accuracy": evals[name]["robust_accuracy"]} for name in MODELS},
+                          "robust_accuracy": evals[name]["robust_accuracy"],
+                          "sanity_flags": {eps: rep["flags"] for eps, rep in evals[name]["sanity"].items()},
+                          "sanity": evals[name]["sanity"]} for name in MODELS},
         "datasets": {name: {**info["summary"], "size": sizes[name],
                             "artifact": str(folder)} for name, (folder, info) in built.items()},
         "settings": preset.to_dict(),

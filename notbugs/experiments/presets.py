@@ -32,6 +32,9 @@ class Preset:
     eval_limit: int | None = None  # test images for robust accuracy (clean accuracy always uses all)
     std_limit: int | None = None  # training images for the standard model
     adv_limit: int | None = None  # training images for the robust model (PGD training costs steps + 1 passes)
+    sanity_limit: int = 100  # test images the attack sanity checks run on, for every model and eps
+    sanity_steps_factor: int = 2  # the "more steps" check runs eval_steps times this
+    sanity_restarts: int = 1
     construct_limit: int | None = None  # training images the datasets are built from
     det_limit: int | None = None  # D_det's own number, when it differs (it needs more images than the others)
     device: str = "cpu"
@@ -79,6 +82,7 @@ def _full() -> Preset:
         rand=replace(quick.rand, steps=100, step_size=0.05), det=replace(quick.det, steps=100, step_size=0.075),
         fresh=fresh,
         eval_limit=None, adv_limit=None, construct_limit=None, det_limit=None,
+        sanity_limit=500, sanity_steps_factor=3, sanity_restarts=2,
     )
 
 

@@ -54,6 +54,24 @@ def _models_table(results: dict) -> str:
             f"<th>paper CIFAR-10 robust eps 0.25</th></tr>{rows}</table>")
 
 
+def _sanity_table(results: dict) -> str:
+    """Each model's attack checks per eps: which passed, which flag the number as suspect."""
+    rows = ""
+    for name, res in results["models"].items():
+        for eps, rep in res.get("sanity", {}).items():
+            cells = " ".join(
+                f'<span class="{"holds" if c["passed"] else "fails"}" title="{html.escape(c["detail"])}">'
+                f'{c["check"]}</span>' for c in rep["checks"])
+            verdict = "all pass" if not rep["flags"] else "suspect: " + ", ".join(rep["flags"])
+            rows += f"<tr><td>{name}</td><td>{eps}</td><td>{rep['n']}</td><td>{cells}</td><td>{verdict}</td></tr>"
+    if not rows:
+        return "<p>No sanity checks in these results.</p>"
+    return ("<p>Each robust-accuracy number is checked for a weak attack or gradient masking: FGSM, more PGD steps, "
+            "random restarts, an unbounded eps (must reach ~0), zero/NaN input gradients, and a transfer attack from "
+            "the standard model (random noise for the standard model itself). Hover a check for its numbers.</p>"
+            f"<table><tr><th>model</th><th>eps</th><th>images</th><th>checks</th><th>verdict</th></tr>{rows}</table>")
+
+
 def _datasets_table(results: dict) -> str:
     rows = ""
     for name, d in results["datasets"].items():
@@ -100,6 +118,7 @@ The paper's numbers are CIFAR-10's (Ilyas et al. 2019), shown for the shape of t
 {_models_table(results)}
 <h2>Table 1: learning from mislabelled-looking images</h2>{_img(figures.table1(results), 'Table 1')}
 <h2>Robust accuracy against eps</h2>{_img(figures.robustness_curves(results), 'robustness curves')}
+<h2>Can these robust-accuracy numbers be trusted?</h2>{_sanity_table(results)}
 <h2>The constructed datasets</h2>{_datasets_table(results)}{_grids(results)}
 <h2>Timings (seconds to build each step)</h2><table><tr><th>step</th><th>s</th></tr>{timings}</table>
 <h2>Settings</h2><pre>{html.escape(json.dumps(results['settings'], indent=1))}</pre>

@@ -1,0 +1,105 @@
+"""Is a robust-accuracy number trustworthy? Checks for weak attacks and gradient masking.
+
+Each check compares the reported PGD number with an attack that should never
+do *better* against a sound evaluation (Carlini et al. 2019, "On Evaluating
+Adversarial Robustness"; AutoAttack's runtime flags):
+
+- fgsm_not_stronger: one FGSM step must not beat PGD.
+- more_steps: PGD with several times the steps must not beat it by more than noise.
+- restarts: PGD from random starts (worst case per example) likewise.
+- unbounded: with an eps that covers the whole pixel box, accuracy must reach ~0.
+- gradients: no example may have a zero or NaN input gradient.
+- transfer: examples made on another model (or random noise) must not beat the white-box attack.
+
+A failed check is a flag beside the number it concerns, never a silent correction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .attacks import cross_entropy, frozen, margin, pgd
+
+
+def noise_margin(p: float, n: int) -> float:
+    """What 'more than noise' means here: 2 binomial standard errors, at least 1 point."""
+    return max(0.01, 2 * math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
+
+
+def _robust(model, x, y, x_adv_list) -> torch.Tensor:
+    """Per example: correct on the clean image and on every adversarial version."""
+    with frozen(model), torch.inference_mode():
+        ok = model(x).argmax(1) == y
+        for x_adv in x_adv_list:
+            ok &= model(x_adv).argmax(1) == y
+    return ok.cpu()
+
+
+def _attack(model, x, y, *, norm, eps, steps, random_start=False, generator=None, loss_fn=cross_entropy):
+    return pgd(model, x, y, norm=norm, eps=eps, steps=steps, step_size=2.5 * eps / max(steps, 1),
+               random_start=random_start, generator=generator, best=True, select=margin, loss_fn=loss_fn)
+
+
+def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
+                  step_factor: int = 3, restarts: int = 2, surrogate: nn.Module | None = None, seed: int = 0,
+                  unbounded: bool = True, device: str = "cpu") -> dict:
+    """Run every check at one eps; return {"robust_accuracy", "checks": [...], "flags": [names that failed]}.
+
+    ``unbounded`` does not depend on eps: a caller checking several eps runs it once.
+    """
+    model, x, y = model.to(device), x.to(device), y.to(device)
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x)
+    base = _robust(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=steps)])
+    p = base.float().mean().item()
+    tol = noise_margin(p, n)
+    checks = []
+
+    def check(name, value, passed, detail):
+        checks.append({"check": name, "value": value, "passed": bool(passed), "detail": detail})
+
+    fgsm = pgd(model, x, y, norm=norm, eps=eps, steps=1, step_size=eps)
+    fgsm_acc = _robust(model, x, y, [fgsm]).float().mean().item()
+    check("fgsm_not_stronger", fgsm_acc, fgsm_acc >= p - tol,
+          f"FGSM {fgsm_acc:.3f} vs PGD-{steps} {p:.3f}")
+
+    long = _robust(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=step_factor * steps)])
+    long_acc = long.float().mean().item()
+    check("more_steps", long_acc, long_acc >= p - tol, f"PGD-{step_factor * steps} {long_acc:.3f} vs PGD-{steps} {p:.3f}")
+
+    starts = [_attack(model, x, y, norm=norm, eps=eps, steps=steps, random_start=True, generator=gen)
+              for _ in range(restarts)]
+    restart_acc = (_robust(model, x, y, starts) & base).float().mean().item()
+    check("restarts", restart_acc, restart_acc >= p - tol,
+          f"worst of PGD + {restarts} random restarts {restart_acc:.3f} vs PGD {p:.3f}")
+
+    if unbounded:
+        big = 1.0 if norm == "linf" else math.sqrt(x[0].numel())  # the whole [0, 1] box
+        unb_acc = _robust(model, x, y, [_attack(model, x, y, norm=norm, eps=big, steps=2 * steps,
+                                                loss_fn=margin)]).float().mean().item()
+        check("unbounded", unb_acc, unb_acc <= 0.01, f"eps {big:.3g} (the whole pixel box): {unb_acc:.3f}, must be ~0")
+
+    with frozen(model), torch.enable_grad():
+        xg = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(cross_entropy(model(xg), y).sum(), xg)
+    norms = grad.flatten(1).norm(dim=1)
+    bad = (~torch.isfinite(norms) | (norms == 0)).float().mean().item()
+    check("gradients", bad, bad == 0, f"{100 * bad:.1f} % of examples have a zero or NaN input gradient")
+
+    if surrogate is not None:
+        moved = _attack(surrogate.to(device), x, y, norm=norm, eps=eps, steps=steps)
+        name, what = "transfer", "transfer from the surrogate model"
+    else:
+        noise = torch.randn(x.shape, generator=gen).to(device)
+        noise = noise * eps / noise.flatten(1).norm(dim=1).view(-1, *[1] * (x.ndim - 1)) if norm == "l2" \
+            else noise.sign() * eps
+        moved = (x + noise).clamp(0, 1)
+        name, what = "black_box", "random noise of norm eps"
+    bb_acc = _robust(model, x, y, [moved]).float().mean().item()
+    check(name, bb_acc, bb_acc >= p - tol, f"{what} {bb_acc:.3f} vs white-box PGD {p:.3f}")
+
+    return {"eps": eps, "n": n, "robust_accuracy": p, "tolerance": tol, "checks": checks,
+            "flags": [c["check"] for c in checks if not c["passed"]]}

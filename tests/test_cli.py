@@ -100,9 +100,92 @@ def test_bad_input_gets_one_line_and_exit_2(run_dir, tmp_path, capsys, what, arg
 
 
 @pytest.mark.parametrize("argv", [["eval", "--model", "x", "--eps", "-0.5"], ["train", "--out", "o", "--eps", "-1"],
-                                  ["eval", "--model", "x", "--norm", "l3"]])
+                                  ["eval", "--model", "x", "--norm", "l3"],
+                                  ["construct", "det", "--model", "x", "--out", "o", "--eps", "-1"]])
 def test_argument_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (exec, ("open('PWNED', 'w').write('code ran')",))
+
+
+def _mnist(root, n_images=20, n_labels=20, cut=None):
+    import numpy as np
+
+    from notbugs.data import IDX_STEMS
+    from notbugs.data.idx import write_idx
+
+    folder = root / "mnist"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    sizes = {"train_x": n_images, "train_y": n_labels, "test_x": 5, "test_y": 5}
+    for key, stem in IDX_STEMS.items():
+        shape = (sizes[key], 28, 28) if key.endswith("x") else (sizes[key],)
+        write_idx(folder / stem, rng.integers(0, 10, shape, dtype=np.uint8))
+    if cut:
+        path = folder / IDX_STEMS[cut]
+        path.write_bytes(path.read_bytes()[:-100])
+
+
+def _nan_release(root):
+    import pickle
+
+    import numpy as np
+
+    (root / "cifar10").mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"labels": [0, 1], b"data": np.zeros((2, 3072), dtype=np.uint8)}
+        (root / "cifar10" / name).write_bytes(pickle.dumps(batch, protocol=2))
+    ims = torch.rand(4, 3, 32, 32)
+    ims[0, 0, 0, 0] = float("nan")
+    (root / "rel").mkdir()
+    torch.save(ims, root / "rel" / "CIFAR_ims")
+    torch.save(torch.tensor([0, 1, 2, 3]), root / "rel" / "CIFAR_lab")
+    return f"madry:{root / 'rel'}"
+
+
+def _two_class_folder(root):
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            (root / "f" / split / label).mkdir(parents=True)
+            Image.new("L", (8, 8)).save(root / "f" / split / label / "0.png")
+    return f"folder:{root / 'f'}"
+
+
+def _evil_pt(root):
+    import pickle
+
+    (root / "evil.pt").write_bytes(pickle.dumps({"w": _RunsCode()}))
+    return str(root / "evil.pt")
+
+
+# Bad data on disk: (what, set-up returning argv, message fragment). Data is looked up under $NOTBUGS_DATA = tmp.
+BAD_DATA = [
+    ("truncated IDX file", lambda r, t: (_mnist(t, cut="train_x"), ["train", "--dataset", "mnist", "--out", "o"])[1],
+     "truncated"),
+    ("image and label counts differ", lambda r, t: (_mnist(t, n_labels=19), ["train", "--dataset", "mnist", "--out", "o"])[1],
+     "20 images but"),
+    ("NaN pixels", lambda r, t: ["train", "--dataset", _nan_release(t), "--out", "o"], "NaN"),
+    ("checkpoint for another class count", lambda r, t: ["eval", "--model", str(r), "--dataset", _two_class_folder(t)],
+     "pick the dataset it was trained on"),
+    ("pickled checkpoint that runs code", lambda r, t: ["eval", "--model", _evil_pt(t), "--arch", "mlp",
+                                                        "--dataset", "digits"], "refus"),
+]
+
+
+@pytest.mark.parametrize("what,argv,message", BAD_DATA, ids=[c[0] for c in BAD_DATA])
+def test_bad_data_gets_one_line_and_exit_2(run_dir, tmp_path, capsys, monkeypatch, what, argv, message):
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv(run_dir, tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("notbugs: error:") and message in err, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "PWNED").exists()  # nothing in a data or checkpoint file ever runs

@@ -68,7 +68,7 @@ def interleaved(figures: dict, device: torch.device, min_seconds: float, rounds:
 
 def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: int = 128, steps: int = 7,
               inversion_steps: int = 20, device: str = "cpu", amp: bool = False, compile: bool = False,
-              min_seconds: float = 2.0, seed: int = 0) -> dict:
+              channels_last: bool = True, min_seconds: float = 2.0, seed: int = 0) -> dict:
     """Measure every figure of ``notbugs bench``; return them as one flat-ish dict."""
     if dataset not in SHAPES:
         raise NotbugsError(f"no shape known for '{dataset}'; use one of {', '.join(SHAPES)}")
@@ -81,10 +81,15 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     torch.manual_seed(seed)
     spec = model_spec(arch, shape, classes, [0.5] * shape[0], [0.25] * shape[0])
     model = build_model(spec).to(dev)
+    if not channels_last:  # build_model's default for conv nets; off only to measure what it buys
+        model = model.to(memory_format=torch.contiguous_format)
     x = torch.rand(batch_size, *shape, device=dev)
     y = torch.randint(0, classes, (batch_size,), device=dev)
     net = torch.compile(model) if compile else model
-    autocast = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp)  # noqa: E731
+
+    def autocast():
+        return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp)
+
     eps = 1.0
 
     # the floors: the same passes back to back, nothing else (timed per pass)
@@ -140,10 +145,14 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     t["standard_training"] /= batches
     t["pgd_training"] /= batches
     floor = steps * t["input_grad"] + t["train_step"]
-    per_image = lambda seconds: batch_size / seconds  # noqa: E731
+
+    def per_image(seconds: float) -> float:
+        return batch_size / seconds
+
     return {
         "dataset_shape": list(shape), "arch": arch, "batch_size": batch_size, "pgd_steps": steps,
-        "device": _device_name(dev), "amp": amp, "compile": compile, "threads": torch.get_num_threads(),
+        "device": _device_name(dev), "amp": amp, "compile": compile, "channels_last": channels_last,
+        "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "seconds_per_batch": t,
         "standard_training_images_per_second": per_image(t["standard_training"]),
@@ -180,6 +189,7 @@ def format_table(result: dict) -> str:
         (f"robust eval (PGD-{result['pgd_steps']})", f"{result['evaluation_images_per_second']:,.0f} img/s", ""),
     ]
     head = (f"{result['arch']} on {tuple(result['dataset_shape'])} images, batch {result['batch_size']}, "
-            f"{result['device']}, amp={result['amp']}, compile={result['compile']}")
+            f"{result['device']}, amp={result['amp']}, compile={result['compile']}, "
+            f"channels_last={result.get('channels_last', True)}")
     width = max(len(r[0]) for r in rows)
     return "\n".join([head] + [f"  {a:<{width}}  {b:>20}  {c}" for a, b, c in rows])

@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu")
     b.add_argument("--amp", action="store_true", help="bfloat16 autocast")
     b.add_argument("--compile", action="store_true", help="torch.compile the model")
+    b.add_argument("--no-channels-last", action="store_true", help="contiguous NCHW weights, to measure channels_last")
     b.add_argument("--seconds", type=float, default=2.0, help="time each figure over at least this long")
     b.add_argument("--timings", type=Path, default=None, help="also show the per-step times of a results.json")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
@@ -137,6 +138,8 @@ def _cmd_reproduce(args) -> None:
     from .report import write_report
     from .storage import write_json
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise NotbugsError("reproduce runs in one process; under torchrun use 'notbugs train' and 'notbugs construct'")
     preset = get_preset(args.preset).with_seed(args.seed)
     if args.dataset:
         preset = replace(preset, dataset=args.dataset)
@@ -266,7 +269,7 @@ def _cmd_bench(args) -> None:
 
     result = run_bench(dataset=args.dataset, arch=args.arch, batch_size=args.batch_size, steps=args.steps,
                        inversion_steps=args.inversion_steps, device=args.device, amp=args.amp, compile=args.compile,
-                       min_seconds=args.seconds)
+                       channels_last=not args.no_channels_last, min_seconds=args.seconds)
     if args.timings:
         result["reproduction_seconds_per_step"] = read_json(args.timings)["timings"]
     if args.json:

@@ -61,13 +61,14 @@ def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps_list, steps: int = 20,
-             step_size_factor: float = 2.5, seed: int = 0, device: str = "cpu", progress: bool = True) -> dict:
+             step_size_factor: float = 2.5, seed: int = 0, device: str = "cpu", progress: bool = True,
+             batch_size: int = 512) -> dict:
     """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps)."""
     robust = {}
     for eps in eps_list:
         robust[f"{eps:g}"] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,
                                              step_size=step_size_factor * eps / max(steps, 1), seed=seed,
-                                             device=device, progress=progress)
+                                             batch_size=batch_size, device=device, progress=progress)
     return {
         "clean_accuracy": accuracy(model, x, y, device=device),
         "robust_accuracy": robust,

@@ -113,14 +113,14 @@ def reproduce(preset: Preset, *, out: Path, cache: Path | None = None, progress:
     for name in MODELS:
         step(f"evaluate {name} on the original test set")
         config = {"model": fresh_dirs[name].name, "norm": "l2", "eps": preset.eval_eps, "steps": preset.eval_steps,
-                  "limit": preset.eval_limit, "seed": seed, "sanity": [preset.sanity_limit, preset.sanity_steps_factor,
+                  "limit": preset.eval_limit, "batch_size": preset.eval_batch_size, "seed": seed, "sanity": [preset.sanity_limit, preset.sanity_steps_factor,
                                                                      preset.sanity_restarts]}
 
         def make(folder: Path, name=name):
             model = load_model(fresh_dirs[name])[0].to(dev)
             x, y = subset(data.test_x, data.test_y, preset.eval_limit, seed)
             res = evaluate(model, x, y, norm="l2", eps_list=preset.eval_eps, steps=preset.eval_steps, seed=seed,
-                           device=dev, progress=progress)
+                           device=dev, progress=progress, batch_size=preset.eval_batch_size)
             res["clean_accuracy"] = accuracy(model, data.test_x, data.test_y, device=dev)  # all test images
             # every reported number gets the attack checks; the standard model is the transfer surrogate
             xs, ys = x[:preset.sanity_limit], y[:preset.sanity_limit]

@@ -12,6 +12,7 @@ import os
 import pickle
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -70,9 +71,14 @@ def torch_load_tensors(path: Path):
     if not path.is_file():
         raise NotbugsError(f"{path} does not exist")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then loads or refuses
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise NotbugsError(f"{path} was refused: it holds more than tensors ({str(exc).splitlines()[0]}). "
+        # torch's first line suggests weights_only=False; the line worth showing names what was refused
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if "Unsupported" in ln), lines[-1] if lines else "not plain tensors")
+        raise NotbugsError(f"{path} was refused: it holds more than tensors ({reason}). "
                            "Only plain tensors and state dicts are loaded, never pickled code") from None
     except (RuntimeError, EOFError, OSError) as exc:
         raise NotbugsError(f"{path} is not a readable PyTorch file ({exc})") from None

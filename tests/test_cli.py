@@ -182,9 +182,14 @@ BAD_DATA = [
 
 @pytest.mark.parametrize("what,argv,message", BAD_DATA, ids=[c[0] for c in BAD_DATA])
 def test_bad_data_gets_one_line_and_exit_2(run_dir, tmp_path, capsys, monkeypatch, what, argv, message):
+    import warnings
+
     monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    assert main(argv(run_dir, tmp_path)) == 2
+    with warnings.catch_warnings(record=True) as caught:  # a warning would be a second line on the terminal
+        warnings.simplefilter("always")
+        assert main(argv(run_dir, tmp_path)) == 2
+    assert not caught, [str(w.message) for w in caught]
     err = capsys.readouterr().err
     assert err.startswith("notbugs: error:") and message in err, err
     assert "Traceback" not in err and err.count("\n") == 1

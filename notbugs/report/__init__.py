@@ -63,7 +63,8 @@ def _sanity_table(results: dict) -> str:
                 f'<span class="{"holds" if c["passed"] else "fails"}" title="{html.escape(c["detail"])}">'
                 f'{c["check"]}</span>' for c in rep["checks"])
             verdict = "all pass" if not rep["flags"] else "suspect: " + ", ".join(rep["flags"])
-            rows += f"<tr><td>{name}</td><td>{eps}</td><td>{rep['n']}</td><td>{cells}</td><td>{verdict}</td></tr>"
+            rows += (f"<tr><td>{name}</td><td>{eps}</td><td>{rep['n']}</td><td style=\"text-align:left\">{cells}</td>"
+                     f"<td>{verdict}</td></tr>")
     if not rows:
         return "<p>No sanity checks in these results.</p>"
     return ("<p>Each robust-accuracy number is checked for a weak attack or gradient masking: FGSM, more PGD steps, "

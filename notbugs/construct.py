@@ -76,12 +76,17 @@ def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps
         with torch.no_grad():
             goal = model.features(target)
         for i in range(steps):
-            xa = x[active].requires_grad_(True)
-            dist = (model.features(xa) - goal[active]).flatten(1).norm(dim=1)
+            whole = len(active) == len(x)  # no gather/scatter copies while every example still moves
+            xa = (x if whole else x[active]).detach().requires_grad_(True)
+            dist = (model.features(xa) - (goal if whole else goal[active])).flatten(1).norm(dim=1)
             (grad,) = torch.autograd.grad(dist.sum(), xa)
             lr = step_size * (0.5 * (1 + math.cos(math.pi * i / steps)) if schedule == "cosine" else 1.0)
             norms = grad.flatten(1).norm(dim=1).view(-1, *([1] * (x.ndim - 1)))
-            x[active] = (xa.detach() - lr * grad / (norms + 1e-12)).clamp_(0, 1)
+            moved = (xa.detach() - lr * grad / (norms + 1e-12)).clamp_(0, 1)
+            if whole:
+                x = moved
+            else:
+                x[active] = moved
             taken += len(active)
             if stop_patience > 0:
                 d = dist.detach()

@@ -26,6 +26,15 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return (predict(model, x, batch_size, device) == y).float().mean().item()
 
 
+def robust_mask(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarials) -> torch.Tensor:
+    """Per example: classified correctly on the clean image and on every adversarial version of it."""
+    with frozen(model), torch.inference_mode():
+        ok = model(x).argmax(1) == y
+        for x_adv in adversarials:
+            ok &= model(x_adv).argmax(1) == y
+    return ok
+
+
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
                     step_size: float | None = None, random_start: bool = False, seed: int = 0,
                     batch_size: int = 512, device: str = "cpu", progress: bool = False) -> float:
@@ -35,9 +44,7 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm:
         xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
         x_adv = pgd(model, xb, yb, norm=norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start,
                     best=True, select=margin, generator=gen)
-        with frozen(model), torch.inference_mode():
-            ok = (model(xb).argmax(1) == yb) & (model(x_adv).argmax(1) == yb)
-        robust += ok.sum().item()
+        robust += robust_mask(model, xb, yb, [x_adv]).sum().item()
     return robust / max(len(x), 1)
 
 
@@ -52,11 +59,7 @@ def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
         xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
         attacks = [pgd(model, xb, yb, **kw), pgd(model, xb, yb, loss_fn=margin, **kw)]
         attacks += [pgd(model, xb, yb, loss_fn=margin, random_start=True, generator=gen, **kw) for _ in range(restarts)]
-        with frozen(model), torch.inference_mode():
-            ok = model(xb).argmax(1) == yb
-            for x_adv in attacks:
-                ok &= model(x_adv).argmax(1) == yb
-        robust += ok.sum().item()
+        robust += robust_mask(model, xb, yb, attacks).sum().item()
     return robust / max(len(x), 1)
 
 

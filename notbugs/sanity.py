@@ -22,20 +22,12 @@ import torch
 from torch import nn
 
 from .attacks import cross_entropy, frozen, margin, pgd
+from .evaluate import robust_mask
 
 
 def noise_margin(p: float, n: int) -> float:
     """What 'more than noise' means here: 2 binomial standard errors, at least 1 point."""
     return max(0.01, 2 * math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
-
-
-def _robust(model, x, y, x_adv_list) -> torch.Tensor:
-    """Per example: correct on the clean image and on every adversarial version."""
-    with frozen(model), torch.inference_mode():
-        ok = model(x).argmax(1) == y
-        for x_adv in x_adv_list:
-            ok &= model(x_adv).argmax(1) == y
-    return ok.cpu()
 
 
 def _attack(model, x, y, *, norm, eps, steps, random_start=False, generator=None, loss_fn=cross_entropy):
@@ -53,7 +45,7 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: s
     model, x, y = model.to(device), x.to(device), y.to(device)
     gen = torch.Generator().manual_seed(seed)
     n = len(x)
-    base = _robust(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=steps)])
+    base = robust_mask(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=steps)])
     p = base.float().mean().item()
     tol = noise_margin(p, n)
     checks = []
@@ -62,23 +54,23 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: s
         checks.append({"check": name, "value": value, "passed": bool(passed), "detail": detail})
 
     fgsm = pgd(model, x, y, norm=norm, eps=eps, steps=1, step_size=eps)
-    fgsm_acc = _robust(model, x, y, [fgsm]).float().mean().item()
+    fgsm_acc = robust_mask(model, x, y, [fgsm]).float().mean().item()
     check("fgsm_not_stronger", fgsm_acc, fgsm_acc >= p - tol,
           f"FGSM {fgsm_acc:.3f} vs PGD-{steps} {p:.3f}")
 
-    long = _robust(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=step_factor * steps)])
+    long = robust_mask(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=step_factor * steps)])
     long_acc = long.float().mean().item()
     check("more_steps", long_acc, long_acc >= p - tol, f"PGD-{step_factor * steps} {long_acc:.3f} vs PGD-{steps} {p:.3f}")
 
     starts = [_attack(model, x, y, norm=norm, eps=eps, steps=steps, random_start=True, generator=gen)
               for _ in range(restarts)]
-    restart_acc = (_robust(model, x, y, starts) & base).float().mean().item()
+    restart_acc = (robust_mask(model, x, y, starts) & base).float().mean().item()
     check("restarts", restart_acc, restart_acc >= p - tol,
           f"worst of PGD + {restarts} random restarts {restart_acc:.3f} vs PGD {p:.3f}")
 
     if unbounded:
         big = 1.0 if norm == "linf" else math.sqrt(x[0].numel())  # the whole [0, 1] box
-        unb_acc = _robust(model, x, y, [_attack(model, x, y, norm=norm, eps=big, steps=2 * steps,
+        unb_acc = robust_mask(model, x, y, [_attack(model, x, y, norm=norm, eps=big, steps=2 * steps,
                                                 loss_fn=margin)]).float().mean().item()
         check("unbounded", unb_acc, unb_acc <= 0.01, f"eps {big:.3g} (the whole pixel box): {unb_acc:.3f}, must be ~0")
 
@@ -98,7 +90,7 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: s
             else noise.sign() * eps
         moved = (x + noise).clamp(0, 1)
         name, what = "black_box", "random noise of norm eps"
-    bb_acc = _robust(model, x, y, [moved]).float().mean().item()
+    bb_acc = robust_mask(model, x, y, [moved]).float().mean().item()
     check(name, bb_acc, bb_acc >= p - tol, f"{what} {bb_acc:.3f} vs white-box PGD {p:.3f}")
 
     return {"eps": eps, "n": n, "robust_accuracy": p, "tolerance": tol, "checks": checks,

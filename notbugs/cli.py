@@ -82,8 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--restarts", type=int, default=3)
     e.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     e.add_argument("--quiet", action="store_true")
-    r = sub.add_parser("reproduce", help="the paper's main experiment end to end, with results.json and report.html")
-    r.add_argument("--preset", default="quick", help="quick, full or cifar10")
+    r = sub.add_parser("reproduce", help="experiments of the paper and its discussion, end to end, with "
+                                         "results.json and report.html",
+                       description="Run experiments by name (none: the paper's main experiment; 'all': every one); "
+                                   "'--list' says what each answers and costs.")
+    r.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: paper; all: every one)")
+    r.add_argument("--list", action="store_true", help="list the experiments, their questions, presets and costs")
+    r.add_argument("--preset", default="quick", help="quick, full, cifar10 or tiny")
     r.add_argument("--dataset", default=None, help="override the preset's dataset")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
@@ -130,47 +135,68 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cmd_reproduce(args) -> None:
-    from dataclasses import replace
-
-    from .experiments.paper import reproduce
-    from .experiments.presets import get_preset
+def _cmd_reproduce(args) -> int:
+    from .experiments.runner import failed, make_preset, run_experiments
     from .report import write_report
     from .storage import write_json
 
+    if args.list:
+        _print_experiments()
+        return 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise NotbugsError("reproduce runs in one process; under torchrun use 'notbugs train' and 'notbugs construct'")
-    preset = get_preset(args.preset).with_seed(args.seed)
-    if args.dataset:
-        preset = replace(preset, dataset=args.dataset)
-    if args.device:
-        preset = replace(preset, device=args.device)
+    preset = make_preset(args.preset, seed=args.seed, dataset=args.dataset, device=args.device)
     out = args.out or Path("runs") / f"{preset.name}-{preset.dataset.replace(':', '_').replace('/', '_')}-seed{args.seed}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else None)
-    results = reproduce(preset, out=out, cache=cache, progress=not args.quiet)
-    write_json(out / "results.json", results)
-    report = write_report(results, out / "report.html")
+    report = out / "report.html"
+
+    def update(results: dict) -> None:  # the page grows as each experiment finishes
+        write_json(out / "results.json", results)
+        write_report(results, report)
+
+    say = None if args.quiet else (lambda line: print(line, flush=True))
+    if say:
+        say(f"report: {report} (rewritten as each experiment finishes)")
+    results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
+                              on_update=update)
+    update(results)
     _print_summary(results)
     print(f"results: {out / 'results.json'}")
     print(f"report:  {report}")
+    return 1 if failed(results) else 0
+
+
+def _print_experiments() -> None:
+    from .experiments.registry import REGISTRY
+
+    for e in REGISTRY:
+        cost = ", ".join(f"{p} {s / 60:.1f} min" for p, s in e.cost.items()) or "not measured"
+        print(f"{e.name:<16} {e.question}\n{'':<16} {e.title}; presets: {', '.join(e.settings)}; "
+              f"measured cost (added to 'all'): {cost}")
 
 
 def _print_summary(results: dict) -> None:
-    eps_list = [f"{e:g}" for e in results["threat"]["eval_eps"]]
-    print(f"\n{'model':<8} {'clean':>7} " + " ".join(f"{'eps ' + e:>9}" for e in eps_list))
-    for name, res in results["models"].items():
-        print(f"{name:<8} {100 * res['clean_accuracy']:6.1f}% " +
-              " ".join(f"{100 * res['robust_accuracy'][e]:8.1f}%" for e in eps_list))
-    for name, res in results["models"].items():
-        for eps, flags in res.get("sanity_flags", {}).items():
-            if flags:
-                print(f"WARNING {name} at eps {eps}: sanity checks failed ({', '.join(flags)}); see the report")
+    if "models" in results:
+        eps_list = [f"{e:g}" for e in results["threat"]["eval_eps"]]
+        print(f"\n{'model':<8} {'clean':>7} " + " ".join(f"{'eps ' + e:>9}" for e in eps_list))
+        for name, res in results["models"].items():
+            print(f"{name:<8} {100 * res['clean_accuracy']:6.1f}% " +
+                  " ".join(f"{100 * res['robust_accuracy'][e]:8.1f}%" for e in eps_list))
+        for name, res in results["models"].items():
+            for eps, flags in res.get("sanity_flags", {}).items():
+                if flags:
+                    print(f"WARNING {name} at eps {eps}: sanity checks failed ({', '.join(flags)}); see the report")
     print()
-    for claim in results["claims"]:
-        print(f"[{'holds' if claim['holds'] else 'FAILS'}] {claim['id']}: {claim['evidence']}")
-    cached = sum(s["cached"] for s in results["steps"])
-    print(f"\n{results['timings']['total_this_run']:.0f} s this run ({cached}/{len(results['steps'])} steps cached; "
-          f"{results['timings']['total_uncached']:.0f} s to compute everything)")
+    for name, entry in results["experiments"].items():
+        if entry["status"] == "error":
+            print(f"[ERROR] {name}: {entry['error']}")
+        for claim in entry["claims"] if entry["status"] == "done" else []:
+            word = {"holds": "holds", "does not hold": "FAILS"}.get(claim["verdict"], claim["verdict"])
+            print(f"[{word}] {name}.{claim['id']}: {claim['evidence']}")
+    steps = results.get("steps", [])
+    cached = sum(s["cached"] for s in steps)
+    print(f"\n{results['timings'].get('total_this_run', 0):.0f} s this run ({cached}/{len(steps)} steps cached; "
+          f"{results['timings'].get('total_uncached', 0):.0f} s to compute everything)")
 
 
 def _cmd_construct(args) -> None:
@@ -287,7 +313,7 @@ COMMANDS = {"data": _cmd_data, "bench": _cmd_bench, "train": _cmd_train, "eval":
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args) or 0
     except NotbugsError as exc:
         if args.debug:
             raise
@@ -300,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         from .sharding import shutdown
 
         shutdown()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

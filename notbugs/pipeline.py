@@ -28,9 +28,11 @@ def config_key(kind: str, config: dict) -> str:
 
 
 class Store:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, on_step: Callable[[str, bool], None] | None = None):
         self.root = Path(root)
         self.log: list[dict] = []  # each step of this run: computed or reused, and what it cost to build
+        self.on_step = on_step  # told (label, cached) as each step is reused or starts building
+        self._seen: dict[tuple[str, str], tuple[Path, dict]] = {}  # steps this run already has: asked again, not logged again
 
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key
@@ -45,10 +47,16 @@ class Store:
         an interruption (``.<key>.work``), so the step can keep finished parts there.
         """
         key = config_key(kind, config)
+        if (kind, key) in self._seen:
+            return self._seen[kind, key]
         final = self.path(kind, key)
-        if (final / DONE).is_file():
+        cached = (final / DONE).is_file()
+        if self.on_step:
+            self.on_step(label or kind, cached)
+        if cached:
             info = read_json(final / DONE)
             self._record(label or kind, kind, key, True, 0.0, info["seconds"])
+            self._seen[kind, key] = final, info
             return final, info
         tmp = final.parent / f".{key}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -71,7 +79,8 @@ class Store:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self._record(label or kind, kind, key, False, seconds, seconds)
-        return final, read_json(final / DONE)
+        self._seen[kind, key] = final, read_json(final / DONE)
+        return self._seen[kind, key]
 
     def _record(self, step: str, kind: str, key: str, cached: bool, seconds: float, build_seconds: float) -> None:
         self.log.append({"step": step, "kind": kind, "key": key, "cached": cached, "seconds": round(seconds, 2),

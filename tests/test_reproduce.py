@@ -6,20 +6,16 @@ from dataclasses import replace
 import pytest
 
 from notbugs.cli import main
-from notbugs.construct import InversionConfig, RelabelConfig
-from notbugs.experiments.paper import reproduce
-from notbugs.experiments.presets import Preset
+from notbugs.experiments.runner import make_preset, run_experiments
 from notbugs.report import write_report
-from notbugs.train import TrainConfig
 
 
-def tiny_preset() -> Preset:
-    fast = TrainConfig(epochs=3, lr=3e-3, crop_padding=0, flip=False)
-    return Preset(
-        name="tiny", dataset="digits", arch="mlp", std=fast, adv=replace(fast, adv="l2", eps=1.0, steps=2),
-        inversion=InversionConfig(steps=5, batch_size=100), rand=RelabelConfig(mode="rand", eps=1.0, steps=5),
-        det=RelabelConfig(mode="det", eps=1.0, steps=5), fresh=fast, fresh_det=fast,
-        eval_eps=[0.5, 1.0], main_eval_eps=1.0, eval_steps=3, eval_limit=100, construct_limit=200)
+def tiny_preset():
+    return make_preset("tiny")
+
+
+def reproduce(preset, *, out, progress=False):
+    return run_experiments(["paper"], preset, out=out, progress=progress)
 
 
 @pytest.fixture(scope="module")
@@ -62,21 +58,21 @@ def test_same_seed_gives_bit_identical_numbers(first_run, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_uninterrupted_result(first_run, tmp_path, monkeypatch):
-    import notbugs.experiments.paper as paper
+    import notbugs.experiments.lab as lab
 
     _, res = first_run
-    real = paper.build_dataset
+    real = lab.build_dataset
 
     def interrupted(kind, *args, **kwargs):
         if kind == "det":
             raise KeyboardInterrupt  # Ctrl-C half-way through the constructions
         return real(kind, *args, **kwargs)
 
-    monkeypatch.setattr(paper, "build_dataset", interrupted)
+    monkeypatch.setattr(lab, "build_dataset", interrupted)
     with pytest.raises(KeyboardInterrupt):
         reproduce(tiny_preset(), out=tmp_path, progress=False)
     assert not list((tmp_path / "cache").glob("*/.*partial*"))  # nothing half-made is left
-    monkeypatch.setattr(paper, "build_dataset", real)
+    monkeypatch.setattr(lab, "build_dataset", real)
     resumed = reproduce(tiny_preset(), out=tmp_path, progress=False)
     done_before = {s["step"] for s in resumed["steps"] if s["cached"]}
     assert {"train std", "train adv", "construct d_r", "construct d_nr", "construct d_rand"} <= done_before

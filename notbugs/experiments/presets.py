@@ -3,6 +3,11 @@
 quick  - real Fashion-MNIST on a laptop CPU in minutes (subsets, short schedules).
 full   - the whole Fashion-MNIST training set, longer schedules.
 cifar10 - the paper's CIFAR-10 settings (ResNet-18, eps 0.5, 1000 inversion steps) for a GPU.
+tiny   - seconds on scikit-learn's digits: the test suite's preset and a smoke run.
+
+A preset holds the settings of the steps the experiments share (the standard
+and robust models, the paper's datasets and their fresh models, evaluation);
+each experiment derives its own settings from it.
 """
 
 from __future__ import annotations
@@ -104,7 +109,17 @@ def _cifar10() -> Preset:
     )
 
 
-PRESETS = {"quick": _quick, "full": _full, "cifar10": _cifar10}
+def _tiny() -> Preset:
+    """Seconds on scikit-learn's 8x8 digits: for the test suite and a smoke run, not for conclusions."""
+    fast = TrainConfig(epochs=3, lr=3e-3, crop_padding=0, flip=False)
+    return Preset(
+        name="tiny", dataset="digits", arch="mlp", std=fast, adv=replace(fast, adv="l2", eps=1.0, steps=2),
+        inversion=InversionConfig(steps=5, batch_size=100), rand=RelabelConfig(mode="rand", eps=1.0, steps=5),
+        det=RelabelConfig(mode="det", eps=1.0, steps=5), fresh=fast, fresh_det=fast,
+        eval_eps=[0.5, 1.0], main_eval_eps=1.0, eval_steps=3, eval_limit=100, construct_limit=200)
+
+
+PRESETS = {"quick": _quick, "full": _full, "cifar10": _cifar10, "tiny": _tiny}
 
 
 def get_preset(name: str) -> Preset:

@@ -1,4 +1,8 @@
-"""Charts for the report, as PNG bytes (matplotlib, no display needed)."""
+"""Charts as PNG bytes (matplotlib, no display needed), for the report's sections.
+
+Each takes plain numbers (a results dict and, where it draws one, the published
+reference) and returns the PNG; nothing here knows which experiment asks.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def _png(fig) -> bytes:
+def png(fig) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=100)
@@ -18,9 +22,8 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def figure2(results: dict) -> bytes:
+def figure2(results: dict, ref: dict) -> bytes:
     """The paper's Figure 2: clean and robust accuracy of std, adv, D_NR and D_R models, ours beside CIFAR-10's."""
-    ref = results["reference"]["figure2_cifar10"]
     eps = f"{results['threat']['main_eval_eps']:g}"
     ref_eps = f"{ref['eval_eps'][0]:g}"
     names = [("std", "Std training\non D"), ("adv", "Adv training\non D"), ("d_nr", "Std training\non D_NR"),
@@ -42,12 +45,11 @@ def figure2(results: dict) -> bytes:
         ax.set_ylim(0, 105)
     axes[0].set_ylabel("test accuracy (%)")
     axes[0].legend(loc="upper right", fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
-def table1(results: dict) -> bytes:
+def table1(results: dict, ref: dict) -> bytes:
     """The paper's Table 1 as bars: accuracy on the original test set when training on D, D_rand, D_det."""
-    ref = results["reference"]["table1"]
     groups = [("std", "D"), ("d_rand", "D_rand"), ("d_det", "D_det")]
     series = [(f"ours ({results['dataset']})", [100 * results["models"][k]["clean_accuracy"] for k, _ in groups], "#4c72b0"),
               ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k, _ in groups], "#bbbbbb"),
@@ -64,7 +66,7 @@ def table1(results: dict) -> bytes:
     ax.set_ylabel("original test accuracy (%)")
     ax.set_ylim(0, 125)
     ax.legend(fontsize=8, loc="upper center", ncol=2)
-    return _png(fig)
+    return png(fig)
 
 
 def robustness_curves(results: dict) -> bytes:
@@ -78,4 +80,4 @@ def robustness_curves(results: dict) -> bytes:
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)

@@ -1,0 +1,181 @@
+"""The steps several experiments share, each built once per preset, dataset and seed.
+
+An experiment asks the lab for "the standard model", "D_det", "the fresh model
+on D_det", "an ensemble of k standard models"...; the lab asks the store,
+which builds the artifact the first time and hands back the same folder to
+every later caller (in this run or another that shares the cache). Keys are
+the settings and the inputs' keys, so nothing is trained twice and changing
+one setting rebuilds only what depends on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+from ..checkpoint import load_model
+from ..data import ImageData, load_dataset
+from ..evaluate import accuracy, evaluate
+from ..grid import save_grid
+from ..pipeline import Store
+from ..sanity import sanity_checks
+from ..steps import KINDS, build_dataset, save_dataset, subset, train_model
+from ..storage import load_tensors
+from ..train import TrainConfig
+from .presets import Preset
+
+SOURCES = {"robust": "adv", "nonrobust": "std", "rand": "std", "det": "std"}  # the paper's source model per kind
+
+
+def dataset_name(kind: str, source: str | None = None, start: str = "image") -> str:
+    """d_r, d_nr, d_rand, d_det; variants say what differs (d_det_robust_source, d_r_noise)."""
+    name = KINDS[kind]
+    if source and source != SOURCES[kind]:
+        name += "_robust_source" if source == "adv" else f"_{source}_source"
+    return name + ("_noise" if start == "noise" else "")
+
+
+class Lab:
+    def __init__(self, preset: Preset, store: Store, *, progress: bool = False):
+        self.preset, self.store, self.progress = preset, store, progress
+        self.seed, self.device = preset.std.seed, preset.device
+        self._data: dict[str, ImageData] = {}
+        self._models: dict[Path, nn.Module] = {}
+
+    # data and models ---------------------------------------------------------------------------------
+    def load_data(self, name: str) -> ImageData:
+        if name not in self._data:
+            self._data[name] = load_dataset(name)
+        return self._data[name]
+
+    @property
+    def data(self) -> ImageData:
+        return self.load_data(self.preset.dataset)
+
+    def model(self, folder: Path) -> nn.Module:
+        """A trained model, loaded once (eval mode, on the CPU)."""
+        if folder not in self._models:
+            self._models[folder] = load_model(folder)[0]
+        return self._models[folder]
+
+    def samples(self) -> Path:
+        """A grid of D's training images (the report shows it beside the built datasets')."""
+        d = self.data
+        config = {"dataset": d.name, "seed": self.seed}
+        folder, _ = self.store.get("samples", config, lambda f: save_grid(
+            f / "samples.png", *subset(d.train_x, d.train_y, 64, self.seed), d.classes, "D (source images)"), "samples of D")
+        return folder / "samples.png"
+
+    def constructed(self, folder: Path, name: str) -> ImageData:
+        """A built dataset as training data, with the original test split."""
+        t = load_tensors(folder / "data.safetensors")
+        d = self.data
+        return ImageData(f"{d.name}:{name}", t["x"], t["y"], d.test_x, d.test_y, d.classes, hflip=d.hflip,
+                         source=str(folder))
+
+    # training ----------------------------------------------------------------------------------------
+    def train(self, label: str, cfg: TrainConfig, *, data: ImageData | None = None, source: dict | None = None,
+              arch: str | None = None, limit: int | None = None, arch_options: dict | None = None,
+              test_dataset: str | None = None) -> Path:
+        """A model trained on ``data`` (default D), cached under its settings and ``source`` (what the data is)."""
+        data = data or self.data
+        arch = arch or self.preset.arch
+        cfg = replace(cfg, device=self.device)  # the preset's device (or --device) decides, for every model
+        config = {"source": source or {"dataset": data.name, "seed": self.seed}, "arch": arch,
+                  "train": cfg.to_dict(), "limit": limit}
+        if arch_options:
+            config["arch_options"] = arch_options
+
+        def make(folder: Path):
+            info = train_model(data, arch, cfg, folder, train_limit=limit, arch_options=arch_options,
+                               test_dataset=test_dataset or self.preset.dataset, progress=self.progress)
+            return {"test_clean_accuracy": info["metrics"]["test_clean_accuracy"]}
+
+        return self.store.get("model", config, make, label)[0]
+
+    def std(self) -> Path:
+        """The standard model on D."""
+        return self.train("train std", self.preset.std, limit=self.preset.std_limit)
+
+    def robust(self) -> Path:
+        """The adversarially trained (robust) model on D."""
+        return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
+
+    def ensemble(self, k: int) -> list[Path]:
+        """k more standard models, independent of ``std()`` and of each other (other seeds)."""
+        return [self.train(f"train std #{i + 1}", replace(self.preset.std, seed=self.seed + 1000 * (i + 1)),
+                           source={"dataset": self.data.name, "seed": self.seed + 1000 * (i + 1)},
+                           limit=self.preset.std_limit) for i in range(k)]
+
+    # the paper's datasets ------------------------------------------------------------------------------
+    def dataset(self, kind: str, *, source: str | None = None, start: str = "image",
+                limit: int | None = None) -> tuple[Path, dict]:
+        """D_R / D_NR / D_rand / D_det from a prefix of one fixed shuffle of D; (folder, summary).
+
+        ``source`` ("std" or "adv") overrides the paper's source model; ``start``
+        "noise" starts inversion from noise; ``limit`` overrides the preset's size.
+        """
+        p = self.preset
+        source = source or SOURCES[kind]
+        name = dataset_name(kind, source, start)
+        std_dir, adv_dir = self.std(), self.robust()
+        source_dir = adv_dir if source == "adv" else std_dir
+        cfg = {"robust": p.inversion, "nonrobust": p.inversion, "rand": p.rand, "det": p.det}[kind]
+        if start != "image":
+            cfg = replace(cfg, start=start)
+        if limit is None:
+            limit = p.det_limit if kind == "det" and p.det_limit is not None else p.construct_limit
+        base = {"dataset": self.data.name, "seed": self.seed}
+        config = {"builder": kind, "source_model": source_dir.name, "robust_model": adv_dir.name,
+                  "data": base, "limit": limit, "settings": cfg.to_dict()}
+        x, y = subset(self.data.train_x, self.data.train_y, limit, self.seed)
+
+        def make(folder: Path, work: Path):
+            tensors, stats = build_dataset(kind, self.model(source_dir), x, y, self.data.num_classes, cfg,
+                                           robust_model=self.model(adv_dir), device=self.device,
+                                           progress=self.progress, work=work)
+            save_dataset(folder, tensors, stats, self.data.classes, kind, config)
+            return {**stats, "size": len(x)}
+
+        folder, info = self.store.get("dataset", config, make, f"construct {name}", resumable=True)
+        return folder, info["summary"]
+
+    def fresh(self, kind: str, folder: Path, name: str) -> Path:
+        """Plain standard training on a built dataset (the paper's D_det recipe, no augmentation, for rand/det)."""
+        cfg = self.preset.fresh_det if kind == "det" else self.preset.fresh
+        return self.train(f"train {name}", cfg, data=self.constructed(folder, name),
+                          source={"constructed": folder.name, "seed": self.seed})
+
+    # evaluation ----------------------------------------------------------------------------------------
+    def evaluation(self, name: str, model_dir: Path) -> dict:
+        """Clean accuracy (all test images) and robust accuracy at the preset's eps, each with the attack checks."""
+        p, dev = self.preset, self.device
+        config = {"model": model_dir.name, "norm": "l2", "eps": p.eval_eps, "steps": p.eval_steps,
+                  "limit": p.eval_limit, "batch_size": p.eval_batch_size, "seed": self.seed,
+                  "sanity": [p.sanity_limit, p.sanity_steps_factor, p.sanity_restarts]}
+        std_dir = self.std()
+
+        def make(folder: Path):
+            model = self.model(model_dir).to(dev)
+            data = self.data
+            x, y = subset(data.test_x, data.test_y, p.eval_limit, self.seed)
+            res = evaluate(model, x, y, norm="l2", eps_list=p.eval_eps, steps=p.eval_steps, seed=self.seed,
+                           device=dev, progress=self.progress, batch_size=p.eval_batch_size)
+            res["clean_accuracy"] = accuracy(model, data.test_x, data.test_y, device=dev)  # all test images
+            # every reported number gets the attack checks; the standard model is the transfer surrogate
+            xs, ys = x[:p.sanity_limit], y[:p.sanity_limit]
+            surrogate = None if model_dir == std_dir else self.model(std_dir)
+            res["sanity"] = {f"{eps:g}": sanity_checks(
+                model, xs, ys, norm="l2", eps=eps, steps=p.eval_steps, step_factor=p.sanity_steps_factor,
+                restarts=p.sanity_restarts, surrogate=surrogate, seed=self.seed,
+                unbounded=eps == p.main_eval_eps, device=dev) for eps in p.eval_eps}
+            return res
+
+        return self.store.get("eval", config, make, f"evaluate {name}")[1]["summary"]
+
+    def measure(self, label: str, config: dict, make: Callable[[], dict]) -> dict:
+        """Any experiment-specific computation worth caching: a dict of numbers under ``config``."""
+        return self.store.get("measure", config, lambda folder: make(), label)[1]["summary"]

@@ -1,0 +1,14 @@
+"""Every experiment, in the order of the discussion: the paper's, then the six Distill responses'."""
+
+from __future__ import annotations
+
+from . import paper
+from .base import Experiment
+
+REGISTRY: list[Experiment] = [
+    paper.EXPERIMENT,
+]
+
+
+def by_name() -> dict[str, Experiment]:
+    return {e.name: e for e in REGISTRY}

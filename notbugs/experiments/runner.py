@@ -1,0 +1,145 @@
+"""``notbugs reproduce [NAME ...]``: run experiments of the registry on one lab, collect one results dict.
+
+Every experiment of the registry has an entry in ``results["experiments"]``
+(status done / error / not run / running / pending), so the argument map can
+list every claim of the discussion whatever ran. An experiment that raises is
+recorded as an error and the others still run. When the paper experiment ran,
+its results also sit at the top level (the results contract of a paper run).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, is_dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from ..errors import NotbugsError
+from ..pipeline import Store
+from ..reference import all_reference
+from .base import ERROR, NOT_RUN, Experiment, claim_rows
+from .lab import Lab
+from .presets import Preset, get_preset
+from .registry import REGISTRY, by_name
+
+PAPER_TOP_LEVEL = ("arch", "num_classes", "threat", "models", "datasets", "artifacts")
+
+
+def select(names: list[str]) -> list[Experiment]:
+    """The experiments named (``all`` = every one, none = the paper), in the registry's order."""
+    names = names or ["paper"]
+    if "all" in names:
+        return list(REGISTRY)
+    known = by_name()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise NotbugsError(f"unknown experiment {', '.join(repr(n) for n in unknown)}; use one of "
+                           f"{', '.join(known)} or all ('notbugs reproduce --list' says what each does)")
+    return [e for e in REGISTRY if e.name in names]
+
+
+def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device: str | None = None) -> Preset:
+    preset = get_preset(name).with_seed(seed)
+    if dataset:
+        preset = replace(preset, dataset=dataset)
+    if device:
+        preset = replace(preset, device=device)
+    return preset
+
+
+def _plain(settings) -> dict:
+    return asdict(settings) if is_dataclass(settings) else dict(settings or {})
+
+
+def _entry(e: Experiment, status: str, reason: str = "") -> dict:
+    return {"title": e.title, "question": e.question, "method": e.method, "status": status, "reason": reason,
+            "results": None, "claims": claim_rows(e, None), "timings": {}, "error": None, "settings": None}
+
+
+class Progress:
+    """One line per step: elapsed time and what remains by the experiments' measured costs."""
+
+    def __init__(self, costs: list[float | None], say: Callable[[str], None]):
+        self.costs, self.say = costs, say
+        self.start = time.perf_counter()
+        self.current, self.current_start, self.name = -1, self.start, ""
+
+    def begin(self, index: int, name: str) -> None:
+        self.current, self.current_start, self.name = index, time.perf_counter(), name
+
+    def remaining(self) -> float | None:
+        rest = self.costs[self.current:]
+        if any(c is None for c in rest):
+            return None
+        return max(0.0, rest[0] - (time.perf_counter() - self.current_start)) + sum(rest[1:])
+
+    def step(self, label: str, cached: bool) -> None:
+        elapsed = time.perf_counter() - self.start
+        left = self.remaining()
+        eta = f"~{left / 60:.0f} min left" if left is not None else "no estimate"
+        self.say(f"[{elapsed / 60:5.1f} min | {eta}] {self.name}: {label}{' (cached)' if cached else ''}")
+
+
+def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path | None = None,
+                    progress: bool = True, say: Callable[[str], None] | None = None,
+                    on_update: Callable[[dict], None] | None = None) -> dict:
+    """Run the named experiments; ``on_update(results)`` after each one (the CLI rewrites the report there)."""
+    chosen = select(names)
+    lab = Lab(preset, Store(cache or Path(out) / "cache"), progress=progress)
+    results = {"dataset": lab.data.name, "preset": preset.name, "seed": lab.seed, "device": preset.device,
+               "requested": [e.name for e in chosen], "experiments": {}, "reference": all_reference(),
+               "settings": preset.to_dict(), "timings": {}}
+    todo = []
+    for e in REGISTRY:
+        reason = ""
+        if e not in chosen:
+            reason = "not requested"
+        elif preset.name not in e.settings:
+            reason = f"no settings for preset '{preset.name}' (it has {', '.join(e.settings)})"
+        elif (why := e.unsupported(lab.data)) is not None:
+            reason = why
+        if reason and e in chosen and len(chosen) == 1:
+            raise NotbugsError(f"experiment '{e.name}' cannot run here: {reason}")
+        if not reason:
+            todo.append(e)
+        results["experiments"][e.name] = _entry(e, "pending" if not reason else NOT_RUN, reason)
+
+    tracker = Progress([e.cost.get(preset.name) for e in todo], say or (lambda line: None))
+    lab.store.on_step = tracker.step
+    start = time.perf_counter()
+    for i, e in enumerate(todo):
+        entry = results["experiments"][e.name]
+        entry["status"] = "running"
+        if on_update:
+            on_update(results)
+        tracker.begin(i, e.name)
+        first_step, t0 = len(lab.store.log), time.perf_counter()
+        settings = e.settings[preset.name](preset)
+        entry["settings"] = _plain(settings)
+        try:
+            entry["results"] = e.run(settings, lab)
+            entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
+            entry["status"] = "done"
+        except NotbugsError as exc:
+            entry.update(status=ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one experiment's failure must not stop the others
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            entry.update(status=ERROR, error=message, claims=claim_rows(e, None, error=message))
+        steps = lab.store.log[first_step:]
+        entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
+                            "uncached": round(sum(s["build_seconds"] for s in steps), 2),
+                            "steps": {s["step"]: s["build_seconds"] for s in steps}}
+        if e.name == "paper" and entry["results"] is not None:
+            results.update({k: entry["results"][k] for k in PAPER_TOP_LEVEL})
+            results["claims"] = entry["claims"]
+        results["steps"] = lab.store.log
+        results["timings"] = {**{s["step"]: s["build_seconds"] for s in lab.store.log},
+                              "total_this_run": round(time.perf_counter() - start, 2),
+                              "total_uncached": round(sum(s["build_seconds"] for s in lab.store.log), 2)}
+        if on_update:
+            on_update(results)
+    return results
+
+
+def failed(results: dict) -> list[str]:
+    return [name for name, entry in results["experiments"].items() if entry["status"] == ERROR]

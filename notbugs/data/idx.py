@@ -45,8 +45,13 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Unsigned bytes as an IDX file: magic 0x0000 08 ndim, big-endian dimensions, then the data."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    return bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write unsigned bytes as IDX (gzipped if the name ends in .gz); used to make test files."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    data = bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    data = idx_bytes(array)
     Path(path).write_bytes(gzip.compress(data) if str(path).endswith(".gz") else data)

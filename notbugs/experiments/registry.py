@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import paper, robust_source, stress, theory
+from . import noise_start, paper, robust_source, stress, theory
 from .base import Experiment
 
 REGISTRY: list[Experiment] = [
     paper.EXPERIMENT,
     robust_source.EXPERIMENT,
+    noise_start.EXPERIMENT,
     stress.EXPERIMENT,
     theory.EXPERIMENT,
 ]

@@ -1,4 +1,4 @@
-"""Batch augmentations on tensors: random translation (crop with zero padding) and flips."""
+"""Batch augmentations on tensors: random translation (crop with zero padding), flips, Gaussian noise."""
 
 from __future__ import annotations
 
@@ -24,3 +24,10 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> to
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     flip = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    """x + N(0, std^2) per pixel, clamped to [0, 1] (Gaussian data augmentation, as in Yin et al. 2019)."""
+    if std <= 0:
+        return x
+    return (x + std * torch.randn(x.shape, generator=generator).to(x.device)).clamp(0, 1)

@@ -156,6 +156,27 @@ class NoisyAverage(nn.Module):
         return logp / self.samples
 
 
+class Stacked(nn.Module):
+    """The logits of a source model and of an ensemble, stacked (N, 1 + k, C): one forward for an attack
+    that needs them all."""
+
+    def __init__(self, source: nn.Module, others: list[nn.Module]):
+        super().__init__()
+        self.source, self.others = source, nn.ModuleList(others)
+
+    def forward(self, x):
+        return torch.stack([self.source(x)] + [m(x) for m in self.others], 1)
+
+
+def non_transferable_loss(y: torch.Tensor):
+    """Nakkiran's loss on ``Stacked`` logits: CE of the source towards the target, plus the ensemble's mean CE
+    on the true label y. Minimised, it fools the source while every other model keeps seeing y."""
+    def loss(stacked: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        keep = torch.stack([F.cross_entropy(stacked[:, i], y, reduction="none") for i in range(1, stacked.shape[1])])
+        return F.cross_entropy(stacked[:, 0], t, reduction="none") + keep.mean(0)
+    return loss
+
+
 def targets_for(y: torch.Tensor, num_classes: int, mode: str, generator: torch.Generator) -> torch.Tensor:
     """D_det: (y + 1) mod C. D_rand: a uniformly random class other than y."""
     if mode == "det":
@@ -167,8 +188,10 @@ def targets_for(y: torch.Tensor, num_classes: int, mode: str, generator: torch.G
 
 def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg: RelabelConfig, *,
                        device: str = "cpu", progress: bool = True, desc: str | None = None,
-                       work: Path | None = None) -> dict | None:
-    """D_rand or D_det: x nudged by the standard model towards t, labelled t."""
+                       work: Path | None = None, keep: list[nn.Module] | None = None) -> dict | None:
+    """D_rand or D_det: x nudged by the standard model towards t, labelled t.
+
+    ``keep``: models that must go on seeing the true label (Nakkiran's non-transferable attack)."""
     if cfg.eps < 0:
         raise NotbugsError(f"eps must be >= 0, got {cfg.eps}")
     t = targets_for(y, num_classes, cfg.mode, torch.Generator().manual_seed(cfg.seed))
@@ -179,6 +202,8 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
         if cfg.noise_std > 0:  # each batch its own noise stream: a batch gives the same images in any process
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + lo // cfg.batch_size + 1)
             attacked, loss = NoisyAverage(std_model, cfg.noise_std, cfg.noise_samples, gen), _nll
+        if keep:
+            attacked, loss = Stacked(std_model, keep), non_transferable_loss(y[lo:hi].to(device))
         return {"x": pgd(attacked, x[lo:hi].to(device), t[lo:hi].to(device), norm="l2", eps=cfg.eps, steps=cfg.steps,
                          step_size=cfg.step_size, targeted=True, loss_fn=loss)}
 

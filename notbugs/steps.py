@@ -110,7 +110,8 @@ TITLES = {"d_r": "D_R (robust features)", "d_nr": "D_NR (non-robust features)",
 
 
 def build_dataset(kind: str, model, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg, *, robust_model=None,
-                  device: str = "cpu", progress: bool = True, work: Path | None = None) -> tuple[dict, dict] | None:
+                  device: str = "cpu", progress: bool = True, work: Path | None = None,
+                  keep: list | None = None) -> tuple[dict, dict] | None:
     """One of the paper's datasets from images (x, y): (tensors to save, summary stats).
 
     ``work`` keeps finished batches for a resume or for several processes;
@@ -120,7 +121,7 @@ def build_dataset(kind: str, model, x: torch.Tensor, y: torch.Tensor, num_classe
         res = feature_dataset(model, x, y, cfg, device=device, progress=progress, desc=KINDS[kind], work=work)
     else:
         res = relabelled_dataset(model, x, y, num_classes, cfg, device=device, progress=progress, desc=KINDS[kind],
-                                 work=work)
+                                 work=work, keep=keep)
     if res is None:
         return None
     stats = dict(res["stats"])

@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .attacks import pgd
-from .augment import random_crop, random_flip
+from .augment import gaussian_noise, random_crop, random_flip
 from .errors import NotbugsError
 from .sharding import rank, world_size
 
@@ -44,6 +44,7 @@ class TrainConfig:
     device: str = "cpu"
     amp: bool = False  # bfloat16 autocast for the attack and the training step (GPUs; slower on most CPUs)
     compile: bool = False  # torch.compile the model (helps small models on GPUs, not on CPUs)
+    noise_std: float = 0.0  # Gaussian noise augmentation (per pixel, clamped); 0 turns it off
 
     def validate(self) -> None:
         if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
@@ -54,13 +55,17 @@ class TrainConfig:
             raise NotbugsError(f"unknown schedule '{self.schedule}'; use cosine, step or constant")
         if self.adv not in (None, "l2", "linf"):
             raise NotbugsError(f"unknown norm '{self.adv}' for adversarial training; use l2 or linf")
-        if self.eps < 0:
-            raise NotbugsError(f"eps must be >= 0, got {self.eps}")
+        if self.eps < 0 or self.noise_std < 0:
+            raise NotbugsError(f"eps and noise_std must be >= 0, got {self.eps} and {self.noise_std}")
         if self.adv and (self.eps == 0 or self.steps < 1):
             raise NotbugsError("adversarial training needs eps > 0 and steps >= 1")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings; ``noise_std`` only when set, so that models cached before it existed keep their keys."""
+        d = asdict(self)
+        if not d["noise_std"]:
+            del d["noise_std"]
+        return d
 
 
 def lr_factor(schedule: str, progress: float) -> float:
@@ -117,6 +122,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
             xb = random_crop(xb, cfg.crop_padding, gen)
             if cfg.flip and hflip_ok:
                 xb = random_flip(xb, gen)
+            xb = gaussian_noise(xb, cfg.noise_std, gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
                 if cfg.adv:
                     xb = pgd(net, xb, yb, norm=cfg.adv, eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,

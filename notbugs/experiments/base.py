@@ -35,6 +35,7 @@ class Experiment:
     section: Callable[[dict], str]  # the report's HTML for one entry of results.json's experiments
     cost: dict[str, float] = field(default_factory=dict)  # measured seconds per preset, added to a run of `all`
     unsupported: Callable[[Any], str | None] = lambda data: None  # why it cannot run on a dataset, or None
+    extra_data: Callable[[Any], list[str]] = lambda settings: []  # other datasets some of its parts need
 
 
 @dataclass

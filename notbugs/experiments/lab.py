@@ -19,23 +19,23 @@ from torch import nn
 from ..checkpoint import load_model
 from ..data import ImageData, load_dataset
 from ..evaluate import accuracy, evaluate
-from ..grid import save_grid
+from ..grid import image_grid_png
 from ..pipeline import Store
 from ..sanity import sanity_checks
 from ..steps import KINDS, build_dataset, save_dataset, subset, train_model
-from ..storage import load_tensors
+from ..storage import atomic_write_bytes, load_tensors
 from ..train import TrainConfig
 from .presets import Preset
 
 SOURCES = {"robust": "adv", "nonrobust": "std", "rand": "std", "det": "std"}  # the paper's source model per kind
 
 
-def dataset_name(kind: str, source: str | None = None, start: str = "image") -> str:
-    """d_r, d_nr, d_rand, d_det; variants say what differs (d_det_robust_source, d_r_noise)."""
+def dataset_name(kind: str, source: str | None = None, start: str = "image", keep: bool = False) -> str:
+    """d_r, d_nr, d_rand, d_det; variants say what differs (d_det_robust_source, d_r_noise, d_det_non_transferable)."""
     name = KINDS[kind]
     if source and source != SOURCES[kind]:
         name += "_robust_source" if source == "adv" else f"_{source}_source"
-    return name + ("_noise" if start == "noise" else "")
+    return name + ("_noise" if start == "noise" else "") + ("_non_transferable" if keep else "")
 
 
 class Lab:
@@ -64,10 +64,9 @@ class Lab:
     def samples(self) -> Path:
         """A grid of D's training images (the report shows it beside the built datasets')."""
         d = self.data
-        config = {"dataset": d.name, "seed": self.seed}
-        folder, _ = self.store.get("samples", config, lambda f: save_grid(
-            f / "samples.png", *subset(d.train_x, d.train_y, 64, self.seed), d.classes, "D (source images)"), "samples of D")
-        return folder / "samples.png"
+        x, y = subset(d.train_x, d.train_y, 16, self.seed)
+        return self.picture("samples of D", {"dataset": d.name, "seed": self.seed},
+                            lambda: image_grid_png(x, [d.classes[int(v)] for v in y], "D (source images)"))
 
     def constructed(self, folder: Path, name: str) -> ImageData:
         """A built dataset as training data, with the original test split."""
@@ -104,23 +103,37 @@ class Lab:
         """The adversarially trained (robust) model on D."""
         return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
 
-    def ensemble(self, k: int) -> list[Path]:
-        """k more standard models, independent of ``std()`` and of each other (other seeds)."""
-        return [self.train(f"train std #{i + 1}", replace(self.preset.std, seed=self.seed + 1000 * (i + 1)),
-                           source={"dataset": self.data.name, "seed": self.seed + 1000 * (i + 1)},
-                           limit=self.preset.std_limit) for i in range(k)]
+    def gaussian(self, std: float) -> Path:
+        """The standard model's recipe with Gaussian noise augmentation of this std (Yin et al.'s comparison)."""
+        return self.train(f"train gaussian-augmented (std {std:g})", replace(self.preset.std, noise_std=std),
+                          limit=self.preset.std_limit)
+
+    def picture(self, label: str, config: dict, make) -> Path:
+        """A PNG an experiment draws from its data (sample images, stylised images), kept in the store."""
+        folder, _ = self.store.get("picture", config, lambda f: atomic_write_bytes(f / "picture.png", make()), label)
+        return folder / "picture.png"
+
+    def ensemble(self, k: int, *, limit: int | None = None, epochs: int | None = None) -> list[Path]:
+        """k more standard models, independent of ``std()`` and of each other (other seeds); by default with the
+        standard model's recipe, or on ``limit`` images for ``epochs`` (asking for fewer gives a prefix)."""
+        cfg = replace(self.preset.std, epochs=epochs or self.preset.std.epochs)
+        limit = limit if limit is not None else self.preset.std_limit
+        return [self.train(f"train std #{i + 1}", replace(cfg, seed=self.seed + 1000 * (i + 1)),
+                           source={"dataset": self.data.name, "seed": self.seed + 1000 * (i + 1)}, limit=limit)
+                for i in range(k)]
 
     # the paper's datasets ------------------------------------------------------------------------------
-    def dataset(self, kind: str, *, source: str | None = None, start: str = "image",
-                limit: int | None = None) -> tuple[Path, dict]:
+    def dataset(self, kind: str, *, source: str | None = None, start: str = "image", limit: int | None = None,
+                keep: list[Path] | None = None) -> tuple[Path, dict]:
         """D_R / D_NR / D_rand / D_det from a prefix of one fixed shuffle of D; (folder, summary).
 
         ``source`` ("std" or "adv") overrides the paper's source model; ``start``
-        "noise" starts inversion from noise; ``limit`` overrides the preset's size.
+        "noise" starts inversion from noise; ``limit`` overrides the preset's size;
+        ``keep`` (models) makes the relabelling attack non-transferable to them (Nakkiran).
         """
         p = self.preset
         source = source or SOURCES[kind]
-        name = dataset_name(kind, source, start)
+        name = dataset_name(kind, source, start, bool(keep))
         std_dir, adv_dir = self.std(), self.robust()
         source_dir = adv_dir if source == "adv" else std_dir
         cfg = {"robust": p.inversion, "nonrobust": p.inversion, "rand": p.rand, "det": p.det}[kind]
@@ -131,12 +144,15 @@ class Lab:
         base = {"dataset": self.data.name, "seed": self.seed}
         config = {"builder": kind, "source_model": source_dir.name, "robust_model": adv_dir.name,
                   "data": base, "limit": limit, "settings": cfg.to_dict()}
+        if keep:
+            config["keep"] = [k.name for k in keep]
         x, y = subset(self.data.train_x, self.data.train_y, limit, self.seed)
 
         def make(folder: Path, work: Path):
             tensors, stats = build_dataset(kind, self.model(source_dir), x, y, self.data.num_classes, cfg,
                                            robust_model=self.model(adv_dir), device=self.device,
-                                           progress=self.progress, work=work)
+                                           progress=self.progress, work=work,
+                                           keep=[self.model(k).to(self.device) for k in keep or []])
             save_dataset(folder, tensors, stats, self.data.classes, kind, config)
             return {**stats, "size": len(x)}
 
@@ -148,6 +164,20 @@ class Lab:
         cfg = self.preset.fresh_det if kind == "det" else self.preset.fresh
         return self.train(f"train {name}", cfg, data=self.constructed(folder, name),
                           source={"constructed": folder.name, "seed": self.seed})
+
+    def fresh_prefix(self, kind: str, n: int | None, *, arch: str | None = None, arch_options: dict | None = None,
+                     epochs: int | None = None, folder: Path | None = None, name: str | None = None) -> Path:
+        """A fresh model on the first n images of a built dataset (default: the paper's ``kind`` dataset; another
+        built ``folder`` of that kind is called ``name``), with the paper's recipe for that kind; experiments
+        that ask the same get the same model."""
+        folder = folder or self.dataset(kind)[0]
+        built = self.constructed(folder, f"{name or KINDS[kind]}[:{n}]")
+        if n is not None:
+            built = replace(built, train_x=built.train_x[:n], train_y=built.train_y[:n])
+        cfg = self.preset.fresh_det if kind == "det" else self.preset.fresh
+        return self.train(f"train {arch or self.preset.arch} on {built.name.split(':', 1)[1]}",
+                          replace(cfg, epochs=epochs or cfg.epochs), data=built, arch=arch, arch_options=arch_options,
+                          source={"constructed": folder.name, "limit": n, "seed": self.seed})
 
     def paper_model(self, name: str) -> Path:
         """A model of the paper experiment by its results name: std, adv, d_r, d_nr, d_rand or d_det."""

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from . import noise_start, paper, robust_source, stress, theory
+from . import fourier, leakage, linear_features, nakkiran, noise_start, paper, robust_source, stress, style, theory, transfer, wallace
 from .base import Experiment
 
 REGISTRY: list[Experiment] = [
     paper.EXPERIMENT,
+    transfer.EXPERIMENT,
     robust_source.EXPERIMENT,
     noise_start.EXPERIMENT,
     stress.EXPERIMENT,
     theory.EXPERIMENT,
+    wallace.EXPERIMENT,
+    leakage.EXPERIMENT,
+    nakkiran.EXPERIMENT,
+    fourier.EXPERIMENT,
+    linear_features.EXPERIMENT,
+    style.EXPERIMENT,
 ]
 
 

@@ -104,7 +104,14 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
             todo.append(e)
         results["experiments"][e.name] = _entry(e, "pending" if not reason else NOT_RUN, reason)
 
-    tracker = Progress([e.cost.get(preset.name) for e in todo], say or (lambda line: None))
+    say = say or (lambda line: None)
+    for e in todo:  # before any work: which parts will not run for want of a dataset
+        for name in e.extra_data(e.settings[preset.name](preset)):
+            try:
+                lab.load_data(name)
+            except NotbugsError as exc:
+                say(f"{e.name}: {exc} The parts of {e.name} that need {name} will be shown as not run.")
+    tracker = Progress([e.cost.get(preset.name) for e in todo], say)
     lab.store.on_step = tracker.step
     start = time.perf_counter()
     for i, e in enumerate(todo):

@@ -190,7 +190,7 @@ def _quick(preset) -> Settings:
 
 
 def _tiny(preset) -> Settings:
-    return Settings(d=4, samples=5_000, fit_samples=3_000, fit_steps=100, penalties=[2.0], anisotropies=[1.0, 8.0],
+    return Settings(d=4, samples=5_000, fit_samples=2_000, fit_steps=60, penalties=[2.0], anisotropies=[1.0, 8.0],
                     eps=[0.25], seed=preset.std.seed)
 
 

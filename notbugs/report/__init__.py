@@ -77,7 +77,9 @@ def _section(name: str, entry: dict) -> str:
 
 def render(results: dict) -> str:
     results = _as_multi(results)
-    exps = results["experiments"]
+    order = [name for name in by_name() if name in results["experiments"]]  # the discussion's order, whatever
+    order += [name for name in results["experiments"] if name not in order]  # order the file keeps its keys in
+    exps = {name: results["experiments"][name] for name in order}
     ran = [n for n, e in exps.items() if e["status"] == "done"]
     rows = [c for e in exps.values() for c in e["claims"]]
     judged = [c for c in rows if c["verdict"] in ("holds", "does not hold")]

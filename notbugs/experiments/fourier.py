@@ -1,0 +1,273 @@
+"""Gilmer & Hendrycks, "Adversarial Example Researchers Need to Expand What is Meant by 'Robustness'", with
+Yin et al. 2019, "A Fourier Perspective on Model Robustness in Computer Vision".
+
+Robustness to small L2 perturbations is one kind among many. Adversarial
+training makes a model insensitive to high frequencies and *more* sensitive to
+low ones (fog, contrast); Gaussian augmentation does something similar. Three
+measurements, on the standard, robust and Gaussian-augmented models:
+- Fourier heat maps: the error added by a single Fourier basis image of L2
+  norm r (random sign per image), for every frequency;
+- filtered data: models trained and tested on low- or high-pass filtered
+  images (high frequencies alone carry useful, human-unreadable features);
+- corruptions: accuracy under seven corruptions at five severities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .. import spectral
+from ..corruptions import SEVERITIES, corrupt
+from ..data import ImageData
+from ..errors import NotbugsError
+from ..evaluate import accuracy
+from ..figures import line_plot, png
+from ..grid import image_grid_png
+from ..htmlparts import img, pct, table
+from ..steps import subset
+from ..train import TrainConfig
+from .base import Claim, Experiment, Verdict
+from .lab import Lab
+
+MODELS = ("standard", "robust", "gaussian")
+
+
+@dataclass
+class Settings:
+    gaussian_std: float = 0.3  # the Gaussian-augmented model's noise
+    radii: list[float] = field(default_factory=lambda: [2.0, 4.0, 6.0])
+    claim_radius: float = 4.0  # claim (a): Yin's r on CIFAR-10
+    heat_images: int = 200
+    low_band: int = 3  # max(|u|, |v|) <= 3
+    high_band: int = 10  # max(|u|, |v|) >= 10
+    filter_images: int = 10000
+    filter_epochs: int = 3
+    low_cutoffs: list[int] = field(default_factory=lambda: [2, 4, 8])
+    high_cutoffs: list[int] = field(default_factory=lambda: [4, 8, 12])
+    unreadable_cutoff: int = 8  # claim (d): the high-pass cut-off shown as hard to read
+    corruption_images: int = 2000
+
+
+def heat_map(model, x: torch.Tensor, y: torch.Tensor, r: float, gen: torch.Generator) -> np.ndarray:
+    """Error increase over the clean error for every frequency, on the centred (H, W) grid."""
+    h, w = x.shape[-2:]
+    clean_err = 1 - accuracy(model, x, y)
+    grid = np.zeros((h, w))
+    for u, v in spectral.half_plane(h, w):
+        sign = torch.where(torch.rand(len(x), generator=gen) < 0.5, -1.0, 1.0).view(-1, 1, 1, 1)
+        err = 1 - accuracy(model, (x + r * sign * spectral.basis(h, w, u, v)).clamp(0, 1), y)
+        for uu, vv in ((u, v), (-u, -v)):
+            grid[(uu + h // 2) % h, (vv + w // 2) % w] = err - clean_err
+    return grid
+
+
+def band_means(grid: np.ndarray, low: int, high: int) -> dict:
+    h, w = grid.shape
+    u = np.arange(h)[:, None] - h // 2
+    v = np.arange(w)[None, :] - w // 2
+    r = np.maximum(np.abs(u), np.abs(v))
+    return {"low": float(grid[r <= low].mean()), "high": float(grid[r >= high].mean())}
+
+
+def filtered_data(data: ImageData, kind: str, cutoff: int) -> ImageData:
+    return ImageData(f"{data.name}:{kind}-pass-{cutoff}", spectral.filtered(data.train_x, cutoff, kind), data.train_y,
+                     spectral.filtered(data.test_x, cutoff, kind), data.test_y, data.classes)
+
+
+def run(s: Settings, lab: Lab) -> dict:
+    data = lab.data
+    h, w = data.image_shape[1:]
+    if min(h, w) < 2 * s.high_band or max(s.high_cutoffs + s.low_cutoffs) >= min(h, w) // 2 + 1:
+        raise NotbugsError(f"{h}x{w} images are too small for a high band at radius {s.high_band} and cut-offs up "
+                           f"to {max(s.high_cutoffs + s.low_cutoffs)}")
+    folders = {"standard": lab.std(), "robust": lab.robust(), "gaussian": lab.gaussian(s.gaussian_std)}
+    models = {k: lab.model(f) for k, f in folders.items()}
+    x, y = subset(data.test_x, data.test_y, s.heat_images, lab.seed)
+
+    def heat() -> dict:
+        gen = torch.Generator().manual_seed(lab.seed)
+        out = {}
+        for name, model in models.items():
+            out[name] = {}
+            for r in s.radii:
+                grid = heat_map(model, x, y, r, gen)
+                out[name][f"{r:g}"] = {"grid": grid.tolist(), **band_means(grid, s.low_band, s.high_band)}
+        return out
+
+    heat_maps = lab.measure("fourier heat maps", {"models": [f.name for f in folders.values()], "radii": s.radii,
+                                                  "images": s.heat_images, "bands": [s.low_band, s.high_band],
+                                                  "seed": lab.seed}, heat)
+    filters = []
+    for kind, cutoffs in (("low", s.low_cutoffs), ("high", s.high_cutoffs)):
+        for cutoff in cutoffs:
+            fdata = filtered_data(data, kind, cutoff)
+            folder = lab.train(f"train on {kind}-pass {cutoff}", TrainConfig(
+                epochs=s.filter_epochs, lr=1e-3, crop_padding=0, flip=False, seed=lab.seed), data=fdata,
+                limit=s.filter_images, source={"dataset": data.name, "filter": [kind, cutoff], "seed": lab.seed})
+            filters.append({"kind": kind, "cutoff": cutoff,
+                            "test_accuracy": accuracy(lab.model(folder), fdata.test_x, fdata.test_y)})
+    samples = lab.picture("filtered samples", {"dataset": data.name, "filters": [s.low_cutoffs, s.high_cutoffs],
+                                               "seed": lab.seed}, lambda: _filter_grid(data, s, lab.seed))
+    xc, yc = subset(data.test_x, data.test_y, s.corruption_images, lab.seed)
+
+    def corruptions() -> dict:
+        out = {name: {"clean": accuracy(m, xc, yc)} for name, m in models.items()}
+        for c in SEVERITIES:
+            for sev in range(1, 6):
+                xs = corrupt(xc, c, sev, torch.Generator().manual_seed(lab.seed * 100 + sev))
+                for name, m in models.items():
+                    out[name][f"{c}/{sev}"] = accuracy(m, xs, yc)
+        return out
+
+    corr = lab.measure("corruptions", {"models": [f.name for f in folders.values()], "images": s.corruption_images,
+                                       "severities": SEVERITIES, "seed": lab.seed}, corruptions)
+    return {"heat_maps": heat_maps, "filters": filters, "filter_samples": str(samples), "corruptions": corr,
+            "gaussian_std": s.gaussian_std, "clean_accuracy": {k: accuracy(m, data.test_x, data.test_y)
+                                                               for k, m in models.items()},
+            "bands": [s.low_band, s.high_band], "heat_images": s.heat_images}
+
+
+def _filter_grid(data: ImageData, s: Settings, seed: int) -> bytes:
+    x, _ = subset(data.train_x, data.train_y, 6, seed)
+    rows = [("original", x)] + [(f"low-pass {c}", spectral.filtered(x, c, "low")) for c in s.low_cutoffs] + [
+        (f"high-pass {c}", spectral.filtered(x, c, "high")) for c in s.high_cutoffs]
+    images = torch.cat([r for _, r in rows])
+    labels = [name for name, r in rows for _ in range(len(r))]
+    return image_grid_png(images, labels, "the same training images, filtered", columns=len(x))
+
+
+def _kept(res: dict, model: str, key: str) -> float:
+    c = res["corruptions"][model]
+    return c[key] / c["clean"]
+
+
+WHO = "Gilmer & Hendrycks; Yin et al. (Distill)"
+CLAIMS = (
+    Claim("high_frequency_insensitive", f"{WHO}, Fourier heat maps",
+          "High band: the standard model's error increase under a Fourier basis perturbation (r = 4) is at least "
+          "twice the robust model's and twice the Gaussian-augmented model's.",
+          "CIFAR-10: adversarial training and Gaussian augmentation remove high-frequency sensitivity"),
+    Claim("low_frequency_sensitive", f"{WHO}, Fourier heat maps",
+          "Low band at the largest r: the robust model's error increase is at least the standard model's "
+          "(sensitivity moves to low frequencies).", "CIFAR-10: adversarial training raises low-frequency error"),
+    Claim("fog_and_contrast_hurt", f"{WHO}, corruptions",
+          "On fog and on contrast at severity 3 the robust model keeps at least 15 points less of its clean accuracy "
+          "than the standard model; under Gaussian noise at severity 5 it keeps more.",
+          "CIFAR-10 fog: 85.7 % (standard) -> 55.3 % (adversarially trained)"),
+    Claim("high_pass_learnable", f"{WHO}, filtered data",
+          "A model trained only on high-pass-filtered images, at a cut-off where they are hard for a person to read, "
+          "reaches at least 50 % on equally filtered test images.", "ImageNet, high-pass filtered: about 50 % top-1"),
+)
+
+
+def judge(res: dict, s: Settings) -> dict[str, Verdict]:
+    hm = res["heat_maps"]
+    r_claim, r_max = f"{s.claim_radius:g}", f"{max(s.radii):g}"
+    hi = {m: hm[m][r_claim]["high"] for m in MODELS}
+    lo = {m: hm[m][r_max]["low"] for m in MODELS}
+    fog_gap = _kept(res, "standard", "fog/3") - _kept(res, "robust", "fog/3")
+    con_gap = _kept(res, "standard", "contrast/3") - _kept(res, "robust", "contrast/3")
+    noise_gap = _kept(res, "robust", "gaussian_noise/5") - _kept(res, "standard", "gaussian_noise/5")
+    hp = next(f for f in res["filters"] if f["kind"] == "high" and f["cutoff"] == s.unreadable_cutoff)
+    return {
+        "high_frequency_insensitive": Verdict(
+            hi["standard"] > 0 and hi["standard"] >= 2 * hi["robust"] and hi["standard"] >= 2 * hi["gaussian"],
+            " / ".join(f"{m} {100 * hi[m]:+.1f}" for m in MODELS),
+            f"mean error increase over the high band (radius >= {s.high_band}) at r {r_claim}: "
+            + ", ".join(f"{m} {100 * hi[m]:+.1f} points" for m in MODELS)),
+        "low_frequency_sensitive": Verdict(
+            lo["robust"] >= lo["standard"], f"robust {100 * lo['robust']:+.1f} vs standard {100 * lo['standard']:+.1f}",
+            f"mean error increase over the low band (radius <= {s.low_band}) at r {r_max}: "
+            + ", ".join(f"{m} {100 * lo[m]:+.1f} points" for m in MODELS)),
+        "fog_and_contrast_hurt": Verdict(
+            fog_gap >= 0.15 and con_gap >= 0.15 and noise_gap > 0,
+            f"fog {100 * fog_gap:.0f}, contrast {100 * con_gap:.0f}, noise {100 * noise_gap:+.0f} points",
+            f"share of clean accuracy kept, standard vs robust: fog/3 {_kept(res, 'standard', 'fog/3'):.0%} vs "
+            f"{_kept(res, 'robust', 'fog/3'):.0%}; contrast/3 {_kept(res, 'standard', 'contrast/3'):.0%} vs "
+            f"{_kept(res, 'robust', 'contrast/3'):.0%}; gaussian_noise/5 "
+            f"{_kept(res, 'standard', 'gaussian_noise/5'):.0%} vs {_kept(res, 'robust', 'gaussian_noise/5'):.0%}"),
+        "high_pass_learnable": Verdict(
+            hp["test_accuracy"] >= 0.50, f"{hp['test_accuracy']:.1%} (high-pass {s.unreadable_cutoff})",
+            f"trained and tested on images high-passed at radius {s.unreadable_cutoff}: {hp['test_accuracy']:.1%}"),
+    }
+
+
+def _heat_figure(res: dict) -> bytes:
+    import matplotlib.pyplot as plt
+
+    hm = res["heat_maps"]
+    radii = list(hm["standard"])
+    fig, axes = plt.subplots(len(MODELS), len(radii), figsize=(3 * len(radii), 2.8 * len(MODELS)), squeeze=False)
+    vmax = max(max(max(row) for row in hm[m][r]["grid"]) for m in MODELS for r in radii)
+    for i, m in enumerate(MODELS):
+        for j, r in enumerate(radii):
+            ax = axes[i][j]
+            im = ax.imshow(100 * np.array(hm[m][r]["grid"]), cmap="viridis", vmin=0, vmax=100 * vmax)
+            ax.set_title(f"{m}, r = {r}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(im, ax=axes, shrink=0.6, label="error increase over clean (points)")
+    return png(fig)
+
+
+def _corruption_figure(res: dict) -> bytes:
+    import matplotlib.pyplot as plt
+
+    names = list(SEVERITIES)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names), 2.8), sharey=True)
+    for ax, c in zip(axes, names):
+        for m in MODELS:
+            ax.plot(range(1, 6), [100 * _kept(res, m, f"{c}/{s}") for s in range(1, 6)], marker="o", label=m)
+        ax.set_title(c, fontsize=9)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.set_ylim(0, 105)
+    axes[0].set_ylabel("share of clean accuracy kept (%)")
+    axes[-1].legend(fontsize=7)
+    return png(fig)
+
+
+def section(entry: dict) -> str:
+    res = entry["results"]
+    hm = res["heat_maps"]
+    band_rows = [[m, r, f"{100 * hm[m][r]['low']:+.1f}", f"{100 * hm[m][r]['high']:+.1f}"]
+                 for m in MODELS for r in hm[m]]
+    lines = {kind: ([f["cutoff"] for f in res["filters"] if f["kind"] == kind],
+                    [100 * f["test_accuracy"] for f in res["filters"] if f["kind"] == kind]) for kind in ("low", "high")}
+    fig = line_plot({f"{k}-pass": v for k, v in lines.items()}, xlabel="cut-off radius max(|u|, |v|)",
+                    ylabel="test accuracy on equally filtered images (%)", ylim=(0, 100))
+    corr = res["corruptions"]
+    crow = [[f"{c} (severity 3)"] + [pct(corr[m][f"{c}/3"]) for m in MODELS] for c in SEVERITIES]
+    low, high = res["bands"]
+    return (f"<p>Models: standard, adversarially trained (the paper experiment's) and Gaussian-augmented (standard "
+            f"recipe, noise std {res['gaussian_std']:g}); clean accuracy "
+            + ", ".join(f"{m} {pct(a)} %" for m, a in res["clean_accuracy"].items())
+            + f". Heat maps on {res['heat_images']} test images, centred (low frequencies in the middle).</p>"
+            + img(_heat_figure(res), "Fourier heat maps")
+            + table(["model", "r", f"low band (<= {low}): points", f"high band (>= {high}): points"], band_rows)
+            + "<h3>Filtered data</h3>" + img(fig, "filtered data") + img(res["filter_samples"], "filtered samples")
+            + "<h3>Corruptions</h3>" + img(_corruption_figure(res), "corruptions")
+            + table(["corruption", *MODELS], crow)
+            + "<p>Published (CIFAR-10): adversarial training lowers fog accuracy from 85.7 % to 55.3 %.</p>")
+
+
+def _tiny(preset) -> Settings:
+    return Settings(radii=[1.0, 2.0], claim_radius=1.0, heat_images=20, low_band=1, high_band=3, filter_images=300,
+                    filter_epochs=1, low_cutoffs=[1, 2], high_cutoffs=[2, 3], unreadable_cutoff=2, corruption_images=100)
+
+
+EXPERIMENT = Experiment(
+    name="fourier", title=f"{WHO}",
+    question="Does adversarial robustness trade high-frequency sensitivity for low-frequency sensitivity, and do "
+             "high frequencies alone carry learnable features?",
+    method="Fourier heat maps (error added by each basis image of norm r) of the standard, adversarially trained and "
+           "Gaussian-augmented models; models trained on low- and high-pass filtered images; a corruption suite of "
+           "seven corruptions at five severities.",
+    settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(heat_images=1000,
+                                                                                   filter_images=None,
+                                                                                   corruption_images=10000),
+              "tiny": _tiny},
+    run=run, claims=CLAIMS, judge=judge, section=section,
+)

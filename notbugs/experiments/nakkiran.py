@@ -1,0 +1,220 @@
+"""Nakkiran, "Adversarial Examples are Just Bugs, Too" (Distill discussion).
+
+Two counterpoints to "adversarial examples are features":
+1. Some adversarial examples carry no features at all. A targeted attack that
+   fools the source model while an ensemble of independently trained models
+   keeps seeing the true label (minimise CE(f(x'), t) + mean_i CE(f_i(x'), y))
+   still succeeds, yet does not transfer to a further, held-out model; and a
+   D_det built from such examples teaches nothing about the true labels -- a
+   model trained on it learns the shift y -> y+1 instead.
+2. Adversarial examples can arise from memorisation alone ("bugs"): on
+   "adversarial squares" (two classes, all-ones images plus small noise, some
+   labels flipped) a model that fits the flipped labels is flipped by a tiny
+   Linf perturbation, while the same model stopped early, or trained without
+   the input noise or without the label noise, is robust.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..attacks import pgd
+from ..construct import Stacked, non_transferable_loss
+from ..evaluate import accuracy, predict, robust_mask
+from ..htmlparts import pct, table
+from ..models import build_model, model_spec
+from ..steps import subset
+from ..train import TrainConfig, train
+from .base import Claim, Experiment, Verdict
+from .lab import Lab, dataset_name
+
+
+@dataclass
+class Settings:
+    members: int = 3  # the ensemble the attack must not fool (10 in the response)
+    member_images: int = 20000  # each member's training images...
+    member_epochs: int = 2  # ...and epochs (independent seeds)
+    attack_images: int = 500
+    attack_steps: int = 20
+    linf_eps: float = 0.1  # the L2 eps is the preset's D_det eps
+    det_images: int = 5000  # D_det made with the non-transferable attack, against the paper's on the same images
+    squares: bool = True
+    squares_train: int = 10000
+    squares_test: int = 1000
+    squares_arch: tuple[str, dict] = ("mlp", {"hidden": 2048})
+    squares_epochs: int = 60  # long enough to memorise the flipped labels
+    squares_lr: float = 1e-3
+    squares_eps: float = 0.01  # Linf, in the response's [-1.1, 1.1] scale (mapped to pixels with the data)
+
+
+def attack_table(s: Settings, lab: Lab, source, members, held_out) -> list[dict]:
+    data = lab.data
+    x, y = subset(data.test_x, data.test_y, s.attack_images, lab.seed)
+    keep = source(x).argmax(1) == y  # attack what the source gets right
+    x, y = x[keep], y[keep]
+    t = (y + 1) % data.num_classes
+    rows = []
+    for norm, eps in (("l2", lab.preset.det.eps), ("linf", s.linf_eps)):
+        for name, model, loss in (("targeted PGD", source, None),
+                                  ("non-transferable", Stacked(source, members), non_transferable_loss(y))):
+            kw = {"loss_fn": loss} if loss else {}
+            x_adv = pgd(model, x, t, norm=norm, eps=eps, steps=s.attack_steps, targeted=True, **kw)
+            rows.append({"norm": norm, "eps": eps, "attack": name, "images": len(x),
+                         "success": (predict(source, x_adv) == t).float().mean().item(),
+                         "transfer": (predict(held_out, x_adv) == t).float().mean().item(),
+                         "held_out_keeps_label": (predict(held_out, x_adv) == y).float().mean().item()})
+    return rows
+
+
+def squares_data(n: int, shape, noise: float, flip: float, gen: torch.Generator):
+    """Y uniform on {+1, -1}; X = Y * ones + uniform noise in [-noise, noise], mapped from [-1.1, 1.1] to [0, 1];
+    a share ``flip`` of the labels flipped. Labels as classes {0: -1, 1: +1}."""
+    y = torch.randint(0, 2, (n,), generator=gen)
+    raw = (2 * y - 1).float().view(-1, 1, 1, 1) + (torch.rand(n, *shape, generator=gen) * 2 - 1) * noise
+    flipped = torch.rand(n, generator=gen) < flip
+    return ((raw + 1.1) / 2.2).clamp(0, 1), torch.where(flipped, 1 - y, y)
+
+
+def squares(s: Settings, lab: Lab) -> dict:
+    shape = lab.data.image_shape
+    eps = s.squares_eps / 2.2  # the same perturbation in pixel units
+    arch, options = s.squares_arch
+    variants = {"memorising": (0.1, 0.1, s.squares_epochs), "one epoch": (0.1, 0.1, 1),
+                "no input noise": (0.0, 0.1, s.squares_epochs), "no label noise": (0.1, 0.0, s.squares_epochs)}
+    out = {}
+    for name, (noise, flip, epochs) in variants.items():
+        gen = torch.Generator().manual_seed(lab.seed)
+        x, y = squares_data(s.squares_train, shape, noise, flip, gen)
+        xt, yt = squares_data(s.squares_test, shape, noise, 0.0, gen)
+        torch.manual_seed(lab.seed)
+        model = build_model(model_spec(arch, shape, 2, x.mean(dim=(0, 2, 3)).tolist(),
+                                       x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist(), **options))
+        history = train(model, x, y, TrainConfig(epochs=epochs, lr=s.squares_lr, schedule="constant", crop_padding=0,
+                                                 flip=False, seed=lab.seed, device=lab.device), progress=False)
+        model = model.cpu()
+        x_adv = pgd(model, xt, yt, norm="linf", eps=eps, steps=20, best=True)
+        out[name] = {"train_accuracy": accuracy(model, x, y), "last_epoch_train_accuracy": history[-1]["train_accuracy"],
+                     "test_accuracy": accuracy(model, xt, yt),
+                     "robust_accuracy": robust_mask(model, xt, yt, [x_adv]).float().mean().item(),
+                     "epochs": epochs, "input_noise": noise, "label_noise": flip}
+    return out
+
+
+def run(s: Settings, lab: Lab) -> dict:
+    data = lab.data
+    source = lab.model(lab.std())
+    ens = lab.ensemble(s.members + 1, limit=s.member_images, epochs=s.member_epochs)
+    members, held_out = [lab.model(m) for m in ens[:-1]], lab.model(ens[-1])
+    out = {"members": s.members, "attacks": lab.measure(
+        "non-transferable attack", {"models": [m.name for m in ens], "source": lab.std().name,
+                                    "settings": [s.attack_images, s.attack_steps, s.linf_eps, lab.preset.det.eps],
+                                    "seed": lab.seed},
+        lambda: {"rows": attack_table(s, lab, source, members, held_out)})["rows"]}
+    # D_det from the non-transferable attack against the paper's D_det, on the same first images
+    plain_folder = lab.dataset("det")[0]
+    nt_folder, nt_summary = lab.dataset("det", limit=s.det_images, keep=ens[:-1])
+    shifted = (data.test_y + 1) % data.num_classes
+    out["d_det"] = {}
+    for name, folder, dname in (("targeted PGD", plain_folder, "d_det"),
+                                ("non-transferable", nt_folder, dataset_name("det", keep=True))):
+        model = lab.model(lab.fresh_prefix("det", s.det_images, folder=folder, name=dname))
+        out["d_det"][name] = {"accuracy": accuracy(model, data.test_x, data.test_y),
+                              "shifted_accuracy": accuracy(model, data.test_x, shifted)}
+    out["d_det"]["non-transferable"]["attack_success"] = nt_summary["attack_success"]
+    out["det_images"], out["chance"] = s.det_images, 1 / data.num_classes
+    if s.squares:
+        out["squares"] = lab.measure("adversarial squares", {"squares": [s.squares_train, s.squares_test,
+                                                                         list(s.squares_arch), s.squares_epochs,
+                                                                         s.squares_lr, s.squares_eps],
+                                                             "shape": list(data.image_shape), "seed": lab.seed},
+                                     lambda: squares(s, lab))
+    return out
+
+
+WHO = "Nakkiran (Distill)"
+CLAIMS = (
+    Claim("non_transferable_attack", f"{WHO}, Adversarial Examples are Just Bugs, Too",
+          "A targeted attack that keeps an ensemble's labels succeeds on at least 90 % of the images while "
+          "transferring to a held-out model on at most 10 %, and plain targeted PGD transfers at least 3 times as "
+          "often (L2).",
+          "CIFAR-10 L2: ours 99.3 % success / 1.7 % transfer vs PGD 99.9 % / 82.5 %"),
+    Claim("non_transferable_d_det", f"{WHO}, Adversarial Examples are Just Bugs, Too",
+          "D_det built with the non-transferable attack teaches nothing about the true labels (at most chance + 5 "
+          "points on Y) and teaches the shift (at least 40 % on Y+1).",
+          "CIFAR-10 L2: 2.8 % on Y, 70.8 % on Y+1 (plain PGD: 33.2 % / 27.3 %)"),
+    Claim("squares_memorisation", f"{WHO}, Adversarial Examples are Just Bugs, Too",
+          "Adversarial squares: the model that memorises the flipped labels keeps at most 20 % accuracy under a "
+          "Linf 0.01 attack, while the one-epoch model and the models trained without input noise or without label "
+          "noise keep at least 90 %.",
+          "ResNet-18 at 99.9 % train accuracy flipped on almost all test points; early stopping robust"),
+)
+
+
+def judge(res: dict, s: Settings) -> dict[str, Verdict]:
+    rows = {(r["norm"], r["attack"]): r for r in res["attacks"]}
+    nt, plain = rows["l2", "non-transferable"], rows["l2", "targeted PGD"]
+    d, chance = res["d_det"]["non-transferable"], res["chance"]
+    v = {"non_transferable_attack": Verdict(
+        nt["success"] >= 0.90 and nt["transfer"] <= 0.10 and plain["transfer"] >= 3 * nt["transfer"],
+        f"{nt['success']:.1%} / {nt['transfer']:.1%} (PGD {plain['success']:.1%} / {plain['transfer']:.1%})",
+        f"L2 eps {nt['eps']:g}, {nt['images']} images, {res['members']} ensemble members: non-transferable success "
+        f"{nt['success']:.1%}, transfer {nt['transfer']:.1%}; plain targeted PGD success {plain['success']:.1%}, "
+        f"transfer {plain['transfer']:.1%}"),
+        "non_transferable_d_det": Verdict(
+            d["accuracy"] <= chance + 0.05 and d["shifted_accuracy"] >= 0.40,
+            f"{d['accuracy']:.1%} on Y / {d['shifted_accuracy']:.1%} on Y+1",
+            f"D_det of {res['det_images']} images: non-transferable {d['accuracy']:.1%} on Y, {d['shifted_accuracy']:.1%}"
+            f" on Y+1; plain PGD {res['d_det']['targeted PGD']['accuracy']:.1%} / "
+            f"{res['d_det']['targeted PGD']['shifted_accuracy']:.1%} (chance {chance:.0%})")}
+    sq = res.get("squares")
+    if sq is None:
+        v["squares_memorisation"] = Verdict(None, "–", "not run at this preset")
+    else:
+        mem = sq["memorising"]
+        others = {k: r["robust_accuracy"] for k, r in sq.items() if k != "memorising"}
+        v["squares_memorisation"] = Verdict(
+            mem["robust_accuracy"] <= 0.20 and all(a >= 0.90 for a in others.values()),
+            f"{mem['robust_accuracy']:.1%} vs " + " / ".join(f"{a:.1%}" for a in others.values()),
+            f"memorising model (train accuracy {mem['train_accuracy']:.1%}): robust {mem['robust_accuracy']:.1%}; "
+            + "; ".join(f"{k}: {a:.1%}" for k, a in others.items()))
+    return v
+
+
+def section(entry: dict) -> str:
+    res = entry["results"]
+    ref = {("linf", "targeted PGD"): "99.6 / 52.1", ("linf", "non-transferable"): "98.6 / 0.8",
+           ("l2", "targeted PGD"): "99.9 / 82.5", ("l2", "non-transferable"): "99.3 / 1.7"}
+    rows = [[f"{r['norm']} eps {r['eps']:g}", r["attack"], pct(r["success"]), pct(r["transfer"]),
+             pct(r["held_out_keeps_label"]), ref[r["norm"], r["attack"]]] for r in res["attacks"]]
+    dref = {"targeted PGD": "33.2 / 27.3", "non-transferable": "2.8 / 70.8"}
+    drows = [[name, pct(d["accuracy"]), pct(d["shifted_accuracy"]), dref[name]] for name, d in res["d_det"].items()]
+    html = (table(["threat", "attack", "success on the source (%)", "targeted transfer to a held-out model (%)",
+                   "held-out model keeps the true label (%)", "Nakkiran, CIFAR-10 (success / transfer)"], rows)
+            + f"<h3>D_det from {res['det_images']} images</h3>"
+            + table(["D_det made with", "fresh model on Y (%)", "on Y+1 (%)", "Nakkiran L2 (Y / Y+1)"], drows))
+    if "squares" in res:
+        srows = [[k, r["epochs"], r["input_noise"], r["label_noise"], pct(r["train_accuracy"]), pct(r["test_accuracy"]),
+                  pct(r["robust_accuracy"])] for k, r in res["squares"].items()]
+        html += "<h3>Adversarial squares (Linf 0.01 in the response's [-1.1, 1.1] scale)</h3>" + table(
+            ["model", "epochs", "input noise", "label noise", "train (%)", "test (%)", "under attack (%)"], srows)
+    return html
+
+
+def _tiny(preset) -> Settings:
+    return Settings(members=2, member_images=500, member_epochs=2, attack_images=100, attack_steps=5, det_images=300,
+                    squares_train=400, squares_test=100, squares_arch=("mlp", {"hidden": 64}), squares_epochs=3)
+
+
+EXPERIMENT = Experiment(
+    name="nakkiran", title=f"{WHO}, 'Adversarial Examples are Just Bugs, Too'",
+    question="Are some adversarial examples bugs after all: attacks that carry no transferable features, and "
+             "vulnerability that comes from memorisation alone?",
+    method="Attack the standard model towards y+1 while an ensemble of independently trained models must keep the "
+           "true label; measure success, transfer to a held-out model, and what a D_det built this way teaches. On "
+           "adversarial squares, compare a model that memorises flipped labels with early stopping and two ablations.",
+    settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(members=10, det_images=20000),
+              "tiny": _tiny},
+    run=run, claims=CLAIMS, judge=judge, section=section,
+)

@@ -1,0 +1,144 @@
+"""Ilyas et al. 2019, section 3.2 and Figure 3: does learnability from D_det follow transferability?
+
+If adversarial examples are non-robust features, an architecture that is
+fooled by the source model's D_det examples (it uses the same non-robust
+features) should also learn the most from D_det. For each architecture: (a)
+train it on D and measure how often it classifies the D_det images as their
+target label y+1 (targeted transfer); (b) train it on D_det and measure its
+accuracy on the original test set. The paper found the two rising together
+across five ImageNet architectures, VGG lowest on both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..evaluate import accuracy, predict
+from ..figures import png
+from ..htmlparts import img, pct, table
+from .base import Claim, Experiment, Verdict
+from .lab import Lab
+
+
+@dataclass
+class Settings:
+    # (label, architecture, its width options): smaller widths for the slow ones keep the quick preset on a CPU
+    archs: list[tuple[str, str, dict]] = field(default_factory=lambda: [
+        ("linear", "linear", {}), ("mlp", "mlp", {}), ("cnn", "cnn", {}), ("vgg", "vgg", {"scale": 0.125}),
+        ("resnet18", "resnet18", {"base": 8})])
+    d_images: int | None = 10000  # training images of D for the transfer models
+    d_epochs: int = 4
+    det_images: int | None = 10000  # the first images of the paper's D_det
+    det_epochs: int = 6
+    transfer_images: int = 5000  # D_det images the transfer rate is measured on
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    def ranks(v):
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2
+            i = j + 1
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    var = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+    return cov / var if var else 0.0
+
+
+def run(s: Settings, lab: Lab) -> dict:
+    data, p = lab.data, lab.preset
+    ddet = lab.constructed(lab.dataset("det")[0], "d_det")
+    xt, tt = ddet.train_x[:s.transfer_images], ddet.train_y[:s.transfer_images]  # images and their targets y+1
+    points = []
+    for label, arch, options in s.archs:
+        on_d = lab.train(f"train {label} on D", replace(p.std, epochs=s.d_epochs), arch=arch, arch_options=options,
+                         limit=s.d_images)
+        on_det = lab.fresh_prefix("det", s.det_images, arch=arch, arch_options=options, epochs=s.det_epochs)
+        model_d = lab.model(on_d)
+        points.append({"label": label, "arch": arch, "options": options,
+                       "clean_accuracy_on_d": accuracy(model_d, data.test_x, data.test_y),
+                       "transfer_rate": (predict(model_d, xt) == tt).float().mean().item(),
+                       "d_det_accuracy": accuracy(lab.model(on_det), data.test_x, data.test_y)})
+    return {"points": points, "spearman": spearman([q["transfer_rate"] for q in points],
+                                                    [q["d_det_accuracy"] for q in points]),
+            "chance": 1 / data.num_classes, "d_images": s.d_images, "det_images": s.det_images or len(ddet.train_x),
+            "transfer_images": len(xt)}
+
+
+WHO = "Ilyas et al. 2019"
+CLAIMS = (
+    Claim("learnability_follows_transfer", f"{WHO}, §3.2, Fig. 3",
+          "Across architectures, accuracy after training on D_det rises with the targeted transfer rate of the D_det "
+          "images: Spearman rank correlation at least 0.6.",
+          "ImageNet-trained archs: D_det accuracy ~25-50 % rising with transfer ~60-100 %, VGG lowest on both"),
+)
+
+
+def judge(res: dict, s: Settings) -> dict[str, Verdict]:
+    rho = res["spearman"]
+    return {"learnability_follows_transfer": Verdict(
+        rho >= 0.6, f"Spearman {rho:.2f}",
+        f"Spearman {rho:.2f} over {len(res['points'])} architectures: " + ", ".join(
+            f"{q['label']} transfer {q['transfer_rate']:.1%} / D_det {q['d_det_accuracy']:.1%}" for q in res["points"]))}
+
+
+def _figure(res: dict) -> bytes:
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ref) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for q in res["points"]:
+        ax.scatter(100 * q["transfer_rate"], 100 * q["d_det_accuracy"], s=40)
+        ax.annotate(q["label"], (100 * q["transfer_rate"], 100 * q["d_det_accuracy"]), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.axhline(100 * res["chance"], color="red", linestyle=":", linewidth=1)
+    ax.set_xlabel("targeted transfer of D_det images (%)")
+    ax.set_ylabel("accuracy after training on D_det (%)")
+    ax.set_title(f"ours (Spearman {res['spearman']:.2f})", fontsize=10)
+    ref.add_patch(plt.Rectangle((60, 25), 40, 25, color="#cccccc"))
+    ref.annotate("VGG-16: lowest on both", (60, 25), fontsize=8, xytext=(2, -12), textcoords="offset points")
+    ref.annotate("ResNet-50 (the source): highest", (100, 50), fontsize=8, xytext=(-150, 6), textcoords="offset points")
+    ref.set_xlim(0, 105)
+    ref.set_ylim(0, 60)
+    ref.set_xlabel("transfer success (%)")
+    ref.set_title("paper, Figure 3: the range its five points span", fontsize=10)
+    return png(fig)
+
+
+def section(entry: dict) -> str:
+    res = entry["results"]
+    rows = [[q["label"], ", ".join(f"{k}={v}" for k, v in q["options"].items()) or "default",
+             pct(q["clean_accuracy_on_d"]), pct(q["transfer_rate"]), pct(q["d_det_accuracy"])] for q in res["points"]]
+    return (img(_figure(res), "transfer against learnability")
+            + table(["architecture", "width", "trained on D: test accuracy (%)", "D_det transfer (%)",
+                     "trained on D_det: test accuracy (%)"], rows)
+            + f"<p>Models on D: {res['d_images'] or 'all'} training images; models on D_det: its first "
+              f"{res['det_images']} images; transfer measured on {res['transfer_images']} D_det images. The paper's "
+              "per-architecture values are drawn in its Figure 3 and not tabulated, so its panel shows the range "
+              "they span rather than read-off points.</p>")
+
+
+def _tiny(preset) -> Settings:
+    return Settings(archs=[("linear", "linear", {}), ("mlp", "mlp", {}), ("mlp-wide", "mlp", {"hidden": 512})],
+                    d_images=None, d_epochs=2, det_images=None, det_epochs=2, transfer_images=200)
+
+
+EXPERIMENT = Experiment(
+    name="transfer", title=f"{WHO}, §3.2, Figure 3",
+    question="Does an architecture learn more from D_det the more it is fooled by the same adversarial examples?",
+    method="For each architecture, train it on D and measure how often it classifies the D_det images (made on the "
+           "standard model) as their target y+1; train it on D_det and measure its accuracy on the original test set; "
+           "correlate the two across architectures.",
+    settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(d_images=None, det_images=None),
+              "tiny": _tiny},
+    run=run, claims=CLAIMS, judge=judge, section=section,
+)

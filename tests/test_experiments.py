@@ -1,0 +1,149 @@
+"""The experiments frame: the registry, `reproduce all` at the tiny preset, sharing, the report, failures."""
+
+import dataclasses
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from notbugs.cli import main
+from notbugs.errors import NotbugsError
+from notbugs.experiments import lab as lab_module
+from notbugs.experiments import registry
+from notbugs.experiments.base import FAILS, HOLDS, NOT_RUN
+from notbugs.experiments.runner import make_preset, run_experiments
+from notbugs.report import render
+
+NAMES = [e.name for e in registry.REGISTRY]
+
+
+def test_registry_is_complete():
+    assert NAMES[0] == "paper" and len(NAMES) == len(set(NAMES)) == 12
+    for e in registry.REGISTRY:
+        assert e.question.endswith("?") and e.method and e.title
+        assert {"quick", "tiny"} <= set(e.settings), e.name
+        assert e.claims and all(c.statement and c.published and c.who for c in e.claims), e.name
+        assert len({c.id for c in e.claims}) == len(e.claims)
+        assert dataclasses.is_dataclass(e.settings["quick"](make_preset("quick"))), e.name
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory):
+    """`reproduce all` at the tiny preset, counting every model the store trains."""
+    out = tmp_path_factory.mktemp("all")
+    trained = Counter()
+    real = lab_module.train_model
+
+    def counting(data, arch, cfg, folder, **kw):
+        what = [data.name, len(data.train_x), float(data.train_x.sum()), int(data.train_y.sum())]  # the data itself
+        trained[json.dumps([what, arch, cfg.to_dict(), kw.get("train_limit"), kw.get("arch_options")],
+                           sort_keys=True)] += 1
+        return real(data, arch, cfg, folder, **kw)
+
+    lab_module.train_model = counting
+    try:
+        res = run_experiments(["all"], make_preset("tiny"), out=out, progress=False)
+    finally:
+        lab_module.train_model = real
+    return out, res, trained
+
+
+def test_all_runs_every_experiment(everything):
+    _, res, _ = everything
+    assert list(res["experiments"]) == NAMES
+    for name, entry in res["experiments"].items():
+        assert entry["status"] == "done", (name, entry["error"])
+        assert entry["results"] and entry["timings"]["wall"] >= 0
+        declared = {c.id for c in registry.by_name()[name].claims}
+        assert {c["id"] for c in entry["claims"]} == declared
+        for c in entry["claims"]:
+            assert c["verdict"] in (HOLDS, FAILS, NOT_RUN) and c["evidence"]
+            assert (c["holds"] is None) == (c["verdict"] == NOT_RUN)
+    assert {"models", "datasets", "claims", "threat"} <= set(res)  # the paper's keys stay at the top level
+    json.dumps(res)
+
+
+def test_shared_models_are_trained_once(everything):
+    _, res, trained = everything
+    assert trained and max(trained.values()) == 1, [k for k, v in trained.items() if v > 1]
+    std_key = next(s["key"] for s in res["steps"] if s["step"] == "train std")
+    assert len([s for s in res["steps"] if s["key"] == std_key]) == 1  # one step, however many ask for it
+    # stress reuses the paper's models: its own steps are only its measurements
+    assert set(res["experiments"]["stress"]["timings"]["steps"]) <= {"stress adv", "stress d_r", "stress d_nr"}
+
+
+def test_second_run_is_cached_and_equal(everything):
+    out, res, _ = everything
+    again = run_experiments(["all"], make_preset("tiny"), out=out, progress=False)
+    assert all(step["cached"] for step in again["steps"])
+    for name in NAMES:
+        assert [c["verdict"] for c in again["experiments"][name]["claims"]] == \
+               [c["verdict"] for c in res["experiments"][name]["claims"]]
+
+
+def test_report_has_the_map_and_every_section(everything, tmp_path):
+    _, res, _ = everything
+    page = render(res)
+    assert "argument map" in page
+    for name in NAMES:
+        assert f'id="{name}"' in page and f'href="#{name}"' in page
+    rows = re.findall(r'<tr><td><a href="#', page)
+    assert len(rows) == sum(len(e.claims) for e in registry.REGISTRY)
+    assert "src=\"http" not in page
+    # a results.json in the paper-only format of earlier versions renders as the paper alone
+    old = {k: v for k, v in res.items() if k != "experiments"}
+    old["claims"] = [{k: c[k] for k in ("id", "statement", "holds", "evidence")} for c in res["claims"]]
+    page = render(json.loads(json.dumps(old)))
+    assert 'id="paper"' in page and "Figure 2" in page
+
+
+def test_report_keeps_the_discussion_order_after_a_round_trip(everything, tmp_path):
+    _, res, _ = everything
+    page = render(json.loads(json.dumps(res, sort_keys=True)))
+    positions = [page.index(f'<h2 id="{name}"') for name in NAMES]
+    assert positions == sorted(positions)
+
+
+def test_an_experiment_that_raises_is_an_error_and_the_others_run(tmp_path, monkeypatch):
+    def broken(settings, lab):
+        raise RuntimeError("boom\nsecond line")
+
+    exps = [dataclasses.replace(e, run=broken) if e.name == "theory" else e for e in registry.REGISTRY]
+    monkeypatch.setattr(registry, "REGISTRY", exps)
+    import notbugs.experiments.runner as runner
+
+    monkeypatch.setattr(runner, "REGISTRY", exps)
+    res = run_experiments(["theory", "linear_features"], make_preset("tiny"), out=tmp_path, progress=False)
+    assert res["experiments"]["theory"]["status"] == "error"
+    assert res["experiments"]["theory"]["error"] == "RuntimeError: boom"
+    assert all(c["verdict"] == "error" for c in res["experiments"]["theory"]["claims"])
+    assert res["experiments"]["linear_features"]["status"] == "done"
+    assert res["experiments"]["paper"]["status"] == NOT_RUN
+    assert "boom" in render(res)
+
+
+def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
+    assert main(["reproduce", "nonsense", "--preset", "tiny", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown experiment 'nonsense'" in err and all(n in err for n in NAMES)
+    assert main(["reproduce", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(n in listing for n in NAMES) and "presets:" in listing
+    assert main(["reproduce", "linear_features", "--preset", "tiny", "--out", str(tmp_path / "lf"), "--quiet"]) == 0
+    assert (tmp_path / "lf" / "report.html").is_file() and (tmp_path / "lf" / "results.json").is_file()
+
+
+def test_experiment_without_settings_for_a_preset_says_so(tmp_path):
+    with pytest.raises(NotbugsError, match="cannot run here: no settings for preset 'cifar10'"):
+        run_experiments(["wallace"], make_preset("cifar10", dataset="digits", device="cpu"), out=tmp_path)
+
+
+def test_bad_pair_is_refused_before_work(tmp_path):
+    from notbugs.experiments import linear_features
+
+    preset = make_preset("tiny")
+    lab = lab_module.Lab(preset, lab_module.Store(tmp_path))
+    with pytest.raises(NotbugsError, match="class 'Shirt' is not one of"):
+        linear_features.run(linear_features.Settings(pair=("3", "Shirt")), lab)
+    assert not list(tmp_path.iterdir())

@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure with a colorbar brings its own (constrained) layout
+        fig.tight_layout()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()

@@ -200,7 +200,8 @@ def _heat_figure(res: dict) -> bytes:
 
     hm = res["heat_maps"]
     radii = list(hm["standard"])
-    fig, axes = plt.subplots(len(MODELS), len(radii), figsize=(3 * len(radii), 2.8 * len(MODELS)), squeeze=False)
+    fig, axes = plt.subplots(len(MODELS), len(radii), figsize=(3 * len(radii), 2.8 * len(MODELS)), squeeze=False,
+                             layout="constrained")
     vmax = max(max(max(row) for row in hm[m][r]["grid"]) for m in MODELS for r in radii)
     for i, m in enumerate(MODELS):
         for j, r in enumerate(radii):

@@ -18,7 +18,7 @@ from .data import ImageData, load_dataset
 from .errors import NotbugsError
 from .evaluate import accuracy, evaluate, strong_robust_accuracy
 from .grid import save_grid
-from .models import build_model, model_spec
+from .models import build_model, check_fits, model_spec
 from .sanity import sanity_checks
 from .seeding import seed_everything
 from .sharding import rank, work_folder
@@ -44,6 +44,7 @@ def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, trai
     constructed training set, the original one), so ``notbugs eval`` finds it.
     """
     spec = model_spec(arch, data.image_shape, data.num_classes, data.mean, data.std, **(arch_options or {}))
+    check_fits(spec)
     seed_everything(cfg.seed)
     model = build_model(spec)
     x, y = subset(data.train_x, data.train_y, train_limit, cfg.seed)

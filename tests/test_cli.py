@@ -74,6 +74,10 @@ BAD_INPUT = [
      "add --adv"),
     ("adversarial training with eps 0", lambda r, t: ["train", "--dataset", "digits", "--adv", "l2", "--out", str(t / "o")],
      "eps > 0"),
+    ("architecture too deep for the image size", lambda r, t: ["train", "--dataset", "digits", "--arch", "vgg",
+                                                                "--out", str(t / "o")], "does not fit (1, 8, 8) images"),
+    ("unknown experiment", lambda r, t: ["reproduce", "wallace", "nonsense", "--out", str(t / "o")],
+     "unknown experiment 'nonsense'"),
 ]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from ..evaluate import accuracy, predict
 from ..figures import png
 from ..htmlparts import img, pct, table
+from ..models import check_fits, model_spec
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -57,6 +58,8 @@ def spearman(a: list[float], b: list[float]) -> float:
 
 def run(s: Settings, lab: Lab) -> dict:
     data, p = lab.data, lab.preset
+    for _, arch, options in s.archs:  # before any training: every architecture must fit the images
+        check_fits(model_spec(arch, data.image_shape, data.num_classes, data.mean, data.std, **options))
     ddet = lab.constructed(lab.dataset("det")[0], "d_det")
     xt, tt = ddet.train_x[:s.transfer_images], ddet.train_y[:s.transfer_images]  # images and their targets y+1
     points = []

@@ -47,4 +47,14 @@ def build_model(spec: dict) -> Classifier:
     return model
 
 
-__all__ = ["ARCHS", "Classifier", "Normalize", "build_model", "model_spec"]
+def check_fits(spec: dict) -> None:
+    """Refuse, before any training, an architecture whose layers do not fit the image size (e.g. too many poolings)."""
+    try:
+        with torch.no_grad():
+            build_model(spec).eval()(torch.zeros(1, *spec["image_shape"]))
+    except (RuntimeError, ValueError) as exc:
+        raise NotbugsError(f"architecture '{spec['arch']}' {spec.get('options') or ''} does not fit "
+                           f"{tuple(spec['image_shape'])} images ({str(exc).splitlines()[0]})") from None
+
+
+__all__ = ["ARCHS", "Classifier", "Normalize", "build_model", "check_fits", "model_spec"]

@@ -79,9 +79,11 @@ class Lab:
     def train(self, label: str, cfg: TrainConfig, *, data: ImageData | None = None, source: dict | None = None,
               arch: str | None = None, limit: int | None = None, arch_options: dict | None = None,
               test_dataset: str | None = None) -> Path:
-        """A model trained on ``data`` (default D), cached under its settings and ``source`` (what the data is)."""
+        """A model trained on ``data`` (default D), cached under its settings and ``source`` (what the data is);
+        the preset's architecture and width unless ``arch`` (and its ``arch_options``) say otherwise."""
         data = data or self.data
-        arch = arch or self.preset.arch
+        if arch is None:
+            arch, arch_options = self.preset.arch, self.preset.arch_options
         cfg = replace(cfg, device=self.device)  # the preset's device (or --device) decides, for every model
         config = {"source": source or {"dataset": data.name, "seed": self.seed}, "arch": arch,
                   "train": cfg.to_dict(), "limit": limit}
@@ -140,7 +142,7 @@ class Lab:
         if start != "image":
             cfg = replace(cfg, start=start)
         if limit is None:
-            limit = p.det_limit if kind == "det" and p.det_limit is not None else p.construct_limit
+            limit = p.kind_limits.get(kind, p.construct_limit)
         base = {"dataset": self.data.name, "seed": self.seed}
         config = {"builder": kind, "source_model": source_dir.name, "robust_model": adv_dir.name,
                   "data": base, "limit": limit, "settings": cfg.to_dict()}

@@ -38,7 +38,7 @@ def run(preset: Preset, lab: Lab) -> dict:
     models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, folder) for name, folder in models.items()}
     return {
-        "dataset": data.name, "arch": preset.arch, "num_classes": data.num_classes,
+        "dataset": data.name, "arch": preset.arch, "arch_options": preset.arch_options, "num_classes": data.num_classes,
         "threat": {"norm": "l2", "train_eps": preset.adv.eps, "eval_eps": preset.eval_eps,
                    "main_eval_eps": preset.main_eval_eps, "eval_steps": preset.eval_steps,
                    "eval_images": preset.eval_limit or len(data.test_x)},

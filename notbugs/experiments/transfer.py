@@ -25,8 +25,8 @@ from .lab import Lab
 class Settings:
     # (label, architecture, its width options): smaller widths for the slow ones keep the quick preset on a CPU
     archs: list[tuple[str, str, dict]] = field(default_factory=lambda: [
-        ("linear", "linear", {}), ("mlp", "mlp", {}), ("cnn", "cnn", {}), ("vgg", "vgg", {"scale": 0.125}),
-        ("resnet18", "resnet18", {"base": 8})])
+        ("linear", "linear", {}), ("mlp", "mlp", {}), ("cnn", "cnn", {"base": 16}), ("cnn-wide", "cnn", {"base": 32}),
+        ("vgg", "vgg", {"scale": 0.125}), ("resnet18", "resnet18", {"base": 8})])
     d_images: int | None = 10000  # training images of D for the transfer models
     d_epochs: int = 4
     det_images: int | None = 10000  # the first images of the paper's D_det

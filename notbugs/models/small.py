@@ -26,11 +26,15 @@ def cnn_body(channels: int, height: int, width: int, base: int = 32, hidden: int
     return body, hidden
 
 
-def mlp_body(channels: int, height: int, width: int, hidden: int = 256):
+def mlp_body(channels: int, height: int, width: int, hidden: int = 256, batchnorm: bool = False):
+    """Two hidden layers; ``batchnorm`` normalises each hidden unit over the batch."""
+    def norm():
+        return [nn.BatchNorm1d(hidden)] if batchnorm else []
+
     body = nn.Sequential(
         nn.Flatten(),
-        nn.Linear(channels * height * width, hidden), nn.ReLU(inplace=True),
-        nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+        nn.Linear(channels * height * width, hidden), *norm(), nn.ReLU(inplace=True),
+        nn.Linear(hidden, hidden), *norm(), nn.ReLU(inplace=True),
     )
     return body, hidden
 

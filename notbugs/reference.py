@@ -53,6 +53,65 @@ FASHION_PROTOTYPE = {
 }
 
 
+
+# Figure 3: D_det accuracy against transfer rate for ImageNet-trained architectures (a plot; the range its points span).
+FIGURE3 = {
+    "source": f"{ILYAS}, Figure 3",
+    "architectures": ["VGG-16", "Inception-v3", "ResNet-18", "DenseNet", "ResNet-50"],
+    "d_det_accuracy_range": (0.25, 0.50), "transfer_rate_range": (0.60, 1.00), "lowest_on_both": "VGG-16",
+}
+
+# Appendix D.2: the D_R model under stronger attacks.
+STRESS = {"source": f"{ILYAS}, appendix D.2", "max_pgd_steps": 2500, "also": "CW-L2"}
+
+DISTILL = "Distill discussion of Ilyas et al. (distill.pub/2019/advex-bugs-discussion)"
+
+WALLACE = {
+    "source": f"Wallace, 'Learning from Incorrectly Labeled Data', {DISTILL}",
+    "in_domain": {"labeler_train_accuracy": 0.625, "labeler_test_accuracy": 0.631, "wrong_images": 18768,
+                  "fresh_test_accuracy": 0.497, "dataset": "cifar10", "arch": "ResNet-18"},
+    "out_of_domain": {"mnist_labeler_test_accuracy": 0.991, "fresh_mnist_test_accuracy": 0.9104,
+                      "fresh_mnist_test_accuracy_mnist_normalisation": 0.945},
+    "toy": {"points": 32, "recovered": 23, "linf_eps": 0.12},
+}
+
+GOH_LEAKAGE = {
+    "source": f"Goh, 'Robust Feature Leakage', {DISTILL}",
+    "probe": {"d_rand": 0.235, "d_det": 0.0681}, "ceiling": {"d_rand": 0.88, "d_det": 0.44},
+    "certified_l2_radius": 0.25, "dataset": "cifar10",
+}
+
+NAKKIRAN = {
+    "source": f"Nakkiran, 'Adversarial Examples are Just Bugs, Too', {DISTILL}",
+    # (success on the source, targeted transfer to a held-out model)
+    "attack": {"linf": {"targeted PGD": (0.996, 0.521), "non-transferable": (0.986, 0.008)},
+               "l2": {"targeted PGD": (0.999, 0.825), "non-transferable": (0.993, 0.017)}},
+    # fresh model trained on D_det made with each attack: accuracy on (X, Y) and on (X, Y + 1)
+    "d_det": {"linf": {"targeted PGD": (0.237, 0.404), "non-transferable": (0.025, 0.759)},
+              "l2": {"targeted PGD": (0.332, 0.273), "non-transferable": (0.028, 0.708)}},
+    "settings": {"ensemble": 10, "l2_eps": 2.5, "linf_eps": 8 / 255, "steps": 10},
+    "squares": {"train": 10000, "label_noise": 0.1, "input_noise": 0.1, "linf_eps": 0.01,
+                "memorising_train_accuracy": 0.999, "robust_linear_up_to": 0.9},
+}
+
+YIN_GILMER = {
+    "source": f"Gilmer & Hendrycks, {DISTILL}; Yin et al. 2019, 'A Fourier Perspective on Model Robustness'",
+    "fog_accuracy": {"standard": 0.857, "adversarially_trained": 0.553}, "dataset": "cifar10",
+    "heat_map_norm_cifar10": 4.0, "high_pass_imagenet_top1": 0.50, "low_pass_imagenet_top1_above": 0.30,
+}
+
+GOH_FEATURES = {"source": f"Goh, 'Two Examples of Useful, Non-Robust Features', {DISTILL}",
+                "task": "CIFAR-10 truck vs frog, L2 adversary", "numbers": "plots only"}
+
+NAKANO = {
+    "source": f"Nakano, 'Adversarially Robust Neural Style Transfer', {DISTILL}, and the authors' reply",
+    "layer_robustness": {"robust_resnet50": (0.05, 0.07), "standard_resnet50": (0.44, 0.58),
+                         "vgg16_early_layers": (0.06, 0.21)},
+}
+
+
 def all_reference() -> dict:
     return {"figure2_cifar10": FIGURE2_CIFAR10, "table1": TABLE1, "settings": SETTINGS, "appendix": APPENDIX,
-            "fashion_prototype": FASHION_PROTOTYPE}
+            "fashion_prototype": FASHION_PROTOTYPE, "figure3": FIGURE3, "stress": STRESS, "wallace": WALLACE,
+            "goh_leakage": GOH_LEAKAGE, "nakkiran": NAKKIRAN, "yin_gilmer": YIN_GILMER, "goh_features": GOH_FEATURES,
+            "nakano": NAKANO}

@@ -27,6 +27,7 @@ from ..evaluate import accuracy
 from ..figures import line_plot, png
 from ..grid import image_grid_png
 from ..htmlparts import img, pct, table
+from ..reference import YIN_GILMER
 from ..steps import subset
 from ..train import TrainConfig
 from .base import Claim, Experiment, Verdict
@@ -251,7 +252,9 @@ def section(entry: dict) -> str:
             + "<h3>Filtered data</h3>" + img(fig, "filtered data") + img(res["filter_samples"], "filtered samples")
             + "<h3>Corruptions</h3>" + img(_corruption_figure(res), "corruptions")
             + table(["corruption", *MODELS], crow)
-            + "<p>Published (CIFAR-10): adversarial training lowers fog accuracy from 85.7 % to 55.3 %.</p>")
+            + f"<p>Published (CIFAR-10): adversarial training lowers fog accuracy from "
+              f"{pct(YIN_GILMER['fog_accuracy']['standard'])} % to {pct(YIN_GILMER['fog_accuracy']['adversarially_trained'])}"
+              " %.</p>")
 
 
 def _tiny(preset) -> Settings:

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from ..htmlparts import pct, table
+from ..reference import GOH_LEAKAGE
 from ..train import TrainConfig
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -112,9 +113,12 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 def section(entry: dict) -> str:
     res = entry["results"]
     rl, p = res["robust_linear"], res["probe"]
-    rows = [["D (ceiling)", pct(p["d"]), "–", "88"],
-            ["D_rand", pct(p["d_rand"]), f"{100 * res['paper_leakage_gap']['d_rand']:.1f}", "23.5"],
-            ["D_det", pct(p["d_det"]), f"{100 * res['paper_leakage_gap']['d_det']:.1f}", "6.81"]]
+    ref = GOH_LEAKAGE
+    rows = [["D (ceiling)", pct(p["d"]), "–", "–"],
+            ["D_rand", pct(p["d_rand"]), f"{100 * res['paper_leakage_gap']['d_rand']:.1f}",
+             f"{pct(ref['probe']['d_rand'])} (of {pct(ref['ceiling']['d_rand'])})"],
+            ["D_det", pct(p["d_det"]), f"{100 * res['paper_leakage_gap']['d_det']:.1f}",
+             f"{pct(ref['probe']['d_det'])} (of {pct(ref['ceiling']['d_det'])})"]]
     agree = ("The two measures agree" if (p["d_rand"] - p["d_det"] >= 0.10) ==
              (res["paper_leakage_gap"]["d_rand"] > res["paper_leakage_gap"]["d_det"]) else "The two measures disagree")
     return (f"<p>Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean {pct(rl['clean_accuracy'])} %, "

@@ -25,6 +25,7 @@ from ..construct import Stacked, non_transferable_loss
 from ..evaluate import accuracy, predict, robust_mask
 from ..htmlparts import pct, table
 from ..models import build_model, model_spec
+from ..reference import NAKKIRAN
 from ..steps import subset
 from ..train import TrainConfig, train
 from .base import Claim, Experiment, Verdict
@@ -184,12 +185,12 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 
 def section(entry: dict) -> str:
     res = entry["results"]
-    ref = {("linf", "targeted PGD"): "99.6 / 52.1", ("linf", "non-transferable"): "98.6 / 0.8",
-           ("l2", "targeted PGD"): "99.9 / 82.5", ("l2", "non-transferable"): "99.3 / 1.7"}
+    ref = NAKKIRAN["attack"]
     rows = [[f"{r['norm']} eps {r['eps']:g}", r["attack"], pct(r["success"]), pct(r["transfer"]),
-             pct(r["held_out_keeps_label"]), ref[r["norm"], r["attack"]]] for r in res["attacks"]]
-    dref = {"targeted PGD": "33.2 / 27.3", "non-transferable": "2.8 / 70.8"}
-    drows = [[name, pct(d["accuracy"]), pct(d["shifted_accuracy"]), dref[name]] for name, d in res["d_det"].items()]
+             pct(r["held_out_keeps_label"]), " / ".join(pct(v) for v in ref[r["norm"]][r["attack"]])]
+            for r in res["attacks"]]
+    drows = [[name, pct(d["accuracy"]), pct(d["shifted_accuracy"]),
+              " / ".join(pct(v) for v in NAKKIRAN["d_det"]["l2"][name])] for name, d in res["d_det"].items()]
     html = (table(["threat", "attack", "success on the source (%)", "targeted transfer to a held-out model (%)",
                    "held-out model keeps the true label (%)", "Nakkiran, CIFAR-10 (success / transfer)"], rows)
             + f"<h3>D_det from {res['det_images']} images</h3>"

@@ -27,6 +27,7 @@ from ..attacks import frozen, pgd
 from ..errors import NotbugsError
 from ..grid import image_grid_png
 from ..htmlparts import img, table
+from ..reference import NAKANO
 from ..steps import subset
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -221,8 +222,8 @@ def section(entry: dict) -> str:
     hf = res["high_frequency_share"]
     return (f"<h3>Layer robustness R(f) at L2 eps {res['eps']:g} ({res['images']} test images)</h3>"
             + table(["ReLU stage", "standard", "robust"], rows)
-            + "<p>Published: robust ResNet-50 layers about 0.05-0.07, standard ResNet-50 about 0.44-0.58, VGG-16's "
-              "early layers 0.06-0.21 (CIFAR/ImageNet scale eps).</p>"
+            + "<p>Published: " + "; ".join(f"{k.replace('_', ' ')} {lo:g}-{hi:g}" for k, (lo, hi) in
+                                              NAKANO["layer_robustness"].items()) + " (ImageNet-scale eps).</p>"
             + f"<h3>Style transfer through the first {res['conv_stages']} (convolutional) stages</h3>"
             + img(res["picture"], "stylised images")
             + table(["image", f"spectral energy at radius >= {res['high_cutoff']} (%)"],

@@ -17,6 +17,7 @@ from ..evaluate import accuracy, predict
 from ..figures import png
 from ..htmlparts import img, pct, table
 from ..models import check_fits, model_spec
+from ..reference import FIGURE3
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -107,9 +108,10 @@ def _figure(res: dict) -> bytes:
     ax.set_xlabel("targeted transfer of D_det images (%)")
     ax.set_ylabel("accuracy after training on D_det (%)")
     ax.set_title(f"ours (Spearman {res['spearman']:.2f})", fontsize=10)
-    ref.add_patch(plt.Rectangle((60, 25), 40, 25, color="#cccccc"))
-    ref.annotate("VGG-16: lowest on both", (60, 25), fontsize=8, xytext=(2, -12), textcoords="offset points")
-    ref.annotate("ResNet-50 (the source): highest", (100, 50), fontsize=8, xytext=(-150, 6), textcoords="offset points")
+    (x0, x1), (y0, y1) = (tuple(100 * v for v in FIGURE3[k]) for k in ("transfer_rate_range", "d_det_accuracy_range"))
+    ref.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, color="#cccccc"))
+    ref.annotate(f"{FIGURE3['lowest_on_both']}: lowest on both", (x0, y0), fontsize=8, xytext=(2, -12),
+                 textcoords="offset points")
     ref.set_xlim(0, 105)
     ref.set_ylim(0, 60)
     ref.set_xlabel("transfer success (%)")

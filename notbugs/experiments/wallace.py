@@ -21,6 +21,7 @@ from ..errors import NotbugsError
 from ..evaluate import accuracy, predict
 from ..htmlparts import pct, table
 from ..models import build_model, model_spec
+from ..reference import WALLACE
 from ..steps import subset
 from ..train import TrainConfig, train
 from .base import Claim, Experiment, Verdict
@@ -162,19 +163,23 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 def section(entry: dict) -> str:
     res = entry["results"]
     d = res["in_domain"]
-    rows = [["in domain: wrong labels", d["wrong_images"], pct(d["wrong_labels"]), "49.7"],
+    ref = WALLACE
+    rows = [["in domain: wrong labels", d["wrong_images"], pct(d["wrong_labels"]),
+             pct(ref["in_domain"]["fresh_test_accuracy"])],
             ["in domain: random wrong labels (control)", d["wrong_images"], pct(d["control"]), "–"]]
     for key, o in res["out_of_domain"].items():
         labeler, images = key.split("->")
         label = f"{images} images labelled by a {labeler} model, tested on {labeler}"
         rows.append([label, o.get("images", "–"), "not run: " + o["not_run"] if "not_run" in o
-                     else pct(o["test_accuracy"]), "91.04" if labeler == "mnist" else "not published"])
+                     else pct(o["test_accuracy"]),
+                     pct(ref["out_of_domain"]["fresh_mnist_test_accuracy"]) if labeler == "mnist" else "not published"])
     toy_rows = [[i + 1, pct(t["fit"]), pct(t["flipped"]), f"{t['recovered']} / {t['points']}"]
                 for i, t in enumerate(res["toy"])]
     return (f"<p>Weak labeler: {pct(d['labeler_train_accuracy'])} % on the training set, "
             f"{pct(d['labeler_test_accuracy'])} % on the test set.</p>"
             + table(["fresh model trained on", "images", "accuracy (%)", "Wallace (%)"], rows)
-            + "<h3>The 2-D toy (random points, random labels, Linf eps 0.12; Wallace recovered 23 of 32)</h3>"
+            + f"<h3>The 2-D toy (random points, random labels, Linf eps {ref['toy']['linf_eps']}; Wallace recovered "
+              f"{ref['toy']['recovered']} of {ref['toy']['points']})</h3>"
             + table(["trial", "first model fits", "moved points flipped", "original labels recovered"], toy_rows))
 
 

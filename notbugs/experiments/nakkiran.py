@@ -17,6 +17,7 @@ Two counterpoints to "adversarial examples are features":
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 import torch
 
@@ -41,11 +42,12 @@ class Settings:
     attack_steps: int = 20
     linf_eps: float = 0.1  # the L2 eps is the preset's D_det eps
     det_images: int = 5000  # D_det made with the non-transferable attack, against the paper's on the same images
-    squares: bool = True
+    squares_skipped: str = ""  # why adversarial squares do not run at this preset ("" runs them)
     squares_train: int = 10000
     squares_test: int = 1000
-    squares_arch: tuple[str, dict] = ("mlp", {"hidden": 2048})
-    squares_epochs: int = 60  # long enough to memorise the flipped labels
+    # the response's model: a ResNet-18 memorises the flipped labels where MLPs did not (measured, QUICK_SQUARES)
+    squares_arch: tuple[str, dict] = ("resnet18", {"base": 16})
+    squares_epochs: int = 30  # long enough to memorise the flipped labels
     squares_lr: float = 1e-3
     squares_eps: float = 0.01  # Linf, in the response's [-1.1, 1.1] scale (mapped to pixels with the data)
 
@@ -125,7 +127,7 @@ def run(s: Settings, lab: Lab) -> dict:
                               "shifted_accuracy": accuracy(model, data.test_x, shifted)}
     out["d_det"]["non-transferable"]["attack_success"] = nt_summary["attack_success"]
     out["det_images"], out["chance"] = s.det_images, 1 / data.num_classes
-    if s.squares:
+    if not s.squares_skipped:
         out["squares"] = lab.measure("adversarial squares", {"squares": [s.squares_train, s.squares_test,
                                                                          list(s.squares_arch), s.squares_epochs,
                                                                          s.squares_lr, s.squares_eps],
@@ -171,7 +173,7 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
             f"{res['d_det']['targeted PGD']['shifted_accuracy']:.1%} (chance {chance:.0%})")}
     sq = res.get("squares")
     if sq is None:
-        v["squares_memorisation"] = Verdict(None, "–", "not run at this preset")
+        v["squares_memorisation"] = Verdict(None, "–", f"not run at this preset: {s.squares_skipped}")
     else:
         mem = sq["memorising"]
         others = {k: r["robust_accuracy"] for k, r in sq.items() if k != "memorising"}
@@ -200,12 +202,27 @@ def section(entry: dict) -> str:
                   pct(r["robust_accuracy"])] for k, r in res["squares"].items()]
         html += "<h3>Adversarial squares (Linf 0.01 in the response's [-1.1, 1.1] scale)</h3>" + table(
             ["model", "epochs", "input noise", "label noise", "train (%)", "test (%)", "under attack (%)"], srows)
+    elif entry.get("settings", {}).get("squares_skipped"):
+        html += f"<h3>Adversarial squares</h3><p>Not run at this preset: {escape(entry['settings']['squares_skipped'])}.</p>"
     return html
 
 
 def _tiny(preset) -> Settings:
     return Settings(members=2, member_images=500, member_epochs=2, attack_images=100, attack_steps=5, det_images=300,
                     squares_train=400, squares_test=100, squares_arch=("mlp", {"hidden": 64}), squares_epochs=3)
+
+
+# Measured on this 2-core CPU with 2,000 square images: an MLP of width 1024-2048 (with or without batch norm,
+# Adam 1e-3, 40-60 epochs) never fitted a flipped label (train accuracy stuck at the clean 90 %, 100 % robust);
+# a ResNet-18 of base width 16 reached 94.6 % train accuracy in 20 epochs (half the flips memorised), and its
+# accuracy under the attack fell to 39.9 %, in 263 s for one of the four models.
+QUICK_SQUARES = ("a model that memorises the flipped labels costs more than the quick budget on a CPU (MLPs did not "
+                 "memorise them; a ResNet-18 on 2,000 images took 263 s for one of four models and fitted half the "
+                 "flips); they run at the full preset")
+
+
+def _quick(preset) -> Settings:
+    return Settings(squares_skipped=QUICK_SQUARES)
 
 
 EXPERIMENT = Experiment(
@@ -215,7 +232,7 @@ EXPERIMENT = Experiment(
     method="Attack the standard model towards y+1 while an ensemble of independently trained models must keep the "
            "true label; measure success, transfer to a held-out model, and what a D_det built this way teaches. On "
            "adversarial squares, compare a model that memorises flipped labels with early stopping and two ablations.",
-    settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(members=10, det_images=20000),
+    settings={"quick": _quick, "full": lambda preset: Settings(members=10, det_images=20000),
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
 )

@@ -23,7 +23,11 @@ from .lab import Lab, dataset_name
 
 @dataclass
 class Settings:
-    """Nothing of its own: the datasets are the paper experiment's, from the other source."""
+    """The datasets are the paper experiment's, from the other source. ``det_images`` caps D_det at its first
+    images (the same ones for both sources, so the comparison stays like for like): the robust-source D_det
+    from all 60k cost 220 s of the quick budget (measured), 10k costs about a sixth of that."""
+
+    det_images: int | None = None
 
 
 NAMES = ["d_rand", "d_det", "d_rand_robust_source", "d_det_robust_source"]
@@ -36,13 +40,19 @@ def run(settings: Settings, lab: Lab) -> dict:
     for source in ("std", "adv"):
         for kind in ("rand", "det"):
             name = dataset_name(kind, source)
-            folder, summary = lab.dataset(kind, source=source)
-            model = lab.model(lab.fresh(kind, folder, name))
+            if kind == "det" and settings.det_images:  # the paper's D_det, or the same first images from the robust
+                limit = settings.det_images if source == "adv" else None
+                folder, summary = lab.dataset(kind, source=source, limit=limit)
+                model = lab.model(lab.fresh_prefix(kind, settings.det_images, folder=folder, name=name))
+            else:
+                folder, summary = lab.dataset(kind, source=source)
+                model = lab.model(lab.fresh(kind, folder, name))
             out["datasets"][name] = {**summary, "artifact": str(folder)}
             out["accuracy"][name] = accuracy(model, data.test_x, data.test_y)
             if kind == "det":  # Table 10: the same model scored against the shifted labels y + 1
                 out["shifted_accuracy"][name] = accuracy(model, data.test_x, shifted_y)
     out["chance"] = 1 / data.num_classes
+    out["det_images"] = settings.det_images
     return out
 
 
@@ -106,7 +116,9 @@ def section(entry: dict) -> str:
                      "robust model keeps the original label: perturbed (%)", "unperturbed (%)", "gap (points)",
                      "fresh model, original labels (%)", "fresh model, labels y+1 (%)"], rows)
             + "<p>For the robust-source datasets the robust model is the attack's own target, so its agreement "
-              "with the original label after the attack measures the attack's success, not leakage.</p>"
+              "with the original label after the attack measures the attack's success, not leakage."
+            + (f" Both D_det models are trained on the same first {res['det_images']} images of their dataset "
+               "(the standard-source D_det is the paper experiment's)." if res.get("det_images") else "") + "</p>"
             + grids([(n, f"{d['artifact']}/samples.png") for n, d in res["datasets"].items()]))
 
 
@@ -117,6 +129,7 @@ EXPERIMENT = Experiment(
     method="Build D_rand and D_det exactly as the paper experiment does, but attack the robust model instead of the "
            "standard one; train fresh models and test them on the original labels, and the D_det models also on the "
            "shifted labels y+1.",
-    settings={p: (lambda preset: Settings()) for p in ("quick", "full", "cifar10", "tiny")},
+    settings={"quick": lambda preset: Settings(det_images=10000),
+              **{p: (lambda preset: Settings()) for p in ("full", "cifar10", "tiny")}},
     run=run, claims=CLAIMS, judge=judge, section=section,
 )

@@ -31,7 +31,7 @@ class Settings:
     d: int = 8  # dimension of x
     samples: int = 100_000  # Monte Carlo draws for Theorem 1
     fit_samples: int = 20_000  # draws the robust MLE is fitted on (Theorems 2, 3)
-    fit_steps: int = 150  # gradient steps of the robust fit (converged by 100 at d = 8: the error moves < 0.01 %)
+    fit_steps: int = 100  # gradient steps of the robust fit (converged by 100 at d = 8: the error moves < 0.01 %)
     penalties: list[float] = field(default_factory=lambda: [2.0, 4.0, 8.0])  # C, in units of 1 / lambda_min(Sigma*)
     anisotropies: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0, 32.0])  # condition numbers
     eps: list[float] = field(default_factory=lambda: [0.1, 0.25, 0.5])  # L2 radii for Theorem 2

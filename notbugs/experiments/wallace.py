@@ -34,8 +34,11 @@ class Settings:
     labeler_epochs: int = 1  # ...for this long (Wallace's reached 62.5 % train accuracy)
     fresh_epochs: int = 5
     ood_pair: tuple[str, str] = ("mnist", "fashion-mnist")  # (labeler's dataset, the images it labels)
-    ood_images: int = 20000
+    # the fresh model must be trained to convergence: from 20k images for 3 epochs it reached 71.0 % on MNIST,
+    # from all 60k for 3 epochs 86.0 % (measured, seed 0)
+    ood_images: int | None = None
     ood_epochs: int = 3
+    ood_labeler_images: int | None = None  # the other dataset's labeler (its standard model) trains on these
     toy_trials: int = 5
     toy_points: int = 32
     toy_eps: float = 0.12
@@ -75,7 +78,8 @@ def out_of_domain(s: Settings, lab: Lab, labeler_set: str, image_set: str) -> di
     if labeler_set == lab.data.name:
         labeler = lab.std()
     else:  # the standard model of that dataset, with this preset's recipe (shared with a run on that dataset)
-        labeler = lab.train("train std", lab.preset.std, data=src, limit=lab.preset.std_limit, test_dataset=src.name)
+        labeler = lab.train("train std", lab.preset.std, data=src, limit=s.ood_labeler_images or lab.preset.std_limit,
+                            test_dataset=src.name)
     x, _ = subset(imgs.train_x, imgs.train_y, s.ood_images, lab.seed)
     labels = predict(lab.model(labeler), x)
     built = ImageData(f"{image_set}:labelled-by-{labeler_set}", x, labels, src.test_x, src.test_y, src.classes)
@@ -195,7 +199,8 @@ EXPERIMENT = Experiment(
     method="A weak labeler labels the training set; a fresh model is trained only on the images it labels wrongly, "
            "with its wrong labels (control: random wrong labels), and tested on the true test set. Out of domain, "
            "an MNIST model labels Fashion-MNIST images (and the reverse).",
-    settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(ood_images=60000),
+    # quick: the MNIST labeler on 20k images (99 % on MNIST either way; a third of the time), three toy trials
+    settings={"quick": lambda preset: Settings(ood_labeler_images=20000, toy_trials=3), "full": lambda preset: Settings(),
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section, extra_data=lambda s: list(s.ood_pair),
 )

@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default="quick", help="quick, full, cifar10 or tiny")
     r.add_argument("--dataset", default=None, help="override the preset's dataset")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seeds", default=None,
+                   help="run once per seed (e.g. 0,1,2) and judge each claim over all of them, numbers as mean ± sd")
     r.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
     r.add_argument("--out", type=Path, default=None, help="default runs/<preset>-<dataset>-seed<seed>")
     r.add_argument("--cache", type=Path, default=None,
@@ -137,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_reproduce(args) -> int:
     from .experiments.runner import failed, make_preset, run_experiments
+    from .experiments.seeds import parse_seeds, run_seeds
     from .report import write_report
     from .storage import write_json
 
@@ -145,20 +148,27 @@ def _cmd_reproduce(args) -> int:
         return 0
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise NotbugsError("reproduce runs in one process; under torchrun use 'notbugs train' and 'notbugs construct'")
-    preset = make_preset(args.preset, seed=args.seed, dataset=args.dataset, device=args.device)
-    out = args.out or Path("runs") / f"{preset.name}-{preset.dataset.replace(':', '_').replace('/', '_')}-seed{args.seed}"
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    preset = make_preset(args.preset, seed=seeds[0] if seeds else args.seed, dataset=args.dataset, device=args.device)
+    tag = f"seeds{'-'.join(map(str, seeds))}" if seeds else f"seed{args.seed}"
+    out = args.out or Path("runs") / f"{preset.name}-{preset.dataset.replace(':', '_').replace('/', '_')}-{tag}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else None)
     report = out / "report.html"
 
-    def update(results: dict) -> None:  # the page grows as each experiment finishes
-        write_json(out / "results.json", results)
-        write_report(results, report)
+    def update(results: dict, folder: Path = out) -> None:  # the page grows as each experiment finishes
+        write_json(folder / "results.json", results)
+        write_report(results, folder / "report.html")
 
     say = None if args.quiet else (lambda line: print(line, flush=True))
     if say:
         say(f"report: {report} (rewritten as each experiment finishes)")
-    results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
-                              on_update=update)
+    if seeds:
+        results = run_seeds(args.names, args.preset, seeds, out=out, cache=cache, dataset=args.dataset,
+                            device=args.device, progress=not args.quiet, say=say,
+                            on_update=lambda seed, res: update(res, out if seed is None else out / f"seed-{seed}"))
+    else:
+        results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
+                                  on_update=update)
     update(results)
     _print_summary(results)
     print(f"results: {out / 'results.json'}")
@@ -192,7 +202,8 @@ def _print_summary(results: dict) -> None:
             print(f"[ERROR] {name}: {entry['error']}")
         for claim in entry["claims"] if entry["status"] == "done" else []:
             word = {"holds": "holds", "does not hold": "FAILS"}.get(claim["verdict"], claim["verdict"])
-            print(f"[{word}] {name}.{claim['id']}: {claim['evidence']}")
+            over = f" ({claim['seeds_held']})" if "seeds_held" in claim else ""
+            print(f"[{word}{over}] {name}.{claim['id']}: {claim['evidence']}")
     steps = results.get("steps", [])
     cached = sum(s["cached"] for s in steps)
     print(f"\n{results['timings'].get('total_this_run', 0):.0f} s this run ({cached}/{len(steps)} steps cached; "

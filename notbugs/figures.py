@@ -36,8 +36,12 @@ def figure2(results: dict, ref: dict) -> bytes:
         xs = range(len(names))
         clean = [100 * models[n]["clean_accuracy"] for n, _ in names]
         robust = [100 * models[n]["robust_accuracy"][e] for n, _ in names]
-        ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0")
-        ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452")
+        clean_ci = [models[n].get("clean_accuracy_ci") for n, _ in names]
+        robust_ci = [models[n].get("robust_accuracy_ci", {}).get(e) for n, _ in names]
+        ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0", yerr=_yerr(clean, clean_ci),
+               capsize=3)
+        ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452", yerr=_yerr(robust, robust_ci),
+               capsize=3)
         for x, (c, r) in enumerate(zip(clean, robust)):
             ax.text(x - 0.2, c + 1, f"{c:.0f}", ha="center", fontsize=8)
             ax.text(x + 0.2, r + 1, f"{r:.0f}", ha="center", fontsize=8)
@@ -49,24 +53,36 @@ def figure2(results: dict, ref: dict) -> bytes:
     return png(fig)
 
 
+def _yerr(values: list[float], intervals: list) -> list[list[float]] | None:
+    """Matplotlib's asymmetric error bars (in %) from [low, high] intervals (fractions); None if any is missing."""
+    if any(ci is None for ci in intervals):
+        return None
+    return [[max(0.0, v - 100 * lo) for v, (lo, _) in zip(values, intervals)],  # >= 0 whatever the rounding
+            [max(0.0, 100 * hi - v) for v, (_, hi) in zip(values, intervals)]]
+
+
 def table1(results: dict, ref: dict) -> bytes:
     """The paper's Table 1 as bars: accuracy on the original test set when training on D, D_rand, D_det."""
     keys = ["std", "d_rand", "d_det"]
-    series = [(f"ours ({results['dataset']})", [100 * results["models"][k]["clean_accuracy"] for k in keys], "#4c72b0"),
+    ours = [100 * results["models"][k]["clean_accuracy"] for k in keys]
+    errors = {0: _yerr(ours, [results["models"][k].get("clean_accuracy_ci") for k in keys])}
+    series = [(f"ours ({results['dataset']})", ours, "#4c72b0"),
               ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k in keys], "#bbbbbb"),
               ("paper: Restricted ImageNet", [100 * ref["restricted_imagenet"][k] for k in keys], "#888888")]
     return grouped_bars([f"trained on {g}" for g in ("D", "D_rand", "D_det")], series,
-                        ylabel="original test accuracy (%)", chance=100 / results["num_classes"], size=(7, 3.4))
+                        ylabel="original test accuracy (%)", chance=100 / results["num_classes"], size=(7, 3.4),
+                        errors=errors)
 
 
 def grouped_bars(groups: list[str], series: list[tuple[str, list[float], str]], *, ylabel: str, title: str = "",
-                 chance: float | None = None, size=(6.5, 3.4)) -> bytes:
-    """Bars per group, one colour per series (values in %), each bar labelled; an optional chance line."""
+                 chance: float | None = None, size=(6.5, 3.4), errors: dict | None = None) -> bytes:
+    """Bars per group, one colour per series (values in %), each bar labelled; an optional chance line;
+    ``errors`` maps a series' index to its error bars (as ``_yerr`` makes them)."""
     fig, ax = plt.subplots(figsize=size)
     width = 0.8 / len(series)
     for i, (label, values, color) in enumerate(series):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        ax.bar(xs, values, width, label=label, color=color)
+        ax.bar(xs, values, width, label=label, color=color, yerr=(errors or {}).get(i), capsize=3)
         for x, v in zip(xs, values):
             ax.text(x, v + 1, f"{v:.0f}", ha="center", fontsize=8)
     if chance is not None:
@@ -85,7 +101,8 @@ def robustness_curves(results: dict) -> bytes:
     for name, res in results["models"].items():
         eps = [0.0] + [float(e) for e in res["robust_accuracy"]]
         acc = [100 * res["clean_accuracy"]] + [100 * a for a in res["robust_accuracy"].values()]
-        ax.plot(eps, acc, marker="o", label=name)
+        ci = [res.get("clean_accuracy_ci")] + [res.get("robust_accuracy_ci", {}).get(e) for e in res["robust_accuracy"]]
+        ax.errorbar(eps, acc, yerr=_yerr(acc, ci), marker="o", capsize=3, label=name)
     ax.set_xlabel(f"L2 eps ({results['threat']['eval_steps']}-step PGD)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)

@@ -11,9 +11,11 @@ import html
 from pathlib import Path
 
 
-def pct(v) -> str:
-    """A fraction as a percentage with one decimal; '–' for a missing number."""
-    return "–" if v is None else f"{100 * v:.1f}"
+def pct(v, ci: list[float] | None = None) -> str:
+    """A fraction as a percentage with one decimal, and its interval when given; '–' for a missing number."""
+    if v is None:
+        return "–"
+    return f"{100 * v:.1f}" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
 
 
 def img(png: bytes | str | Path, alt: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from ..figures import figure2, robustness_curves, table1
 from ..htmlparts import grids, img, pct, sanity_table, table
 from ..reference import FIGURE2_CIFAR10, TABLE1
+from ..stats import wilson
 from ..steps import KINDS
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -37,12 +38,16 @@ def run(preset: Preset, lab: Lab) -> dict:
         built[name] = {**summary, "artifact": str(folder)}
     models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, folder) for name, folder in models.items()}
+    n_robust = min(preset.eval_limit or len(data.test_x), len(data.test_x))
     return {
         "dataset": data.name, "arch": preset.arch, "arch_options": preset.arch_options, "num_classes": data.num_classes,
         "threat": {"norm": "l2", "train_eps": preset.adv.eps, "eval_eps": preset.eval_eps,
                    "main_eval_eps": preset.main_eval_eps, "eval_steps": preset.eval_steps,
-                   "eval_images": preset.eval_limit or len(data.test_x)},
+                   "eval_images": n_robust},
         "models": {name: {"clean_accuracy": ev["clean_accuracy"], "robust_accuracy": ev["robust_accuracy"],
+                          # 95 % Wilson intervals for the number of test images each was measured on
+                          "clean_accuracy_ci": wilson(ev["clean_accuracy"], len(data.test_x)),
+                          "robust_accuracy_ci": {eps: wilson(a, n_robust) for eps, a in ev["robust_accuracy"].items()},
                           "sanity_flags": {eps: rep["flags"] for eps, rep in ev["sanity"].items()},
                           "sanity": ev["sanity"]} for name, ev in evals.items()},
         "datasets": built,
@@ -112,9 +117,11 @@ def _models_table(results: dict) -> str:
     rows = []
     for name, res in results["models"].items():
         paper = ref.get(name)
-        rows.append([NAMES[name], pct(res["clean_accuracy"])] + [pct(res["robust_accuracy"].get(e)) for e in eps_list]
+        cis = res.get("robust_accuracy_ci", {})
+        rows.append([NAMES[name], pct(res["clean_accuracy"], res.get("clean_accuracy_ci"))]
+                    + [pct(res["robust_accuracy"].get(e), cis.get(e)) for e in eps_list]
                     + ([pct(paper["clean_accuracy"]), pct(paper["robust_accuracy"]["0.25"])] if paper else ["–", "–"]))
-    return table(["model", "clean"] + [f"robust eps {e}" for e in eps_list]
+    return table(["model", "clean [95 % interval]"] + [f"robust eps {e}" for e in eps_list]
                  + ["paper CIFAR-10 clean", "paper CIFAR-10 robust eps 0.25"], rows)
 
 
@@ -156,5 +163,5 @@ EXPERIMENT = Experiment(
            "the standard model's representation, and D_rand and D_det by targeted attacks on the standard model "
            "relabelled to the target; train a fresh model on each and test it on the original test set.",
     settings={name: (lambda preset: preset) for name in PRESETS}, run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 560.0},
+    cost={"quick": 570.0},
 )

@@ -175,7 +175,7 @@ def run(s: Settings, lab: Lab) -> dict:
         out["high_frequency_share"]["content"] = spectral.high_frequency_share(content, s.high_cutoff)
         out["high_frequency_share"]["style"] = spectral.high_frequency_share(style, s.high_cutoff)
         grid = image_grid_png(torch.cat([content, style, outputs["standard"], outputs["robust"]]),
-                              ["content", "style", "through the standard model", "through the robust model"],
+                              ["content", "style", "standard model", "robust model"],
                               columns=4)
         out["picture"] = str(lab.picture("stylised images", {"style": vars(s), "models": [lab.std().name,
                                                                                           lab.robust().name]},
@@ -244,4 +244,5 @@ EXPERIMENT = Experiment(
     settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(images=1000, style_steps=600),
               "cifar10": lambda preset: Settings(), "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
+    cost={"quick": 5.0},
 )

@@ -49,6 +49,8 @@ def _argument_map(experiments: dict) -> str:
             why = entry.get("reason") or entry.get("error") or ""
             verdict = verdict_span(c["verdict"]) + (f"<br><small>{html.escape(why)}</small>"
                                                     if why and c["verdict"] in ("not run", "error") else "")
+            if "seeds_held" in c:  # a run over seeds: a claim holds only if it held on every one
+                verdict += f"<br><small>held on {html.escape(c['seeds_held'])}</small>"
             rows.append([f'<a href="#{name}">{html.escape(c["who"])}</a>', html.escape(c["statement"]),
                          html.escape(c["published"]), html.escape(c["ours"]), verdict])
     return table(["whose claim", "claim (with our margin)", "published", "ours", "verdict"], rows,
@@ -68,11 +70,44 @@ def _section(name: str, entry: dict) -> str:
             status, f"not run: {entry.get('reason') or 'not requested'}")
         return head + f'<p class="notrun">{html.escape(text)}</p>'
     experiment = by_name().get(name)
-    body = experiment.section(entry) if experiment else "<p>(no section for this experiment in this version)</p>"
+    if "summary" in entry:  # a run over seeds: numbers as mean ± sd, each seed's own section in its report
+        body = _over_seeds(entry)
+    else:
+        body = experiment.section(entry) if experiment else "<p>(no section for this experiment in this version)</p>"
     timings = entry.get("timings") or {}
     cost = (f"<p><small>{timings['wall']:.0f} s this run, {timings['uncached']:.0f} s to build its steps from "
             f"scratch.</small></p>" if "wall" in timings else "")
     return head + f"<h3>Claims</h3>{claims_table(entry['claims'])}{body}{cost}"
+
+
+KEEP = ("accuracy", "gap", "spearman", "success", "transfer", "share", "recovered")  # the numbers worth a row
+SHOWN = 80
+
+
+def _leaves(tree, path: str = ""):
+    """(path, {"mean", "sd", "values"}) for every summarised number below ``tree``."""
+    if isinstance(tree, dict) and {"mean", "sd", "values"} <= set(tree):
+        yield path, tree
+    elif isinstance(tree, dict):
+        for key, sub in tree.items():
+            yield from _leaves(sub, f"{path}.{key}" if path else str(key))
+    elif isinstance(tree, list):
+        for i, sub in enumerate(tree):
+            yield from _leaves(sub, f"{path}[{i}]")
+
+
+def _over_seeds(entry: dict) -> str:
+    rows = [[path, f"{100 * leaf['mean']:.1f} ± {100 * leaf['sd']:.1f}" if "accuracy" in path or "gap" in path
+             or "success" in path or "transfer" in path or "share" in path else f"{leaf['mean']:.3g} ± {leaf['sd']:.2g}",
+             ", ".join(f"{v:.3g}" for v in leaf["values"])]
+            for path, leaf in _leaves(entry.get("summary"))
+            if any(k in path.lower() for k in KEEP) and "sanity" not in path and "_ci" not in path]
+    more = f"<p><small>{len(rows) - SHOWN} more numbers in results.json (summary).</small></p>" if len(rows) > SHOWN else ""
+    links = " ".join(f'<a href="{html.escape(link)}">seed {html.escape(seed)}</a>'
+                     for seed, link in entry.get("seed_reports", {}).items())
+    return (f"<h3>Numbers over seeds (mean ± sd; accuracies in %)</h3>"
+            + table(["number", "mean ± sd", "each seed"], rows[:SHOWN]) + more
+            + f"<p>Each seed's figures and tables: {links}.</p>")
 
 
 def render(results: dict) -> str:
@@ -91,7 +126,8 @@ def render(results: dict) -> str:
 <title>notbugs: {html.escape(results['dataset'])}, {html.escape(', '.join(ran) or 'nothing yet')}</title>
 <style>{CSS}</style></head><body>
 <h1>Adversarial examples: bugs or features? ({html.escape(results['dataset'])})</h1>
-<p>Preset <b>{html.escape(results['preset'])}</b>, seed {results['seed']}. Experiments run: {html.escape(', '.join(ran)
+<p>Preset <b>{html.escape(results['preset'])}</b>, {'seeds' if 'seeds' in results else 'seed'} {results['seed']}.
+Experiments run: {html.escape(', '.join(ran)
     or 'none yet')}. The published numbers are the papers' own (mostly CIFAR-10 and ImageNet): they show the shape of each
 result, not targets at this scale.</p>{warnings}
 <h2>The argument map: {holds} of {len(judged)} judged claims hold ({len(rows) - len(judged)} not run)</h2>

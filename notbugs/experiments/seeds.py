@@ -1,0 +1,96 @@
+"""``notbugs reproduce --seeds 0,1,2``: the same experiments once per seed, judged together.
+
+Each seed is an ordinary run (its own results.json and report under
+``seed-<S>/``) on one shared store, so whatever does not depend on the seed
+is built once. The combined results keep every seed's results, add the mean
+and sample standard deviation of every number all seeds share, and judge each
+claim over the seeds: it holds only if it holds on every seed, and the map
+says on how many it held.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..stats import summarise
+from .base import ERROR, FAILS, HOLDS, NOT_RUN
+from .runner import make_preset, run_experiments
+
+SHARED = ("dataset", "preset", "device", "requested", "reference", "settings")
+
+
+def parse_seeds(text: str) -> list[int]:
+    from ..errors import NotbugsError
+
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise NotbugsError(f"--seeds takes integers separated by commas, e.g. 0,1,2 (got '{text}')") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise NotbugsError(f"--seeds needs distinct seeds, e.g. 0,1,2 (got '{text}')")
+    return seeds
+
+
+def combine_claim(rows: list[dict]) -> dict:
+    """One claim over seeds: holds only if it held on every seed; an error or a missing seed is said as such."""
+    words = [r["verdict"] for r in rows]
+    held = words.count(HOLDS)
+    if ERROR in words:
+        word = ERROR
+    elif all(w == NOT_RUN for w in words):
+        word = NOT_RUN
+    elif NOT_RUN in words:
+        word = NOT_RUN  # some seeds are not judged yet (still running): no verdict over all of them
+    else:
+        word = HOLDS if held == len(rows) else FAILS
+    first = rows[0]
+    return {**{k: first[k] for k in ("id", "who", "statement", "published")},
+            "ours": " / ".join(r["ours"] for r in rows), "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
+            "seeds_held": f"{held} of {len(rows)} seeds", "held": held, "seeds": len(rows),
+            "evidence": "; ".join(f"seed {i + 1}: {r['evidence']}" for i, r in enumerate(rows))}
+
+
+def combine(per_seed: dict[int, dict]) -> dict:
+    runs = list(per_seed.values())
+    first = runs[0]
+    out = {k: first.get(k) for k in SHARED}
+    out.update(seeds=list(per_seed), seed=", ".join(map(str, per_seed)), experiments={},
+               per_seed={str(s): {k: v for k, v in r.items() if k not in ("reference", "settings")}
+                         for s, r in per_seed.items()})
+    for name, entry in first["experiments"].items():
+        entries = [r["experiments"][name] for r in runs]
+        statuses = {e["status"] for e in entries}
+        status = "done" if statuses == {"done"} else next(s for s in (ERROR, "running", "pending", NOT_RUN, "done")
+                                                         if s in statuses)
+        rows = [combine_claim([e["claims"][i] for e in entries]) for i in range(len(entry["claims"]))]
+        out["experiments"][name] = {
+            **{k: entry[k] for k in ("title", "question", "method", "reason")},
+            "error": next((e["error"] for e in entries if e.get("error")), None), "status": status, "claims": rows,
+            "results": None, "summary": summarise([e["results"] for e in entries]) if status == "done" else None,
+            "seed_reports": {str(s): f"seed-{s}/report.html" for s in per_seed},
+            "timings": {"wall": sum(e.get("timings", {}).get("wall", 0.0) for e in entries),
+                        "uncached": sum(e.get("timings", {}).get("uncached", 0.0) for e in entries)}}
+    out["timings"] = {"total_this_run": sum(r["timings"].get("total_this_run", 0.0) for r in runs),
+                      "total_uncached": sum(r["timings"].get("total_uncached", 0.0) for r in runs)}
+    return out
+
+
+def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path, cache: Path | None = None,
+              dataset: str | None = None, device: str | None = None, progress: bool = True,
+              say: Callable[[str], None] | None = None,
+              on_update: Callable[[int | None, dict], None] | None = None) -> dict:
+    """Run the experiments once per seed on one store; ``on_update(seed, results)`` after each experiment of a
+    seed, and ``on_update(None, combined)`` after each seed."""
+    cache = cache or Path(out) / "cache"
+    per_seed = {}
+    for seed in seeds:
+        if say:
+            say(f"--- seed {seed} ({seeds.index(seed) + 1} of {len(seeds)})")
+        preset = make_preset(preset_name, seed=seed, dataset=dataset, device=device)
+        per_seed[seed] = run_experiments(names, preset, out=Path(out) / f"seed-{seed}", cache=cache,
+                                         progress=progress, say=say,
+                                         on_update=(lambda r, s=seed: on_update(s, r)) if on_update else None)
+        if on_update:
+            on_update(None, combine(per_seed))
+    return combine(per_seed)

@@ -38,13 +38,15 @@ class Store:
         return self.root / kind / key
 
     def get(self, kind: str, config: dict, make: Callable[..., dict | None], label: str | None = None, *,
-            resumable: bool = False) -> tuple[Path, dict]:
+            resumable: bool = False, record: bool = True) -> tuple[Path, dict]:
         """The artifact for (kind, config), made by ``make(folder)`` unless it already exists.
 
         ``make`` writes its files into the folder it is given and may return a
         dict of summary values, kept in the artifact's ``artifact.json``. A
         ``resumable`` step is called as ``make(folder, work)``: ``work`` outlives
         an interruption (``.<key>.work``), so the step can keep finished parts there.
+        ``record=False`` keeps a step that wraps other steps out of the log, so
+        their time is not counted twice.
         """
         key = config_key(kind, config)
         if (kind, key) in self._seen:
@@ -55,7 +57,8 @@ class Store:
             self.on_step(label or kind, cached)
         if cached:
             info = read_json(final / DONE)
-            self._record(label or kind, kind, key, True, 0.0, info["seconds"])
+            if record:
+                self._record(label or kind, kind, key, True, 0.0, info["seconds"])
             self._seen[kind, key] = final, info
             return final, info
         tmp = final.parent / f".{key}.partial-{os.getpid()}"
@@ -78,7 +81,8 @@ class Store:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self._record(label or kind, kind, key, False, seconds, seconds)
+        if record:
+            self._record(label or kind, kind, key, False, seconds, seconds)
         self._seen[kind, key] = final, read_json(final / DONE)
         return self._seen[kind, key]
 

@@ -236,5 +236,5 @@ EXPERIMENT = Experiment(
     settings={"quick": _quick, "full": lambda preset: Settings(members=10, det_images=20000),
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 100.0},
+    cost={"quick": 90.0},
 )

@@ -123,8 +123,14 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
         first_step, t0 = len(lab.store.log), time.perf_counter()
         settings = e.settings[preset.name](preset)
         entry["settings"] = _plain(settings)
+        built = None
         try:
-            entry["results"] = e.run(settings, lab)
+            # the whole experiment is a step too: a rerun reads its results instead of re-measuring them
+            config = {"experiment": e.name, "settings": entry["settings"], "preset": preset.to_dict(),
+                      "dataset": lab.data.name}
+            built = lab.store.get("results", config, lambda folder: e.run(settings, lab), f"results of {e.name}",
+                                  record=False)[1]
+            entry["results"] = built["summary"]
             entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
             entry["status"] = "done"
         except NotbugsError as exc:
@@ -134,7 +140,8 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
             entry.update(status=ERROR, error=message, claims=claim_rows(e, None, error=message))
         steps = lab.store.log[first_step:]
         entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
-                            "uncached": round(sum(s["build_seconds"] for s in steps), 2),
+                            # from scratch: the whole experiment as first measured (its steps and the rest)
+                            "uncached": round(built["seconds"] if built else sum(s["build_seconds"] for s in steps), 2),
                             "steps": {s["step"]: s["build_seconds"] for s in steps}}
         if e.name == "paper" and entry["results"] is not None:
             results.update({k: entry["results"][k] for k in PAPER_TOP_LEVEL})

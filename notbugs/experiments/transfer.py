@@ -153,5 +153,5 @@ EXPERIMENT = Experiment(
     settings={"quick": lambda preset: Settings(), "full": _full,
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 170.0},
+    cost={"quick": 190.0},
 )

@@ -40,13 +40,14 @@ def test_mean_sd_and_summarise():
 
 def test_claims_over_seeds():
     row = {"id": "c", "who": "w", "statement": "s", "published": "p", "evidence": "e"}
-    held = combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": HOLDS, "ours": "2"}])
+    held = combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": HOLDS, "ours": "2"}], [3, 7])
     assert held["verdict"] == HOLDS and held["seeds_held"] == "2 of 2 seeds" and held["ours"] == "1 / 2"
+    assert held["evidence"] == "seed 3: e; seed 7: e"
     mixed = combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": FAILS, "ours": "0"},
-                           {**row, "verdict": HOLDS, "ours": "1"}])
+                           {**row, "verdict": HOLDS, "ours": "1"}], [0, 1, 2])
     assert mixed["verdict"] == FAILS and mixed["held"] == 2 and mixed["seeds_held"] == "2 of 3 seeds"
-    assert combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": ERROR, "ours": "–"}])["verdict"] == ERROR
-    assert combine_claim([{**row, "verdict": NOT_RUN, "ours": "–"}] * 2)["verdict"] == NOT_RUN
+    assert combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": ERROR, "ours": "–"}], [0, 1])["verdict"] == ERROR
+    assert combine_claim([{**row, "verdict": NOT_RUN, "ours": "–"}] * 2, [0, 1])["verdict"] == NOT_RUN
     assert parse_seeds("0, 1,2") == [0, 1, 2]
     for bad in ("a,b", "1,1", ""):
         with pytest.raises(NotbugsError, match="--seeds"):

@@ -32,8 +32,9 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def combine_claim(rows: list[dict]) -> dict:
-    """One claim over seeds: holds only if it held on every seed; an error or a missing seed is said as such."""
+def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
+    """One claim over seeds (``rows[i]`` is seed ``seeds[i]``'s): holds only if it held on every seed; an error or
+    a missing seed is said as such."""
     words = [r["verdict"] for r in rows]
     held = words.count(HOLDS)
     if ERROR in words:
@@ -48,7 +49,7 @@ def combine_claim(rows: list[dict]) -> dict:
     return {**{k: first[k] for k in ("id", "who", "statement", "published")},
             "ours": " / ".join(r["ours"] for r in rows), "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
             "seeds_held": f"{held} of {len(rows)} seeds", "held": held, "seeds": len(rows),
-            "evidence": "; ".join(f"seed {i + 1}: {r['evidence']}" for i, r in enumerate(rows))}
+            "evidence": "; ".join(f"seed {seed}: {r['evidence']}" for seed, r in zip(seeds, rows))}
 
 
 def combine(per_seed: dict[int, dict]) -> dict:
@@ -63,7 +64,7 @@ def combine(per_seed: dict[int, dict]) -> dict:
         statuses = {e["status"] for e in entries}
         status = "done" if statuses == {"done"} else next(s for s in (ERROR, "running", "pending", NOT_RUN, "done")
                                                          if s in statuses)
-        rows = [combine_claim([e["claims"][i] for e in entries]) for i in range(len(entry["claims"]))]
+        rows = [combine_claim([e["claims"][i] for e in entries], list(per_seed)) for i in range(len(entry["claims"]))]
         out["experiments"][name] = {
             **{k: entry[k] for k in ("title", "question", "method", "reason")},
             "error": next((e["error"] for e in entries if e.get("error")), None), "status": status, "claims": rows,
@@ -71,6 +72,7 @@ def combine(per_seed: dict[int, dict]) -> dict:
             "seed_reports": {str(s): f"seed-{s}/report.html" for s in per_seed},
             "timings": {"wall": sum(e.get("timings", {}).get("wall", 0.0) for e in entries),
                         "uncached": sum(e.get("timings", {}).get("uncached", 0.0) for e in entries)}}
+    out["steps"] = [step for r in runs for step in r.get("steps", [])]
     out["timings"] = {"total_this_run": sum(r["timings"].get("total_this_run", 0.0) for r in runs),
                       "total_uncached": sum(r["timings"].get("total_uncached", 0.0) for r in runs)}
     return out

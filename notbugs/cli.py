@@ -207,8 +207,10 @@ def _print_summary(results: dict) -> None:
             over = f" ({claim['seeds_held']})" if "seeds_held" in claim else ""
             print(f"[{word}{over}] {name}.{claim['id']}: {claim['evidence']}")
     steps = results.get("steps", [])
-    cached = sum(s["cached"] for s in steps)
-    print(f"\n{results['timings'].get('total_this_run', 0):.0f} s this run ({cached}/{len(steps)} steps cached; "
+    ran = [e for e in results["experiments"].values() if e.get("timings")]
+    stored = sum(bool(e["timings"].get("from_store")) for e in ran)
+    print(f"\n{results['timings'].get('total_this_run', 0):.0f} s this run ({stored} of {len(ran)} experiments read "
+          f"from the store, {sum(s['cached'] for s in steps)}/{len(steps)} steps of the others cached; "
           f"{results['timings'].get('total_uncached', 0):.0f} s to compute everything)")
 
 

@@ -37,6 +37,10 @@ class Store:
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key
 
+    def has(self, kind: str, config: dict) -> bool:
+        """Whether the artifact for (kind, config) is already built."""
+        return (self.path(kind, config_key(kind, config)) / DONE).is_file()
+
     def get(self, kind: str, config: dict, make: Callable[..., dict | None], label: str | None = None, *,
             resumable: bool = False, record: bool = True) -> tuple[Path, dict]:
         """The artifact for (kind, config), made by ``make(folder)`` unless it already exists.

@@ -77,7 +77,10 @@ def test_second_run_is_cached_and_equal(everything):
     out, res, _ = everything
     again = run_experiments(["all"], make_preset("tiny"), out=out, progress=False)
     assert all(step["cached"] for step in again["steps"])
-    for name in NAMES:
+    for name in NAMES:  # each experiment's results come from the store, equal to the first run's
+        assert again["experiments"][name]["timings"]["from_store"], name
+        assert not res["experiments"][name]["timings"]["from_store"], name
+        assert again["experiments"][name]["results"] == res["experiments"][name]["results"], name
         assert [c["verdict"] for c in again["experiments"][name]["claims"]] == \
                [c["verdict"] for c in res["experiments"][name]["claims"]]
 

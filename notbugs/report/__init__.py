@@ -49,7 +49,7 @@ def _argument_map(experiments: dict) -> str:
             why = entry.get("reason") or entry.get("error") or ""
             verdict = verdict_span(c["verdict"]) + (f"<br><small>{html.escape(why)}</small>"
                                                     if why and c["verdict"] in ("not run", "error") else "")
-            if "seeds_held" in c:  # a run over seeds: a claim holds only if it held on every one
+            if "seeds_held" in c and c["verdict"] in ("holds", "does not hold"):  # over seeds: holds only on all
                 verdict += f"<br><small>held on {html.escape(c['seeds_held'])}</small>"
             rows.append([f'<a href="#{name}">{html.escape(c["who"])}</a>', html.escape(c["statement"]),
                          html.escape(c["published"]), html.escape(c["ours"]), verdict])

@@ -155,11 +155,9 @@ def _cmd_reproduce(args) -> int:
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else None)
     report = out / "report.html"
 
-    drawn: dict[Path, dict] = {}  # per report, the sections of finished experiments, drawn once
-
     def update(results: dict, folder: Path = out) -> None:  # the page grows as each experiment finishes
         write_json(folder / "results.json", results)
-        write_report(results, folder / "report.html", drawn.setdefault(folder, {}))
+        write_report(results, folder / "report.html")
 
     say = None if args.quiet else (lambda line: print(line, flush=True))
     if say:

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+from pathlib import Path
 from collections import Counter
 
 import pytest
@@ -81,6 +82,11 @@ def test_second_run_is_cached_and_equal(everything):
         assert again["experiments"][name]["timings"]["from_store"], name
         assert not res["experiments"][name]["timings"]["from_store"], name
         assert again["experiments"][name]["results"] == res["experiments"][name]["results"], name
+        # its section was drawn once, when it finished, and is kept with its results
+        assert again["experiments"][name]["section"] == res["experiments"][name]["section"], name
+        assert "<" in Path(again["experiments"][name]["section"]).read_text()
+        # what it costs from scratch is remembered, not the rerun's near-zero time
+        assert again["experiments"][name]["timings"]["uncached"] == res["experiments"][name]["timings"]["uncached"]
         assert [c["verdict"] for c in again["experiments"][name]["claims"]] == \
                [c["verdict"] for c in res["experiments"][name]["claims"]]
 

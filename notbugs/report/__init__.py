@@ -72,6 +72,8 @@ def _section(name: str, entry: dict) -> str:
     experiment = by_name().get(name)
     if "summary" in entry:  # a run over seeds: numbers as mean ± sd, each seed's own section in its report
         body = _over_seeds(entry)
+    elif entry.get("section") and Path(entry["section"]).is_file():  # drawn once when the experiment finished
+        body = Path(entry["section"]).read_text()
     else:
         body = experiment.section(entry) if experiment else "<p>(no section for this experiment in this version)</p>"
     timings = entry.get("timings") or {}
@@ -110,9 +112,7 @@ def _over_seeds(entry: dict) -> str:
             + f"<p>Each seed's figures and tables: {links}.</p>")
 
 
-def render(results: dict, done_sections: dict | None = None) -> str:
-    """The page. ``done_sections`` (a dict the caller keeps between rewrites of one report) holds the HTML of
-    finished experiments, so rewriting the page after each experiment does not redraw every earlier figure."""
+def render(results: dict) -> str:
     results = _as_multi(results)
     order = [name for name in by_name() if name in results["experiments"]]  # the discussion's order, whatever
     order += [name for name in results["experiments"] if name not in order]  # order the file keeps its keys in
@@ -123,7 +123,7 @@ def render(results: dict, done_sections: dict | None = None) -> str:
     holds = sum(c["verdict"] == HOLDS for c in rows)
     timings = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f}</td></tr>" for k, v in results.get("timings", {}).items())
     warnings = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in results.get("warnings", []))
-    sections = "".join(_cached_section(name, entry, done_sections) for name, entry in exps.items())
+    sections = "".join(_section(name, entry) for name, entry in exps.items())
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>notbugs: {html.escape(results['dataset'])}, {html.escape(', '.join(ran) or 'nothing yet')}</title>
 <style>{CSS}</style></head><body>
@@ -140,15 +140,6 @@ result, not targets at this scale.</p>{warnings}
 </body></html>"""
 
 
-def _cached_section(name: str, entry: dict, done: dict | None) -> str:
-    if done is None or entry["status"] != "done":
-        return _section(name, entry)
-    key = (name, json.dumps(entry.get("timings"), sort_keys=True))  # one finished run of that experiment
-    if key not in done:
-        done[key] = _section(name, entry)
-    return done[key]
-
-
-def write_report(results: dict, path: Path, done_sections: dict | None = None) -> Path:
-    atomic_write_bytes(Path(path), render(results, done_sections).encode())
+def write_report(results: dict, path: Path) -> Path:
+    atomic_write_bytes(Path(path), render(results).encode())
     return Path(path)

@@ -47,7 +47,8 @@ def test_claims_over_seeds():
                            {**row, "verdict": HOLDS, "ours": "1"}], [0, 1, 2])
     assert mixed["verdict"] == FAILS and mixed["held"] == 2 and mixed["seeds_held"] == "2 of 3 seeds"
     assert combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": ERROR, "ours": "–"}], [0, 1])["verdict"] == ERROR
-    assert combine_claim([{**row, "verdict": NOT_RUN, "ours": "–"}] * 2, [0, 1])["verdict"] == NOT_RUN
+    not_run = combine_claim([{**row, "verdict": NOT_RUN, "ours": "–"}] * 2, [0, 1])
+    assert not_run["verdict"] == NOT_RUN and not_run["ours"] == "–"
     assert parse_seeds("0, 1,2") == [0, 1, 2]
     for bad in ("a,b", "1,1", ""):
         with pytest.raises(NotbugsError, match="--seeds"):

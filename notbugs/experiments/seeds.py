@@ -47,7 +47,7 @@ def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
         word = HOLDS if held == len(rows) else FAILS
     first = rows[0]
     return {**{k: first[k] for k in ("id", "who", "statement", "published")},
-            "ours": " / ".join(r["ours"] for r in rows), "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
+            "ours": "–" if all(r["ours"] == "–" for r in rows) else " / ".join(r["ours"] for r in rows), "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
             "seeds_held": f"{held} of {len(rows)} seeds", "held": held, "seeds": len(rows),
             "evidence": "; ".join(f"seed {seed}: {r['evidence']}" for seed, r in zip(seeds, rows))}
 

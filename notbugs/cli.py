@@ -329,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         code = COMMANDS[args.command](args) or 0
+        sys.stdout.flush()
+    except BrokenPipeError:  # `notbugs data list | grep -q ...` or `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush does not fail too
+        return 0
     except NotbugsError as exc:
         if args.debug:
             raise

@@ -198,3 +198,16 @@ def test_bad_data_gets_one_line_and_exit_2(run_dir, tmp_path, capsys, monkeypatc
     assert err.startswith("notbugs: error:") and message in err, err
     assert "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "PWNED").exists()  # nothing in a data or checkpoint file ever runs
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`notbugs data list | grep -q ...` (as the Makefile does) closes the pipe early: no BrokenPipeError."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "notbugs", "data", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc.stdout.close()  # the reader leaves before the first line (the child is still importing)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err

@@ -145,8 +145,8 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
         steps = lab.store.log[first_step:]
         entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
                             # from scratch: the whole experiment as first measured (its steps and the rest)
-                            "uncached": round(_cost(folder, built) if built else sum(s["build_seconds"] for s in steps),
-                                              2),
+                            "uncached": round(read_json(folder / COST)["uncached"] if built
+                                              else sum(s["build_seconds"] for s in steps), 2),
                             "steps": {s["step"]: s["build_seconds"] for s in steps}, "from_store": stored}
         if e.name == "paper" and entry["results"] is not None:
             results.update({k: entry["results"][k] for k in PAPER_TOP_LEVEL})
@@ -173,11 +173,6 @@ def _measured(e: Experiment, settings, lab: Lab, folder: Path) -> dict:
     own = time.perf_counter() - start - sum(s["seconds"] for s in inner)
     write_json(folder / COST, {"uncached": own + sum(s["build_seconds"] for s in inner)})
     return results
-
-
-def _cost(folder: Path, built: dict) -> float:
-    path = folder / COST
-    return read_json(path)["uncached"] if path.is_file() else built["seconds"]  # results stored before cost.json
 
 
 def _drawn(e: Experiment, entry: dict, folder: Path) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..errors import NotbugsError
 from ..stats import summarise
 from .base import ERROR, FAILS, HOLDS, NOT_RUN
 from .runner import make_preset, run_experiments
@@ -21,8 +22,6 @@ SHARED = ("dataset", "preset", "device", "requested", "reference", "settings")
 
 
 def parse_seeds(text: str) -> list[int]:
-    from ..errors import NotbugsError
-
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -39,15 +38,14 @@ def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
     held = words.count(HOLDS)
     if ERROR in words:
         word = ERROR
-    elif all(w == NOT_RUN for w in words):
-        word = NOT_RUN
     elif NOT_RUN in words:
-        word = NOT_RUN  # some seeds are not judged yet (still running): no verdict over all of them
+        word = NOT_RUN  # on no seed, or not yet on all of them (still running): no verdict over the seeds
     else:
         word = HOLDS if held == len(rows) else FAILS
     first = rows[0]
     return {**{k: first[k] for k in ("id", "who", "statement", "published")},
-            "ours": "–" if all(r["ours"] == "–" for r in rows) else " / ".join(r["ours"] for r in rows), "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
+            "ours": "–" if all(r["ours"] == "–" for r in rows) else " / ".join(r["ours"] for r in rows),
+            "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
             "seeds_held": f"{held} of {len(rows)} seeds", "held": held, "seeds": len(rows),
             "evidence": "; ".join(f"seed {seed}: {r['evidence']}" for seed, r in zip(seeds, rows))}
 

@@ -82,7 +82,8 @@ def _section(name: str, entry: dict) -> str:
     return head + f"<h3>Claims</h3>{claims_table(entry['claims'])}{body}{cost}"
 
 
-KEEP = ("accuracy", "gap", "spearman", "success", "transfer", "share", "recovered")  # the numbers worth a row
+PERCENT = ("accuracy", "gap", "success", "transfer", "share")  # fractions, shown in %
+KEEP = PERCENT + ("spearman", "recovered")  # the numbers worth a row
 SHOWN = 80
 
 
@@ -99,8 +100,8 @@ def _leaves(tree, path: str = ""):
 
 
 def _over_seeds(entry: dict) -> str:
-    rows = [[path, f"{100 * leaf['mean']:.1f} ± {100 * leaf['sd']:.1f}" if "accuracy" in path or "gap" in path
-             or "success" in path or "transfer" in path or "share" in path else f"{leaf['mean']:.3g} ± {leaf['sd']:.2g}",
+    rows = [[path, f"{100 * leaf['mean']:.1f} ± {100 * leaf['sd']:.1f}" if any(k in path for k in PERCENT)
+             else f"{leaf['mean']:.3g} ± {leaf['sd']:.2g}",
              ", ".join(f"{v:.3g}" for v in leaf["values"])]
             for path, leaf in _leaves(entry.get("summary"))
             if any(k in path.lower() for k in KEEP) and "sanity" not in path and "_ci" not in path]

@@ -15,6 +15,7 @@ from torch import nn
 
 from .errors import NotbugsError
 from .models import build_model
+from .models.madry import from_madry, is_madry_checkpoint
 from .storage import load_tensors, manifest, read_json, save_tensors, torch_load_tensors, write_json
 
 MODEL_FILE, MANIFEST_FILE = "model.safetensors", "manifest.json"
@@ -76,11 +77,23 @@ def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
         return model.eval(), info
     if spec is None:
         raise NotbugsError(f"{path} is a bare state dict; say which model it is with --arch and --dataset")
-    state = torch_load_tensors(path)
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
+    loaded = torch_load_tensors(path)
+    state, extra = loaded, {}
+    if isinstance(loaded, dict):
+        # a training checkpoint (MadryLab's robustness saves {"model": ..., "optimizer": ..., "epoch": ...})
+        inner = next((loaded[k] for k in ("model", "state_dict") if isinstance(loaded.get(k), dict)), None)
+        if inner is not None:
+            state = inner
+            extra = {k: loaded[k] for k in ("epoch",) if isinstance(loaded.get(k), (int, float))}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise NotbugsError(f"{path} is not a state dict of tensors")
+    if is_madry_checkpoint(state):
+        if not spec["arch"].startswith("madry-"):
+            raise NotbugsError(f"{path} is a checkpoint of MadryLab's robustness library; load it with "
+                               "--arch madry-resnet50 or madry-resnet18 (the library's CIFAR ResNets)")
+        state, mean, std = from_madry(state)
+        spec = {**spec, "mean": mean, "std": std}  # the checkpoint's own normalisation
+        extra["format"] = "robustness"
     model = build_model(spec)
     _load_state(model, state, str(path))
-    return model.eval(), {"spec": spec, "source": str(path)}
+    return model.eval(), {"spec": spec, "source": str(path), **extra}

@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="clean and robust accuracy of a model on a test set")
     e.add_argument("--model", type=Path, required=True, help="a run folder, or a .pt state dict (with --arch)")
     e.add_argument("--dataset", default=None, help="default: the one named in the run's manifest")
-    e.add_argument("--arch", default=None, help="architecture of a bare .pt state dict")
+    e.add_argument("--arch", default=None,
+                   help="architecture of a .pt state dict or robustness checkpoint (madry-resnet50, madry-resnet18)")
     e.add_argument("--norm", default="l2", choices=["l2", "linf"])
     e.add_argument("--eps", type=_floats, default=[0.5, 1.0, 1.5])
     e.add_argument("--steps", type=int, default=20)
@@ -94,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", default=None,
                    help="run once per seed (e.g. 0,1,2) and judge each claim over all of them, numbers as mean ± sd")
     r.add_argument("--device", default=None, help="override the preset's device (cpu, cuda)")
+    r.add_argument("--std-model", type=Path, default=None,
+                   help="use this standard model instead of training one (run folder, .pt, robustness checkpoint)")
+    r.add_argument("--robust-model", type=Path, default=None,
+                   help="use this robust model instead of training one, e.g. the paper's released CIFAR-10 model")
+    r.add_argument("--model-arch", default=None,
+                   help="architecture of --std-model/--robust-model files that are not run folders (madry-resnet50)")
     r.add_argument("--out", type=Path, default=None, help="default runs/<preset>-<dataset>-seed<seed>")
     r.add_argument("--cache", type=Path, default=None,
                    help="artifact store shared between runs (default $NOTBUGS_CACHE, else OUT/cache)")
@@ -104,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--model", type=Path, required=True,
                    help="robust model for 'robust', standard model for the others")
     c.add_argument("--robust-model", type=Path, default=None, help="for rand/det: a robust model for the leakage check")
+    c.add_argument("--arch", default=None,
+                   help="architecture of a .pt state dict or robustness checkpoint given as --model (with --dataset)")
+    c.add_argument("--features-layer", default=None, metavar="NAME",
+                   help="robust/nonrobust: invert the output of this submodule (e.g. body.3) instead of the "
+                        "architecture's representation")
     c.add_argument("--dataset", default=None, help="default: the model's dataset")
     c.add_argument("--limit", type=int, default=None, help="build from this many training images")
     c.add_argument("--steps", type=int, default=None, help="default 1000 (inversion) or 100 (attack)")
@@ -149,7 +161,9 @@ def _cmd_reproduce(args) -> int:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise NotbugsError("reproduce runs in one process; under torchrun use 'notbugs train' and 'notbugs construct'")
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
-    preset = make_preset(args.preset, seed=seeds[0] if seeds else args.seed, dataset=args.dataset, device=args.device)
+    given = {"std": args.std_model, "adv": args.robust_model}
+    preset = make_preset(args.preset, seed=seeds[0] if seeds else args.seed, dataset=args.dataset, device=args.device,
+                         given=given, given_arch=args.model_arch)
     tag = f"seeds{'-'.join(map(str, seeds))}" if seeds else f"seed{args.seed}"
     out = args.out or Path("runs") / f"{preset.name}-{preset.dataset.replace(':', '_').replace('/', '_')}-{tag}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else None)
@@ -164,7 +178,7 @@ def _cmd_reproduce(args) -> int:
         say(f"report: {report} (rewritten as each experiment finishes)")
     if seeds:
         results = run_seeds(args.names, args.preset, seeds, out=out, cache=cache, dataset=args.dataset,
-                            device=args.device, progress=not args.quiet, say=say,
+                            device=args.device, given=given, given_arch=args.model_arch, progress=not args.quiet, say=say,
                             on_update=lambda seed, res: update(res, out if seed is None else out / f"seed-{seed}"))
     else:
         results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
@@ -220,7 +234,8 @@ def _cmd_construct(args) -> None:
     info = construct_dataset(args.kind, args.model, args.dataset, args.out, robust_model=args.robust_model,
                              limit=args.limit, steps=args.steps, step_size=args.step_size, eps=args.eps,
                              noise_std=args.noise_std, noise_samples=args.noise_samples, start=args.start,
-                             seed=args.seed, device=args.device, progress=not args.quiet)
+                             seed=args.seed, device=args.device, progress=not args.quiet, arch=args.arch,
+                             features_layer=args.features_layer)
     if info is None:
         return
     for key, value in info["stats"].items():

@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from .attacks import cross_entropy, frozen, pgd
 from .errors import NotbugsError
 from .evaluate import predict
+from .inputs import check_batch, check_classes
 from .sharding import map_batches
 
 
@@ -116,6 +117,7 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
         raise NotbugsError("inversion needs steps >= 1 and step_size > 0")
     if cfg.start not in ("image", "noise"):
         raise NotbugsError(f"unknown inversion start '{cfg.start}'; use image or noise")
+    y = check_batch(x, y, "source")
     gen = torch.Generator().manual_seed(cfg.seed)
     if cfg.start == "image":
         # a different training image for each x, chosen independently of its label
@@ -194,6 +196,8 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
     ``keep``: models that must go on seeing the true label (Nakkiran's non-transferable attack)."""
     if cfg.eps < 0:
         raise NotbugsError(f"eps must be >= 0, got {cfg.eps}")
+    y = check_batch(x, y, "source")
+    check_classes(num_classes, y, "source labels")
     t = targets_for(y, num_classes, cfg.mode, torch.Generator().manual_seed(cfg.seed))
     std_model = std_model.to(device)
 

@@ -13,6 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .attacks import frozen, margin, pgd
+from .inputs import check_batch
 
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
@@ -21,6 +22,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, device: s
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> float:
+    y = check_batch(x, y)
     if len(x) == 0:
         return float("nan")
     return (predict(model, x, batch_size, device) == y).float().mean().item()
@@ -67,6 +69,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, e
              step_size_factor: float = 2.5, seed: int = 0, device: str = "cpu", progress: bool = True,
              batch_size: int = 512) -> dict:
     """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps)."""
+    y = check_batch(x, y)
     robust = {}
     for eps in eps_list:
         robust[f"{eps:g}"] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .checkpoint import load_model, read_manifest, save_model
 from .construct import InversionConfig, RelabelConfig, feature_dataset, leakage, relabelled_dataset
@@ -18,7 +19,7 @@ from .data import ImageData, load_dataset
 from .errors import NotbugsError
 from .evaluate import accuracy, evaluate, strong_robust_accuracy
 from .grid import save_grid
-from .models import build_model, check_fits, model_spec
+from .models import build_model, check_fits, model_spec, wrap
 from .sanity import sanity_checks
 from .seeding import seed_everything
 from .sharding import rank, work_folder
@@ -63,6 +64,33 @@ def spec_for_foreign(arch: str | None, dataset: ImageData) -> dict | None:
     return model_spec(arch, dataset.image_shape, dataset.num_classes, dataset.mean, dataset.std) if arch else None
 
 
+def model_and_data(model_path: Path, dataset: str | None, *, arch: str | None = None,
+                   features_layer: str | None = None, split: str = "dataset") -> tuple[nn.Module, dict, ImageData]:
+    """A model named on the command line and the dataset it goes with: a run folder (its manifest names the
+    dataset, ``split`` says which), or a .pt state dict or robustness checkpoint of ``arch`` with ``dataset``;
+    ``features_layer`` takes the representation at that submodule instead of the architecture's own."""
+    model_path = Path(model_path)
+    if not model_path.exists():
+        raise NotbugsError(f"{model_path} does not exist; give a run folder made by 'notbugs train', a .pt state "
+                           "dict or a robustness checkpoint (with --arch)")
+    if dataset is None:
+        if not model_path.is_dir():
+            raise NotbugsError("--dataset is needed for a bare state dict or checkpoint")
+        manifest_info = read_manifest(model_path)
+        dataset = manifest_info.get(split) or manifest_info.get("dataset")
+        if dataset is None:
+            raise NotbugsError(f"{model_path}'s manifest names no dataset; pass --dataset")
+    data = load_dataset(dataset)
+    model, info = load_model(model_path, spec_for_foreign(arch, data))
+    spec = info["spec"]
+    if list(spec["image_shape"]) != list(data.image_shape) or spec["num_classes"] != data.num_classes:
+        raise NotbugsError(f"the model takes {tuple(spec['image_shape'])} images and {spec['num_classes']} classes, "
+                           f"but {data.name} has {data.image_shape} and {data.num_classes}; pick the dataset it was trained on")
+    if features_layer:
+        model = wrap(model, features_layer)
+    return model, info, data
+
+
 def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list: list[float], steps: int,
                    arch: str | None = None, limit: int | None = None, seed: int = 0, device: str = "cpu",
                    progress: bool = True, sanity: bool = False, strong: bool = False, restarts: int = 3,
@@ -75,22 +103,7 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
     """
     if any(e < 0 for e in eps_list):
         raise NotbugsError(f"eps must be >= 0, got {eps_list}")
-    model_path = Path(model_path)
-    if not model_path.exists():
-        raise NotbugsError(f"{model_path} does not exist; give a run folder made by 'notbugs train' or a .pt state dict")
-    if dataset is None:
-        if not model_path.is_dir():
-            raise NotbugsError("--dataset is needed for a bare state dict")
-        info = read_manifest(model_path)
-        dataset = info.get("test_dataset") or info.get("dataset")
-        if dataset is None:
-            raise NotbugsError(f"{model_path}'s manifest names no dataset; pass --dataset")
-    data = load_dataset(dataset)
-    model, info = load_model(model_path, spec_for_foreign(arch, data))
-    spec = info["spec"]
-    if list(spec["image_shape"]) != list(data.image_shape) or spec["num_classes"] != data.num_classes:
-        raise NotbugsError(f"the model takes {tuple(spec['image_shape'])} images and {spec['num_classes']} classes, "
-                           f"but {data.name} has {data.image_shape} and {data.num_classes}; pick the dataset it was trained on")
+    model, info, data = model_and_data(model_path, dataset, arch=arch, split="test_dataset")
     x, y = subset(data.test_x, data.test_y, limit, seed)
     result = evaluate(model.to(device), x, y, norm=norm, eps_list=eps_list, steps=steps, seed=seed, device=device,
                       progress=progress)
@@ -144,12 +157,12 @@ def save_dataset(folder: Path, tensors: dict, stats: dict, classes: list[str], k
 def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Path, *, robust_model: Path | None = None,
                       limit: int | None = None, steps: int | None = None, step_size: float = 0.1, eps: float = 0.5,
                       noise_std: float = 0.0, noise_samples: int = 1, start: str = "image", seed: int = 0,
-                      device: str = "cpu", progress: bool = True) -> dict:
+                      device: str = "cpu", progress: bool = True, arch: str | None = None,
+                      features_layer: str | None = None) -> dict:
     """The CLI's ``construct``: build one dataset from a saved model and save it at ``out``."""
     if kind not in KINDS:
         raise NotbugsError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
-    model, info = load_model(model_path)
-    data = load_dataset(dataset or info.get("dataset") or "")
+    model, info, data = model_and_data(model_path, dataset, arch=arch, features_layer=features_layer)
     x, y = subset(data.train_x, data.train_y, limit, seed)
     if kind in ("robust", "nonrobust"):
         cfg = InversionConfig(steps=steps or 1000, step_size=step_size, start=start, seed=seed)
@@ -158,7 +171,8 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
                             noise_samples=noise_samples, seed=seed)
     robust = load_model(robust_model)[0] if robust_model else None
     config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
-              "source_model_sha256": info.get("sha256"), "source_model": str(model_path)}
+              "source_model_sha256": info.get("sha256"), "source_model": str(model_path),
+              **({"features_layer": features_layer} if features_layer else {})}
     out = Path(out)
     work = work_folder(out.parent / f".{out.name}.work", {"kind": kind, **config})
     built = build_dataset(kind, model, x, y, data.num_classes, cfg, robust_model=robust, device=device,

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from .attacks import pgd
 from .augment import gaussian_noise, random_crop, random_flip
 from .errors import NotbugsError
+from .inputs import check_batch, check_classes
 from .sharding import rank, world_size
 
 
@@ -87,8 +88,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
           progress: bool = True, desc: str = "train") -> list[dict]:
     """Train ``model`` in place on images ``x`` (in [0, 1]) with labels ``y``; return per-epoch stats."""
     cfg.validate()
-    if len(x) != len(y):
-        raise NotbugsError(f"{len(x)} images but {len(y)} labels")
+    y = check_batch(x, y, "training")
     device = torch.device(cfg.device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())  # the one torchrun's LOCAL_RANK chose
@@ -131,6 +131,8 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
                     group["lr"] = cfg.lr * lr_factor(cfg.schedule, step / total)
                 model.train()
                 logits = stepper(xb)
+                if step == 0:
+                    check_classes(logits.shape[-1], yb, "training labels")
                 loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

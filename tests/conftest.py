@@ -1,3 +1,6 @@
+import pickle
+
+import numpy as np
 import pytest
 import torch
 
@@ -28,3 +31,13 @@ def tiny_batch(digits):
 
 def double(model: torch.nn.Module) -> torch.nn.Module:
     return model.double()
+
+
+def write_cifar_batch(path, n, seed):
+    """A CIFAR-10 python batch in the release's format (pickled dict, uint8 rows channel-major)."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+    labels = rng.integers(0, 10, n).tolist()
+    batch = {b"batch_label": b"batch", b"labels": labels, b"data": data, b"filenames": [b"x.png"] * n}
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    return data, labels

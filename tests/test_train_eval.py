@@ -46,7 +46,7 @@ def test_bad_config_is_refused(digits):
                 TrainConfig(optimizer="lbfgs")]:
         with pytest.raises(NotbugsError):
             train(_mlp(digits), digits.train_x[:8], digits.train_y[:8], cfg, progress=False)
-    with pytest.raises(NotbugsError, match="8 images but 7 labels"):
+    with pytest.raises(NotbugsError, match="8 images but 7 training labels"):
         train(_mlp(digits), digits.train_x[:8], digits.train_y[:7], TrainConfig(), progress=False)
 
 

@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import NotbugsError
+from ..inputs import check_batch, check_classes, check_device, check_images
 from .threat import THREATS
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -85,8 +86,18 @@ def pgd(
     one loss per example. ``best`` returns, per example, the iterate (start
     included) with the highest ``select`` score (default: the loss; negated
     when targeted) instead of the last one. The random start (uniform in the
-    ball) draws from ``generator``, one example after another.
+    ball) draws from ``generator``, one example after another. ``x`` must be
+    images in [0, 1] (normalisation inside the model); ``y`` class indices for
+    the built-in losses, anything with one row per image for a custom one.
     """
+    class_labels = loss_fn in (cross_entropy, margin)
+    if class_labels:
+        y = check_batch(x, y)
+    else:
+        check_images(x)
+        if len(y) != len(x):
+            raise NotbugsError(f"{len(x)} images but {len(y)} targets; give one per image")
+    check_device(model, x, y)
     if norm not in THREATS:
         raise NotbugsError(f"unknown norm '{norm}'; use one of {', '.join(THREATS)}")
     if steps < 0:
@@ -106,6 +117,8 @@ def pgd(
         for i in range(steps + 1 if best else steps):  # only ``best`` needs the last iterate's forward pass
             x_adv = (x0 + delta).requires_grad_(True)
             logits = model(x_adv)
+            if i == 0 and class_labels:
+                check_classes(logits.shape[-1], y)
             loss = loss_fn(logits, y)
             if best:
                 score = sign * (loss if select is None else select(logits, y)).detach().float()

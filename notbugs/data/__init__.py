@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import NotbugsError
+from ..inputs import check_batch, check_classes
 from . import cifar, locate, mnist_wheel
 from .digits import load_digits_arrays
 from .folder import read_folder
@@ -72,19 +73,11 @@ class ImageData:
 
 
 def check_images(x: torch.Tensor, y: torch.Tensor, num_classes: int, where: str) -> None:
-    """Refuse data that would silently give wrong numbers."""
+    """Refuse data that would silently give wrong numbers: the checks every model input gets, plus a 4-D shape."""
     if x.ndim != 4:
         raise NotbugsError(f"{where}: images must be N x C x H x W, got shape {tuple(x.shape)}")
-    if y.ndim != 1 or len(y) != len(x):
-        raise NotbugsError(f"{where}: {len(x)} images but labels of shape {tuple(y.shape)}; they must match one to one")
-    if not x.is_floating_point():
-        raise NotbugsError(f"{where}: images must be floats in [0, 1], got {x.dtype}")
-    if torch.isnan(x).any():
-        raise NotbugsError(f"{where}: images contain NaN pixels")
-    if len(x) and (x.min() < 0 or x.max() > 1):
-        raise NotbugsError(f"{where}: pixels must lie in [0, 1], found [{x.min():.3g}, {x.max():.3g}]; divide uint8 images by 255")
-    if len(y) and (y.min() < 0 or y.max() >= num_classes):
-        raise NotbugsError(f"{where}: labels must lie in 0..{num_classes - 1}, found {int(y.min())}..{int(y.max())}")
+    check_batch(x, y, where)
+    check_classes(num_classes, y, f"{where} labels")
 
 
 def _to_tensors(train_x, train_y, test_x, test_y):

@@ -16,13 +16,13 @@ from typing import Callable
 
 from torch import nn
 
-from ..checkpoint import load_model
+from ..checkpoint import MODEL_FILE, file_sha256, load_model, save_model
 from ..data import ImageData, load_dataset
 from ..evaluate import accuracy, evaluate
 from ..grid import image_grid_png
 from ..pipeline import Store
 from ..sanity import sanity_checks
-from ..steps import KINDS, build_dataset, save_dataset, subset, train_model
+from ..steps import KINDS, build_dataset, model_and_data, save_dataset, spec_for_foreign, subset, train_model
 from ..storage import atomic_write_bytes, load_tensors
 from ..train import TrainConfig
 from .presets import Preset
@@ -98,12 +98,34 @@ class Lab:
         return self.store.get("model", config, make, label)[0]
 
     def std(self) -> Path:
-        """The standard model on D."""
+        """The standard model on D (or the one the user gave)."""
+        if "std" in self.preset.given:
+            return self.imported("std")
         return self.train("train std", self.preset.std, limit=self.preset.std_limit)
 
     def robust(self) -> Path:
-        """The adversarially trained (robust) model on D."""
+        """The adversarially trained (robust) model on D (or the one the user gave)."""
+        if "adv" in self.preset.given:
+            return self.imported("adv")
         return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
+
+    def imported(self, role: str) -> Path:
+        """A model the user brought, as a run folder in the store, keyed by its file's sha256: everything
+        built from it is cached like the rest, and a changed file is a new model."""
+        path = Path(self.preset.given[role])
+        weights = path / MODEL_FILE if path.is_dir() else path
+        spec = None if path.is_dir() else spec_for_foreign(self.preset.given_arch, self.data)
+        config = {"imported": file_sha256(weights), "spec": spec, "role": role}
+
+        def make(folder: Path):
+            model, info, data = model_and_data(path, self.data.name, arch=self.preset.given_arch)
+            acc = accuracy(model, data.test_x, data.test_y, device=self.device)
+            save_model(folder, model, info["spec"], {"imported_from": str(path)}, dataset=data.name,
+                       test_dataset=data.name, metrics={"test_clean_accuracy": acc},
+                       **{k: info[k] for k in ("epoch", "format") if k in info})
+            return {"test_clean_accuracy": acc}
+
+        return self.store.get("model", config, make, f"import {role} model {path.name}")[0]
 
     def gaussian(self, std: float, *, limit: int | None = None) -> Path:
         """The standard model's recipe with Gaussian noise augmentation of this std (Yin et al.'s comparison),

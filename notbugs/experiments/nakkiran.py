@@ -132,12 +132,16 @@ def run(s: Settings, lab: Lab) -> dict:
     out["d_det"]["non-transferable"]["attack_success"] = nt_summary["attack_success"]
     out["det_images"], out["chance"] = s.det_images, 1 / data.num_classes
     if not s.squares_skipped:
-        out["squares"] = lab.measure("adversarial squares", {"squares": [s.squares_train, s.squares_test,
-                                                                         list(s.squares_arch), s.squares_epochs,
-                                                                         s.squares_lr, s.squares_eps],
-                                                             "shape": list(data.image_shape), "seed": lab.seed},
-                                     lambda: squares(s, lab))
+        out["squares"] = squares_step(s, lab)
     return out
+
+
+def squares_step(s: Settings, lab: Lab) -> dict:
+    """The squares' four models as one cached measurement (runnable on its own: they share nothing)."""
+    return lab.measure("adversarial squares", {"squares": [s.squares_train, s.squares_test, list(s.squares_arch),
+                                                           s.squares_epochs, s.squares_lr, s.squares_eps],
+                                               "shape": list(lab.data.image_shape), "seed": lab.seed},
+                       lambda: squares(s, lab))
 
 
 WHO = "Nakkiran (Distill)"

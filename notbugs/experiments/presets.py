@@ -45,6 +45,10 @@ class Preset:
     kind_limits: dict[str, int] = field(default_factory=dict)  # ...unless a kind (robust, nonrobust, rand, det) says
     device: str = "cpu"
     arch_options: dict = field(default_factory=dict)  # widths of ``arch`` (e.g. the CNN's base channels)
+    # models the user brings instead of training them: {"std": path, "adv": path} (run folders, .pt state dicts
+    # or robustness checkpoints); ``given_arch`` is the architecture of those that are not run folders
+    given: dict[str, str] = field(default_factory=dict)
+    given_arch: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

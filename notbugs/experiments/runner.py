@@ -39,12 +39,25 @@ def select(names: list[str]) -> list[Experiment]:
     return [e for e in REGISTRY if e.name in names]
 
 
-def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device: str | None = None) -> Preset:
+def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device: str | None = None,
+                given: dict[str, str] | None = None, given_arch: str | None = None) -> Preset:
+    """A preset for one seed, with the command line's overrides; ``given`` models replace trained ones."""
     preset = get_preset(name).with_seed(seed)
     if dataset:
         preset = replace(preset, dataset=dataset)
     if device:
         preset = replace(preset, device=device)
+    given = {k: str(v) for k, v in (given or {}).items() if v}
+    for role, path in given.items():
+        if role not in ("std", "adv"):
+            raise NotbugsError(f"a given model is the standard ('std') or the robust ('adv') one, not '{role}'")
+        if not Path(path).exists():
+            raise NotbugsError(f"{path} does not exist; give a run folder, a .pt state dict or a robustness checkpoint")
+        if not Path(path).is_dir() and not given_arch:
+            raise NotbugsError(f"{path} is not a run folder; say its architecture with --model-arch "
+                               "(e.g. madry-resnet50 for the paper's released CIFAR-10 models)")
+    if given:
+        preset = replace(preset, given=given, given_arch=given_arch)
     return preset
 
 

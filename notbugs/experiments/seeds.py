@@ -77,7 +77,8 @@ def combine(per_seed: dict[int, dict]) -> dict:
 
 
 def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path, cache: Path | None = None,
-              dataset: str | None = None, device: str | None = None, progress: bool = True,
+              dataset: str | None = None, device: str | None = None, given: dict[str, str] | None = None,
+              given_arch: str | None = None, progress: bool = True,
               say: Callable[[str], None] | None = None,
               on_update: Callable[[int | None, dict], None] | None = None) -> dict:
     """Run the experiments once per seed on one store; ``on_update(seed, results)`` after each experiment of a
@@ -87,7 +88,8 @@ def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path
     for seed in seeds:
         if say:
             say(f"--- seed {seed} ({seeds.index(seed) + 1} of {len(seeds)})")
-        preset = make_preset(preset_name, seed=seed, dataset=dataset, device=device)
+        preset = make_preset(preset_name, seed=seed, dataset=dataset, device=device, given=given,
+                             given_arch=given_arch)
         per_seed[seed] = run_experiments(names, preset, out=Path(out) / f"seed-{seed}", cache=cache,
                                          progress=progress, say=say,
                                          on_update=(lambda r, s=seed: on_update(s, r)) if on_update else None)

@@ -11,9 +11,11 @@ from torch import nn
 
 from ..errors import NotbugsError
 from .base import Classifier, Normalize
+from .madry import madry_resnet18_body, madry_resnet50_body
 from .resnet import resnet18_body
 from .small import cnn_body, linear_body, mlp_body
 from .vgg import vgg_body
+from .wrap import Wrapped, wrap
 
 ARCHS = {
     "cnn": cnn_body,
@@ -21,6 +23,9 @@ ARCHS = {
     "linear": linear_body,
     "resnet18": resnet18_body,
     "vgg": vgg_body,
+    # the CIFAR ResNets of MadryLab's robustness library, in its layout (its checkpoints load onto them)
+    "madry-resnet18": madry_resnet18_body,
+    "madry-resnet50": madry_resnet50_body,
 }
 
 
@@ -57,4 +62,4 @@ def check_fits(spec: dict) -> None:
                            f"{tuple(spec['image_shape'])} images ({str(exc).splitlines()[0]})") from None
 
 
-__all__ = ["ARCHS", "Classifier", "Normalize", "build_model", "check_fits", "model_spec"]
+__all__ = ["ARCHS", "Classifier", "Normalize", "Wrapped", "build_model", "check_fits", "model_spec", "wrap"]

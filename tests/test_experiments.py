@@ -29,6 +29,24 @@ def test_registry_is_complete():
         assert dataclasses.is_dataclass(e.settings["quick"](make_preset("quick"))), e.name
 
 
+def test_a_dataset_brings_its_own_threat_settings():
+    """--dataset mnist takes MNIST's eps from presets.THREATS; step sizes keep their ratio to eps; a dataset not
+    named there (digits) keeps the preset's own, and so does the preset's own dataset."""
+    from notbugs.experiments.presets import THREATS
+
+    quick, mnist = make_preset("quick"), make_preset("quick", dataset="mnist")
+    threat = THREATS["mnist"]
+    assert mnist.dataset == "mnist" and mnist.eval_eps == threat["eval_eps"]
+    assert mnist.main_eval_eps == threat["main_eval_eps"] and mnist.main_eval_eps in mnist.eval_eps
+    for name in ("adv", "rand", "det"):
+        before, after = getattr(quick, name), getattr(mnist, name)
+        assert after.eps == threat.get(f"{name}_eps", before.eps)
+        assert after.step_size / after.eps == pytest.approx(before.step_size / before.eps)
+    digits = make_preset("quick", dataset="digits")
+    assert (digits.adv, digits.det, digits.eval_eps) == (quick.adv, quick.det, quick.eval_eps)
+    assert make_preset("quick", dataset="fashion-mnist") == quick
+
+
 @pytest.fixture(scope="module")
 def everything(tmp_path_factory):
     """`reproduce all` at the tiny preset, counting every model the store trains."""

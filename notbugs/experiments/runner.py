@@ -44,7 +44,7 @@ def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device:
     """A preset for one seed, with the command line's overrides; ``given`` models replace trained ones."""
     preset = get_preset(name).with_seed(seed)
     if dataset:
-        preset = replace(preset, dataset=dataset)
+        preset = preset.on_dataset(dataset)
     if device:
         preset = replace(preset, device=device)
     given = {k: str(v) for k, v in (given or {}).items() if v}

@@ -209,7 +209,7 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
         if keep:
             attacked, loss = Stacked(std_model, keep), non_transferable_loss(y[lo:hi].to(device))
         return {"x": pgd(attacked, x[lo:hi].to(device), t[lo:hi].to(device), norm="l2", eps=cfg.eps, steps=cfg.steps,
-                         step_size=cfg.step_size, targeted=True, loss_fn=loss)}
+                         step_size=cfg.step_size, targeted=True, loss_fn=loss, checked=True)}
 
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc or f"D_{cfg.mode}")
     if res is None:

@@ -126,7 +126,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
                 if cfg.adv:
                     xb = pgd(net, xb, yb, norm=cfg.adv, eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,
-                             random_start=cfg.random_start, generator=gen)
+                             random_start=cfg.random_start, generator=gen, checked=True)
                 for group in opt.param_groups:
                     group["lr"] = cfg.lr * lr_factor(cfg.schedule, step / total)
                 model.train()

@@ -78,6 +78,7 @@ def pgd(
     loss_fn: LossFn = cross_entropy,
     select: LossFn | None = None,
     generator: torch.Generator | None = None,
+    checked: bool = False,
 ) -> torch.Tensor:
     """Return adversarial examples for ``x`` within ``eps`` of it in ``norm``.
 
@@ -89,15 +90,18 @@ def pgd(
     ball) draws from ``generator``, one example after another. ``x`` must be
     images in [0, 1] (normalisation inside the model); ``y`` class indices for
     the built-in losses, anything with one row per image for a custom one.
+    ``checked``: the caller checked its whole data once (the training loop,
+    the constructions); the per-call checks, which read values back and so
+    wait for a GPU, are skipped.
     """
-    class_labels = loss_fn in (cross_entropy, margin)
-    if class_labels:
+    check_values = loss_fn in (cross_entropy, margin) and not checked  # class indices, checked on the first logits
+    if check_values:
         y = check_batch(x, y)
-    else:
+    elif not checked:
         check_images(x)
         if len(y) != len(x):
             raise NotbugsError(f"{len(x)} images but {len(y)} targets; give one per image")
-    check_device(model, x, y)
+    check_device(model, x, y)  # no values read: free on any device
     if norm not in THREATS:
         raise NotbugsError(f"unknown norm '{norm}'; use one of {', '.join(THREATS)}")
     if steps < 0:
@@ -117,7 +121,7 @@ def pgd(
         for i in range(steps + 1 if best else steps):  # only ``best`` needs the last iterate's forward pass
             x_adv = (x0 + delta).requires_grad_(True)
             logits = model(x_adv)
-            if i == 0 and class_labels:
+            if i == 0 and check_values:
                 check_classes(logits.shape[-1], y)
             loss = loss_fn(logits, y)
             if best:

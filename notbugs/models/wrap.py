@@ -46,7 +46,6 @@ class Wrapped(nn.Module):
             names = [n for n in layers if n]
             shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
             raise NotbugsError(f"no layer named '{features}' in the module; its layers: {shown}")
-        self.num_classes: int | None = getattr(module, "num_classes", None)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         if (self.low, self.high) != (0.0, 1.0):
@@ -64,7 +63,7 @@ class Wrapped(nn.Module):
             seen.append(value)
             raise _Reached  # nothing after the representation needs computing
 
-        layer = dict(self.module.named_modules())[self.layer_name]
+        layer = self.module.get_submodule(self.layer_name)
         if self.take_input:
             handle = layer.register_forward_pre_hook(lambda m, args: keep(args))
         else:

@@ -38,9 +38,9 @@ def figure2(results: dict, ref: dict) -> bytes:
         robust = [100 * models[n]["robust_accuracy"][e] for n, _ in names]
         clean_ci = [models[n].get("clean_accuracy_ci") for n, _ in names]
         robust_ci = [models[n].get("robust_accuracy_ci", {}).get(e) for n, _ in names]
-        ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0", yerr=_yerr(clean, clean_ci),
+        ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0", yerr=error_bars(clean, clean_ci),
                capsize=3)
-        ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452", yerr=_yerr(robust, robust_ci),
+        ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452", yerr=error_bars(robust, robust_ci),
                capsize=3)
         for x, (c, r) in enumerate(zip(clean, robust)):
             ax.text(x - 0.2, c + 1, f"{c:.0f}", ha="center", fontsize=8)
@@ -53,7 +53,7 @@ def figure2(results: dict, ref: dict) -> bytes:
     return png(fig)
 
 
-def _yerr(values: list[float], intervals: list) -> list[list[float]] | None:
+def error_bars(values: list[float], intervals: list) -> list[list[float]] | None:
     """Matplotlib's asymmetric error bars (in %) from [low, high] intervals (fractions); None if any is missing."""
     if any(ci is None for ci in intervals):
         return None
@@ -65,7 +65,7 @@ def table1(results: dict, ref: dict) -> bytes:
     """The paper's Table 1 as bars: accuracy on the original test set when training on D, D_rand, D_det."""
     keys = ["std", "d_rand", "d_det"]
     ours = [100 * results["models"][k]["clean_accuracy"] for k in keys]
-    errors = {0: _yerr(ours, [results["models"][k].get("clean_accuracy_ci") for k in keys])}
+    errors = {0: error_bars(ours, [results["models"][k].get("clean_accuracy_ci") for k in keys])}
     series = [(f"ours ({results['dataset']})", ours, "#4c72b0"),
               ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k in keys], "#bbbbbb"),
               ("paper: Restricted ImageNet", [100 * ref["restricted_imagenet"][k] for k in keys], "#888888")]
@@ -77,7 +77,7 @@ def table1(results: dict, ref: dict) -> bytes:
 def grouped_bars(groups: list[str], series: list[tuple[str, list[float], str]], *, ylabel: str, title: str = "",
                  chance: float | None = None, size=(6.5, 3.4), errors: dict | None = None) -> bytes:
     """Bars per group, one colour per series (values in %), each bar labelled; an optional chance line;
-    ``errors`` maps a series' index to its error bars (as ``_yerr`` makes them)."""
+    ``errors`` maps a series' index to its error bars (as ``error_bars`` makes them)."""
     fig, ax = plt.subplots(figsize=size)
     width = 0.8 / len(series)
     for i, (label, values, color) in enumerate(series):
@@ -102,7 +102,7 @@ def robustness_curves(results: dict) -> bytes:
         eps = [0.0] + [float(e) for e in res["robust_accuracy"]]
         acc = [100 * res["clean_accuracy"]] + [100 * a for a in res["robust_accuracy"].values()]
         ci = [res.get("clean_accuracy_ci")] + [res.get("robust_accuracy_ci", {}).get(e) for e in res["robust_accuracy"]]
-        ax.errorbar(eps, acc, yerr=_yerr(acc, ci), marker="o", capsize=3, label=name)
+        ax.errorbar(eps, acc, yerr=error_bars(acc, ci), marker="o", capsize=3, label=name)
     ax.set_xlabel(f"L2 eps ({results['threat']['eval_steps']}-step PGD)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
@@ -111,12 +111,15 @@ def robustness_curves(results: dict) -> bytes:
 
 
 def line_plot(lines: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, title: str = "", logx: bool = False,
-              points: dict[str, tuple[list, list]] | None = None, ylim=None, size=(6, 3.6)) -> bytes:
-    """Lines with markers (one per series), plus optional unconnected points drawn in the matching colour."""
+              points: dict[str, tuple[list, list]] | None = None, ylim=None, size=(6, 3.6),
+              errors: dict | None = None) -> bytes:
+    """Lines with markers (one per series), plus optional unconnected points drawn in the matching colour;
+    ``errors`` maps a line's name to its error bars (as ``error_bars`` makes them)."""
     fig, ax = plt.subplots(figsize=size)
     colours = {}
     for name, (xs, ys) in lines.items():
-        (line,) = ax.plot(xs, ys, marker="o" if not points else None, label=name)
+        line = ax.errorbar(xs, ys, yerr=(errors or {}).get(name), capsize=3, marker="o" if not points else None,
+                           label=name).lines[0]
         colours[name] = line.get_color()
     for name, (xs, ys) in (points or {}).items():
         ax.scatter(xs, ys, s=18, color=colours.get(name), label=None if name in colours else name)

@@ -85,8 +85,9 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *, hflip_ok: bool = False,
-          progress: bool = True, desc: str = "train") -> list[dict]:
-    """Train ``model`` in place on images ``x`` (in [0, 1]) with labels ``y``; return per-epoch stats."""
+          progress: bool = True, desc: str = "train", after_epoch=None) -> list[dict]:
+    """Train ``model`` in place on images ``x`` (in [0, 1]) with labels ``y``; return per-epoch stats.
+    ``after_epoch(epoch, model)``, if given, sees the model after each epoch (1-based), e.g. to keep a snapshot."""
     cfg.validate()
     y = check_batch(x, y, "training")
     device = torch.device(cfg.device)
@@ -149,6 +150,8 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
         seen, correct, loss_sum = sums.tolist()
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
                         "seconds": time.perf_counter() - start})
+        if after_epoch is not None:
+            after_epoch(epoch + 1, model)
     bar.close()
     model.eval()
     return history

@@ -83,6 +83,36 @@ def test_all_runs_every_experiment(everything):
     json.dumps(res)
 
 
+def _intervals(tree):
+    """(value, interval) for every ``<key>_ci`` in a results tree, with the value it sits beside."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key.endswith("_ci"):
+                yield tree[key[:-3]], value
+            else:
+                yield from _intervals(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _intervals(value)
+
+
+def _inside(value, ci) -> bool:
+    if isinstance(value, dict):
+        return value.keys() == ci.keys() and all(_inside(value[k], ci[k]) for k in value)
+    return 0 <= ci[0] <= value <= ci[1] <= 1
+
+
+def test_every_accuracy_carries_its_interval(everything):
+    _, res, _ = everything
+    without_accuracies = {"theory", "style"}  # closed forms and feature distances, no test-set proportions
+    for name, entry in res["experiments"].items():
+        found = list(_intervals(entry["results"]))
+        assert bool(found) == (name not in without_accuracies), name
+        assert all(_inside(v, ci) for v, ci in found), name
+        section = Path(entry["section"]).read_text()
+        assert (name in without_accuracies) or "[" in section, name  # the report shows them
+
+
 def test_shared_models_are_trained_once(everything):
     _, res, trained = everything
     assert trained and max(trained.values()) == 1, [k for k, v in trained.items() if v > 1]

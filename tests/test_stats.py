@@ -9,7 +9,7 @@ from notbugs.cli import main
 from notbugs.experiments.base import ERROR, FAILS, HOLDS, NOT_RUN
 from notbugs.experiments.seeds import combine_claim, parse_seeds
 from notbugs.errors import NotbugsError
-from notbugs.stats import mean_sd, summarise, wilson
+from notbugs.stats import mean_sd, summarise, wilson, with_intervals
 
 
 def test_wilson_matches_the_closed_form():
@@ -24,6 +24,15 @@ def test_wilson_matches_the_closed_form():
     assert wilson(0.9, 10000)[1] - wilson(0.9, 10000)[0] < wilson(0.9, 500)[1] - wilson(0.9, 500)[0]
     with pytest.raises(ValueError):
         wilson(0.5, 0)
+
+
+def test_with_intervals_sits_beside_each_named_proportion():
+    d = {"acc": 0.5, "robust": {"1": 0.2, "2": 0.0}, "other": 3.0}
+    assert with_intervals(d, 100, "acc", "robust") is d
+    assert d["acc_ci"] == wilson(0.5, 100) and d["robust_ci"] == {"1": wilson(0.2, 100), "2": wilson(0.0, 100)}
+    assert "other_ci" not in d
+    with pytest.raises(KeyError):
+        with_intervals(d, 100, "missing")
 
 
 def test_mean_sd_and_summarise():

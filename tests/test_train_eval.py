@@ -29,6 +29,28 @@ def test_training_is_deterministic(digits):
     assert torch.equal(run(), run())
 
 
+def test_after_epoch_sees_each_epoch_of_the_same_run(digits):
+    """A snapshot taken after epoch 1 of a 3-epoch run equals a 1-epoch run under the constant schedule."""
+    x, y = digits.train_x[:200], digits.train_y[:200]
+    cfg = TrainConfig(epochs=3, seed=3, schedule="constant", crop_padding=0)
+    seen, snapshot = [], {}
+
+    def keep(epoch, model):
+        seen.append(epoch)
+        if epoch == 1:
+            snapshot["w"] = torch.cat([p.detach().flatten() for p in model.parameters()]).clone()
+
+    seed_everything(3)
+    m = _mlp(digits, 16)
+    history = train(m, x, y, cfg, progress=False, after_epoch=keep)
+    assert seen == [1, 2, 3] and len(history) == 3
+    seed_everything(3)
+    one = _mlp(digits, 16)
+    train(one, x, y, TrainConfig(epochs=1, seed=3, schedule="constant", crop_padding=0), progress=False)
+    assert torch.equal(snapshot["w"], torch.cat([p.flatten() for p in one.parameters()]))
+    assert not torch.equal(snapshot["w"], torch.cat([p.flatten() for p in m.parameters()]))
+
+
 def test_adversarial_training_buys_robustness(digits, digits_mlp):
     seed_everything(0)
     robust = _mlp(digits)

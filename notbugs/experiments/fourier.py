@@ -24,10 +24,11 @@ from ..corruptions import SEVERITIES, corrupt
 from ..data import ImageData
 from ..errors import NotbugsError
 from ..evaluate import accuracy
-from ..figures import line_plot, png
+from ..figures import error_bars, line_plot, png
 from ..grid import image_grid_png
 from ..htmlparts import img, pct, table
 from ..reference import YIN_GILMER
+from ..stats import wilson, with_intervals
 from ..steps import subset
 from ..train import TrainConfig
 from .base import Claim, Experiment, Verdict
@@ -109,8 +110,9 @@ def run(s: Settings, lab: Lab) -> dict:
             folder = lab.train(f"train on {kind}-pass {cutoff}", TrainConfig(
                 epochs=s.filter_epochs, lr=1e-3, crop_padding=0, flip=False, seed=lab.seed), data=fdata,
                 limit=s.filter_images, source={"dataset": data.name, "filter": [kind, cutoff], "seed": lab.seed})
-            filters.append({"kind": kind, "cutoff": cutoff,
-                            "test_accuracy": accuracy(lab.model(folder), fdata.test_x, fdata.test_y)})
+            filters.append(with_intervals({"kind": kind, "cutoff": cutoff,
+                                           "test_accuracy": accuracy(lab.model(folder), fdata.test_x, fdata.test_y)},
+                                          len(fdata.test_y), "test_accuracy"))
     samples = lab.picture("filtered samples", {"dataset": data.name, "filters": [s.low_cutoffs, s.high_cutoffs],
                                                "seed": lab.seed}, lambda: _filter_grid(data, s, lab.seed))
     xc, yc = subset(data.test_x, data.test_y, s.corruption_images, lab.seed)
@@ -126,10 +128,12 @@ def run(s: Settings, lab: Lab) -> dict:
 
     corr = lab.measure("corruptions", {"models": [f.name for f in folders.values()], "images": s.corruption_images,
                                        "severities": SEVERITIES, "seed": lab.seed}, corruptions)
-    return {"heat_maps": heat_maps, "filters": filters, "filter_samples": str(samples), "corruptions": corr,
-            "gaussian_std": s.gaussian_std, "clean_accuracy": {k: accuracy(m, data.test_x, data.test_y)
-                                                               for k, m in models.items()},
-            "bands": [s.low_band, s.high_band], "heat_images": s.heat_images}
+    out = {"heat_maps": heat_maps, "filters": filters, "filter_samples": str(samples), "corruptions": corr,
+           "corruptions_ci": {m: {k: wilson(a, len(yc)) for k, a in c.items()} for m, c in corr.items()},
+           "gaussian_std": s.gaussian_std, "clean_accuracy": {k: accuracy(m, data.test_x, data.test_y)
+                                                              for k, m in models.items()},
+           "bands": [s.low_band, s.high_band], "heat_images": s.heat_images}
+    return with_intervals(out, len(data.test_y), "clean_accuracy")
 
 
 def _filter_grid(data: ImageData, s: Settings, seed: int) -> bytes:
@@ -237,22 +241,25 @@ def section(entry: dict) -> str:
     hm = res["heat_maps"]
     band_rows = [[m, r, f"{100 * hm[m][r]['low']:+.1f}", f"{100 * hm[m][r]['high']:+.1f}"]
                  for m in MODELS for r in hm[m]]
-    lines = {kind: ([f["cutoff"] for f in res["filters"] if f["kind"] == kind],
-                    [100 * f["test_accuracy"] for f in res["filters"] if f["kind"] == kind]) for kind in ("low", "high")}
-    fig = line_plot({f"{k}-pass": v for k, v in lines.items()}, xlabel="cut-off radius max(|u|, |v|)",
-                    ylabel="test accuracy on equally filtered images (%)", ylim=(0, 100))
-    corr = res["corruptions"]
-    crow = [[f"{c} (severity 3)"] + [pct(corr[m][f"{c}/3"]) for m in MODELS] for c in SEVERITIES]
+    by_kind = {f"{kind}-pass": [f for f in res["filters"] if f["kind"] == kind] for kind in ("low", "high")}
+    lines = {k: ([f["cutoff"] for f in fs], [100 * f["test_accuracy"] for f in fs]) for k, fs in by_kind.items()}
+    errors = {k: error_bars(lines[k][1], [f.get("test_accuracy_ci") for f in fs]) for k, fs in by_kind.items()}
+    fig = line_plot(lines, xlabel="cut-off radius max(|u|, |v|)",
+                    ylabel="test accuracy on equally filtered images (%)", ylim=(0, 100), errors=errors)
+    corr, corr_ci = res["corruptions"], res.get("corruptions_ci", {})
+    crow = [[f"{c} (severity 3)"] + [pct(corr[m][f"{c}/3"], corr_ci.get(m, {}).get(f"{c}/3")) for m in MODELS]
+            for c in SEVERITIES]
     low, high = res["bands"]
     return (f"<p>Models: standard, adversarially trained (the paper experiment's) and Gaussian-augmented (standard "
             f"recipe, noise std {res['gaussian_std']:g}); clean accuracy "
-            + ", ".join(f"{m} {pct(a)} %" for m, a in res["clean_accuracy"].items())
+            + ", ".join(f"{m} {pct(a, res.get('clean_accuracy_ci', {}).get(m))} %"
+                        for m, a in res["clean_accuracy"].items())
             + f". Heat maps on {res['heat_images']} test images, centred (low frequencies in the middle).</p>"
             + img(_heat_figure(res), "Fourier heat maps")
             + table(["model", "r", f"low band (<= {low}): points", f"high band (>= {high}): points"], band_rows)
             + "<h3>Filtered data</h3>" + img(fig, "filtered data") + img(res["filter_samples"], "filtered samples")
             + "<h3>Corruptions</h3>" + img(_corruption_figure(res), "corruptions")
-            + table(["corruption", *MODELS], crow)
+            + table(["corruption", *(f"{m} (%) [95 % interval]" for m in MODELS)], crow)
             + f"<p>Published (CIFAR-10): adversarial training lowers fog accuracy from "
               f"{pct(YIN_GILMER['fog_accuracy']['standard'])} % to {pct(YIN_GILMER['fog_accuracy']['adversarially_trained'])}"
               " %.</p>")

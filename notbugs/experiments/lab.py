@@ -22,6 +22,7 @@ from ..evaluate import accuracy, evaluate
 from ..grid import image_grid_png
 from ..pipeline import Store
 from ..sanity import sanity_checks
+from ..stats import with_intervals
 from ..steps import KINDS, build_dataset, model_and_data, save_dataset, spec_for_foreign, subset, train_model
 from ..storage import atomic_write_bytes, load_tensors
 from ..train import TrainConfig
@@ -239,6 +240,18 @@ class Lab:
             return res
 
         return self.store.get("eval", config, make, f"evaluate {name}")[1]["summary"]
+
+    @property
+    def eval_images(self) -> int:
+        """How many test images the robust accuracies are measured on (clean accuracy uses all of them)."""
+        return min(self.preset.eval_limit or len(self.data.test_x), len(self.data.test_x))
+
+    def scores(self, ev: dict) -> dict:
+        """An evaluation's accuracies with their 95 % Wilson intervals, and the attack checks' flags per eps."""
+        out = {"clean_accuracy": ev["clean_accuracy"], "robust_accuracy": ev["robust_accuracy"],
+               "sanity_flags": {eps: rep["flags"] for eps, rep in ev["sanity"].items()}}
+        with_intervals(out, len(self.data.test_x), "clean_accuracy")
+        return with_intervals(out, self.eval_images, "robust_accuracy")
 
     def measure(self, label: str, config: dict, make: Callable[[], dict]) -> dict:
         """Any experiment-specific computation worth caching: a dict of numbers under ``config``."""

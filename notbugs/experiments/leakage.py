@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..htmlparts import pct, table
 from ..reference import GOH_LEAKAGE
+from ..stats import with_intervals
 from ..train import TrainConfig
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -80,7 +81,9 @@ def run(s: Settings, lab: Lab) -> dict:
         built = lab.constructed(folder, name)
         out["probe"][name] = probe(feats(built.train_x), built.train_y.numpy(), test_z, test_y)
         out["paper_leakage_gap"][name] = summary["leakage_gap"]
-    return out
+    n = len(data.test_y)
+    with_intervals(out["robust_linear"], n, "clean_accuracy", "certified_accuracy")
+    return with_intervals(out, n, "probe")
 
 
 WHO = "Goh (Distill)"
@@ -112,19 +115,20 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 
 def section(entry: dict) -> str:
     res = entry["results"]
-    rl, p = res["robust_linear"], res["probe"]
+    rl, p, ci = res["robust_linear"], res["probe"], res.get("probe_ci", {})
     ref = GOH_LEAKAGE
-    rows = [["D (ceiling)", pct(p["d"]), "–", "–"],
-            ["D_rand", pct(p["d_rand"]), f"{100 * res['paper_leakage_gap']['d_rand']:.1f}",
+    rows = [["D (ceiling)", pct(p["d"], ci.get("d")), "–", "–"],
+            ["D_rand", pct(p["d_rand"], ci.get("d_rand")), f"{100 * res['paper_leakage_gap']['d_rand']:.1f}",
              f"{pct(ref['probe']['d_rand'])} (of {pct(ref['ceiling']['d_rand'])})"],
-            ["D_det", pct(p["d_det"]), f"{100 * res['paper_leakage_gap']['d_det']:.1f}",
+            ["D_det", pct(p["d_det"], ci.get("d_det")), f"{100 * res['paper_leakage_gap']['d_det']:.1f}",
              f"{pct(ref['probe']['d_det'])} (of {pct(ref['ceiling']['d_det'])})"]]
     agree = ("The two measures agree" if (p["d_rand"] - p["d_det"] >= 0.10) ==
              (res["paper_leakage_gap"]["d_rand"] > res["paper_leakage_gap"]["d_det"]) else "The two measures disagree")
-    return (f"<p>Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean {pct(rl['clean_accuracy'])} %, "
-            f"certified at L2 {rl['eps']:g}: {pct(rl['certified_accuracy'])} % (exact for a linear model: the distance "
+    return (f"<p>Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean "
+            f"{pct(rl['clean_accuracy'], rl.get('clean_accuracy_ci'))} %, certified at L2 {rl['eps']:g}: "
+            f"{pct(rl['certified_accuracy'], rl.get('certified_accuracy_ci'))} % (95 % intervals; exact for a linear model: the distance "
             "to each decision boundary).</p>"
-            + table(["probe trained on", "probe accuracy on clean test images (%)",
+            + table(["probe trained on", "probe accuracy on clean test images (%) [95 % interval]",
                      "paper experiment's leakage gap (points)", "Goh, CIFAR-10 (%)"], rows)
             + f"<p>{agree} on which of D_rand and D_det leaks more: the probe measures what a linear read-out of "
               "robust features learns from the labels; the gap measures how often the perturbation flipped the "

@@ -20,6 +20,7 @@ import torch
 from ..errors import NotbugsError
 from ..figures import png
 from ..htmlparts import img, pct, table
+from ..stats import with_intervals
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -98,9 +99,11 @@ def run(s: Settings, lab: Lab) -> dict:
     ensembles = {}
     for label, (lo, hi) in groups.items():
         w = ensemble(d, lo, hi)
-        ensembles[label] = {"ranks": [lo, hi], **feature_stats(w, xtr, ytr, d["mean"]),
-                            "clean_accuracy": accuracy(w, xte, yte, d["mean"]),
-                            "robust_accuracy": {f"{e:g}": accuracy(w, xte, yte, d["mean"], e) for e in s.eps}}
+        ensembles[label] = with_intervals({"ranks": [lo, hi], **feature_stats(w, xtr, ytr, d["mean"]),
+                                           "clean_accuracy": accuracy(w, xte, yte, d["mean"]),
+                                           "robust_accuracy": {f"{e:g}": accuracy(w, xte, yte, d["mean"], e)
+                                                               for e in s.eps}},
+                                          len(yte), "clean_accuracy", "robust_accuracy")
     # contamination: the non-robust ensemble with an admixture alpha of the most useful robust direction
     w_nr = ensemble(d, *s.band)
     w_nr = w_nr / w_nr.norm()
@@ -188,10 +191,12 @@ def _scatter(res: dict) -> bytes:
 def section(entry: dict) -> str:
     res = entry["results"]
     eps = list(next(iter(res["ensembles"].values()))["robust_accuracy"])
-    rows = [[name, f"{ens['usefulness']:.3f}", f"{ens['robustness']:.3f}", pct(ens["clean_accuracy"])]
-            + [pct(ens["robust_accuracy"][e]) for e in eps] for name, ens in res["ensembles"].items()]
+    rows = [[name, f"{ens['usefulness']:.3f}", f"{ens['robustness']:.3f}",
+             pct(ens["clean_accuracy"], ens.get("clean_accuracy_ci"))]
+            + [pct(ens["robust_accuracy"][e], ens.get("robust_accuracy_ci", {}).get(e)) for e in eps]
+            for name, ens in res["ensembles"].items()]
     return (img(_scatter(res), "usefulness against robustness")
-            + table(["usefulness-weighted ensemble", "usefulness", "robustness", "clean (%)"]
+            + table(["usefulness-weighted ensemble", "usefulness", "robustness", "clean (%) [95 % interval]"]
                     + [f"L2 eps {e} (%)" for e in eps], rows)
             + f"<p>{res['train_images']} training and {res['test_images']} test images; accuracies of sign(w^T(x - mean)) "
               "are exact under the L2 adversary (a linear classifier's margin over ||w||).</p>")

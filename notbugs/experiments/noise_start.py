@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..figures import grouped_bars
+from ..figures import error_bars, grouped_bars
 from ..htmlparts import grids, img, pct, table
 from ..reference import FIGURE2_CIFAR10
 from .base import Claim, Experiment, Verdict
@@ -35,8 +35,7 @@ def run(s: Settings, lab: Lab) -> dict:
             folder, summary = lab.dataset(kind, start=start)
             ev = lab.evaluation(name, lab.fresh(kind, folder, name))
             out["datasets"][name] = {**summary, "artifact": str(folder)}
-            out["models"][name] = {"clean_accuracy": ev["clean_accuracy"], "robust_accuracy": ev["robust_accuracy"],
-                                   "sanity_flags": {e: r["flags"] for e, r in ev["sanity"].items()}}
+            out["models"][name] = lab.scores(ev)
     return out
 
 
@@ -75,16 +74,20 @@ def section(entry: dict) -> str:
     e = f"{res['eps']:g}"
     names = ["d_r", "d_r_noise", "d_nr", "d_nr_noise"]
     ref = FIGURE2_CIFAR10["models"]
-    series = [("ours, clean", [100 * res["models"][n]["clean_accuracy"] for n in names], "#4c72b0"),
-              (f"ours, robust eps {e}", [100 * _robust(res, n) for n in names], "#dd8452"),
+    models = res["models"]
+    clean, robust = [100 * models[n]["clean_accuracy"] for n in names], [100 * _robust(res, n) for n in names]
+    errors = {0: error_bars(clean, [models[n].get("clean_accuracy_ci") for n in names]),
+              1: error_bars(robust, [models[n].get("robust_accuracy_ci", {}).get(e) for n in names])}
+    series = [("ours, clean", clean, "#4c72b0"), (f"ours, robust eps {e}", robust, "#dd8452"),
               ("paper CIFAR-10, clean", [100 * ref[n]["clean_accuracy"] for n in names], "#bbbbbb"),
               ("paper, robust eps 0.25", [100 * ref[n]["robust_accuracy"]["0.25"] for n in names], "#888888")]
     fig = grouped_bars(["D_R\nfrom images", "D_R\nfrom noise", "D_NR\nfrom images", "D_NR\nfrom noise"], series,
-                       ylabel="accuracy on the original test set (%)", size=(8, 3.6))
-    rows = [[n, d["size"], f"{d['relative_feature_distance_median']:.3f}", pct(res["models"][n]["clean_accuracy"]),
-             pct(_robust(res, n))] for n, d in res["datasets"].items()]
+                       ylabel="accuracy on the original test set (%)", size=(8, 3.6), errors=errors)
+    rows = [[n, d["size"], f"{d['relative_feature_distance_median']:.3f}",
+             pct(models[n]["clean_accuracy"], models[n].get("clean_accuracy_ci")),
+             pct(_robust(res, n), models[n].get("robust_accuracy_ci", {}).get(e))] for n, d in res["datasets"].items()]
     return (img(fig, "D_R and D_NR from noise") + table(
-        ["dataset", "images", "median relative feature distance", "clean (%)", f"robust eps {e} (%)"], rows)
+        ["dataset", "images", "median relative feature distance", "clean (%) [95 % interval]", f"robust eps {e} (%)"], rows)
         + grids([(n, f"{d['artifact']}/samples.png") for n, d in res["datasets"].items() if n.endswith("noise")]))
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from ..figures import figure2, robustness_curves, table1
 from ..htmlparts import grids, img, pct, sanity_table, table
 from ..reference import FIGURE2_CIFAR10, TABLE1
-from ..stats import wilson
 from ..steps import KINDS
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -38,18 +37,12 @@ def run(preset: Preset, lab: Lab) -> dict:
         built[name] = {**summary, "artifact": str(folder)}
     models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, folder) for name, folder in models.items()}
-    n_robust = min(preset.eval_limit or len(data.test_x), len(data.test_x))
     return {
         "dataset": data.name, "arch": preset.arch, "arch_options": preset.arch_options, "num_classes": data.num_classes,
         "threat": {"norm": "l2", "train_eps": preset.adv.eps, "eval_eps": preset.eval_eps,
                    "main_eval_eps": preset.main_eval_eps, "eval_steps": preset.eval_steps,
-                   "eval_images": n_robust},
-        "models": {name: {"clean_accuracy": ev["clean_accuracy"], "robust_accuracy": ev["robust_accuracy"],
-                          # 95 % Wilson intervals for the number of test images each was measured on
-                          "clean_accuracy_ci": wilson(ev["clean_accuracy"], len(data.test_x)),
-                          "robust_accuracy_ci": {eps: wilson(a, n_robust) for eps, a in ev["robust_accuracy"].items()},
-                          "sanity_flags": {eps: rep["flags"] for eps, rep in ev["sanity"].items()},
-                          "sanity": ev["sanity"]} for name, ev in evals.items()},
+                   "eval_images": lab.eval_images},
+        "models": {name: {**lab.scores(ev), "sanity": ev["sanity"]} for name, ev in evals.items()},
         "datasets": built,
         "artifacts": {"samples_d": str(lab.samples()),
                       "models": {k: str(v) for k, v in models.items()}},

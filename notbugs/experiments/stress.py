@@ -18,8 +18,9 @@ import torch
 
 from ..attacks import margin, pgd
 from ..evaluate import robust_mask
-from ..figures import line_plot
+from ..figures import error_bars, line_plot
 from ..htmlparts import img, pct, table
+from ..stats import with_intervals
 from ..steps import subset
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -78,6 +79,9 @@ def run(s: Settings, lab: Lab) -> dict:
 
         config = {"model": folder.name, "eps": eps, "settings": vars(s), "seed": lab.seed}
         curves[name] = lab.measure(f"stress {name}", config, measure)["points"]
+    for pts in curves.values():
+        for pt in pts:
+            with_intervals(pt, len(x), "robust_accuracy")
     return {"eps": eps, "images": len(x), "curves": curves}
 
 
@@ -105,15 +109,20 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 def section(entry: dict) -> str:
     res = entry["results"]
     curves = res["curves"]
-    lines = {name: ([pt["steps"] for pt in pts if pt["attack"].startswith("PGD")],
-                    [100 * pt["robust_accuracy"] for pt in pts if pt["attack"].startswith("PGD")])
-             for name, pts in curves.items()}
+    pgd_points = {name: [pt for pt in pts if pt["attack"].startswith("PGD")] for name, pts in curves.items()}
+    lines = {name: ([pt["steps"] for pt in pts], [100 * pt["robust_accuracy"] for pt in pts])
+             for name, pts in pgd_points.items()}
+    errors = {name: error_bars(lines[name][1], [pt.get("robust_accuracy_ci") for pt in pts])
+              for name, pts in pgd_points.items()}
     fig = line_plot(lines, xlabel="PGD steps (cumulative worst case)", ylabel="robust accuracy (%)",
-                    title=f"L2 eps {res['eps']:g}, {res['images']} test images", logx=True, ylim=(0, 100))
+                    title=f"L2 eps {res['eps']:g}, {res['images']} test images", logx=True, ylim=(0, 100),
+                    errors=errors)
     attacks = [pt["attack"] for pt in next(iter(curves.values()))]
-    rows = [[a] + [pct(curves[m][i]["robust_accuracy"]) for m in curves] for i, a in enumerate(attacks)]
+    rows = [[a] + [pct(curves[m][i]["robust_accuracy"], curves[m][i].get("robust_accuracy_ci")) for m in curves]
+            for i, a in enumerate(attacks)]
     return img(fig, "robust accuracy against attack strength") + table(
-        ["attack (each row: robust to it and to every row above)"] + list(curves), rows)
+        ["attack (each row: robust to it and to every row above)"] + [f"{m} (%) [95 % interval]" for m in curves],
+        rows)
 
 
 def _settings(preset) -> Settings:

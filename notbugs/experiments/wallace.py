@@ -12,7 +12,7 @@ uniformly random wrong labels teach nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -22,6 +22,7 @@ from ..evaluate import accuracy, predict
 from ..htmlparts import pct, table
 from ..models import build_model, model_spec
 from ..reference import WALLACE
+from ..stats import with_intervals
 from ..steps import subset
 from ..train import TrainConfig, train
 from .base import Claim, Experiment, Verdict
@@ -65,7 +66,8 @@ def in_domain(s: Settings, lab: Lab) -> dict:
         folder = lab.train(f"train on {name.replace('_', ' ')}", _plain(s.fresh_epochs, lab.seed), data=built,
                            source={"wallace": name, "labeler": labeler.name, "seed": lab.seed})
         out[name] = accuracy(lab.model(folder), data.test_x, data.test_y)
-    return out
+    with_intervals(out, len(data.train_y), "labeler_train_accuracy")
+    return with_intervals(out, len(data.test_y), "labeler_test_accuracy", "wrong_labels", "control")
 
 
 def out_of_domain(s: Settings, lab: Lab, labeler_set: str, image_set: str) -> dict:
@@ -86,9 +88,10 @@ def out_of_domain(s: Settings, lab: Lab, labeler_set: str, image_set: str) -> di
     folder = lab.train(f"train on {image_set} labelled by {labeler_set}", _plain(s.ood_epochs, lab.seed), data=built,
                        source={"wallace": "out of domain", "labeler": labeler.name, "images": image_set,
                                "limit": s.ood_images, "seed": lab.seed}, test_dataset=src.name)
-    return {"labeler_test_accuracy": accuracy(lab.model(labeler), src.test_x, src.test_y),
-            "label_histogram": torch.bincount(labels, minlength=src.num_classes).tolist(),
-            "test_accuracy": accuracy(lab.model(folder), src.test_x, src.test_y), "images": len(x)}
+    out = {"labeler_test_accuracy": accuracy(lab.model(labeler), src.test_x, src.test_y),
+           "label_histogram": torch.bincount(labels, minlength=src.num_classes).tolist(),
+           "test_accuracy": accuracy(lab.model(folder), src.test_x, src.test_y), "images": len(x)}
+    return with_intervals(out, len(src.test_y), "labeler_test_accuracy", "test_accuracy")
 
 
 def toy(s: Settings, seed: int) -> list[dict]:
@@ -168,20 +171,22 @@ def section(entry: dict) -> str:
     res = entry["results"]
     d = res["in_domain"]
     ref = WALLACE
-    rows = [["in domain: wrong labels", d["wrong_images"], pct(d["wrong_labels"]),
+    rows = [["in domain: wrong labels", d["wrong_images"], pct(d["wrong_labels"], d.get("wrong_labels_ci")),
              pct(ref["in_domain"]["fresh_test_accuracy"])],
-            ["in domain: random wrong labels (control)", d["wrong_images"], pct(d["control"]), "–"]]
+            ["in domain: random wrong labels (control)", d["wrong_images"], pct(d["control"], d.get("control_ci")),
+             "–"]]
     for key, o in res["out_of_domain"].items():
         labeler, images = key.split("->")
         label = f"{images} images labelled by a {labeler} model, tested on {labeler}"
         rows.append([label, o.get("images", "–"), "not run: " + o["not_run"] if "not_run" in o
-                     else pct(o["test_accuracy"]),
+                     else pct(o["test_accuracy"], o.get("test_accuracy_ci")),
                      pct(ref["out_of_domain"]["fresh_mnist_test_accuracy"]) if labeler == "mnist" else "not published"])
     toy_rows = [[i + 1, pct(t["fit"]), pct(t["flipped"]), f"{t['recovered']} / {t['points']}"]
                 for i, t in enumerate(res["toy"])]
-    return (f"<p>Weak labeler: {pct(d['labeler_train_accuracy'])} % on the training set, "
-            f"{pct(d['labeler_test_accuracy'])} % on the test set.</p>"
-            + table(["fresh model trained on", "images", "accuracy (%)", "Wallace (%)"], rows)
+    return (f"<p>Weak labeler: {pct(d['labeler_train_accuracy'], d.get('labeler_train_accuracy_ci'))} % on the "
+            f"training set, {pct(d['labeler_test_accuracy'], d.get('labeler_test_accuracy_ci'))} % on the test set "
+            "(95 % intervals in brackets).</p>"
+            + table(["fresh model trained on", "images", "accuracy (%) [95 % interval]", "Wallace (%)"], rows)
             + f"<h3>The 2-D toy (random points, random labels, Linf eps {ref['toy']['linf_eps']}; Wallace recovered "
               f"{ref['toy']['recovered']} of {ref['toy']['points']})</h3>"
             + table(["trial", "first model fits", "moved points flipped", "original labels recovered"], toy_rows))

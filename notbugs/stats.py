@@ -45,7 +45,8 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 def summarise(trees: list):
     """For results dicts of several seeds: every number all of them hold, as {"mean", "sd", "values"}, at its
     place in the tree; lists of numbers are taken element by element when their lengths agree; anything that is
-    not a number everywhere (text, paths, differing shapes) is left out."""
+    not a number everywhere (text, paths, differing shapes) is left out, and so are the per-run intervals
+    (``*_ci``): over seeds the spread is the standard deviation."""
     first = trees[0]
     if isinstance(first, bool):
         return None
@@ -58,7 +59,7 @@ def summarise(trees: list):
     if isinstance(first, dict):
         out = {}
         for key in first:
-            if all(isinstance(t, dict) and key in t for t in trees):
+            if not str(key).endswith("_ci") and all(isinstance(t, dict) and key in t for t in trees):
                 sub = summarise([t[key] for t in trees])
                 if sub is not None:
                     out[key] = sub

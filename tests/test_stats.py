@@ -39,12 +39,13 @@ def test_mean_sd_and_summarise():
     assert mean_sd([1.0]) == (1.0, 0.0)
     m, sd = mean_sd([1.0, 2.0, 4.0])
     assert m == pytest.approx(7 / 3) and sd == pytest.approx(math.sqrt(((1 - m) ** 2 + (2 - m) ** 2 + (4 - m) ** 2) / 2))
-    trees = [{"a": 0.5, "b": {"c": [1, 2]}, "name": "x", "flag": True, "only_here": 1.0, "d": [1, 2]},
-             {"a": 0.7, "b": {"c": [3, 4]}, "name": "y", "flag": False, "d": [1]}]
+    trees = [{"a": 0.5, "a_ci": [0.4, 0.6], "b": {"c": [1, 2]}, "name": "x", "flag": True, "only_here": 1.0,
+              "d": [1, 2]},
+             {"a": 0.7, "a_ci": [0.6, 0.8], "b": {"c": [3, 4]}, "name": "y", "flag": False, "d": [1]}]
     s = summarise(trees)
     assert s["a"]["mean"] == pytest.approx(0.6) and s["a"]["values"] == [0.5, 0.7]
     assert s["b"]["c"][1]["mean"] == 3.0
-    assert set(s) == {"a", "b"}  # text, booleans, keys one seed lacks, lists of other lengths: left out
+    assert set(s) == {"a", "b"}  # text, booleans, keys one seed lacks, lists of other lengths, intervals: left out
 
 
 def test_claims_over_seeds():

@@ -18,6 +18,14 @@ def pct(v, ci: list[float] | None = None) -> str:
     return f"{100 * v:.1f}" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
 
 
+def pct_of(d: dict, key: str, sub: str | None = None) -> str:
+    """``pct`` of ``d[key]`` (or ``d[key][sub]``) with the interval ``stats.with_intervals`` put beside it, if any."""
+    value, ci = d.get(key), d.get(key + "_ci")
+    if sub is not None:
+        value, ci = (value or {}).get(sub), (ci or {}).get(sub)
+    return pct(value, ci)
+
+
 def img(png: bytes | str | Path, alt: str) -> str:
     """An inlined PNG (bytes, or the path of a PNG file; a missing file gives a note instead)."""
     if not isinstance(png, bytes):

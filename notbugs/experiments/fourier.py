@@ -26,7 +26,7 @@ from ..errors import NotbugsError
 from ..evaluate import accuracy
 from ..figures import error_bars, line_plot, png
 from ..grid import image_grid_png
-from ..htmlparts import img, pct, table
+from ..htmlparts import img, pct, pct_of, table
 from ..reference import YIN_GILMER
 from ..stats import wilson, with_intervals
 from ..steps import subset
@@ -252,7 +252,7 @@ def section(entry: dict) -> str:
     low, high = res["bands"]
     return (f"<p>Models: standard, adversarially trained (the paper experiment's) and Gaussian-augmented (standard "
             f"recipe, noise std {res['gaussian_std']:g}); clean accuracy "
-            + ", ".join(f"{m} {pct(a, res.get('clean_accuracy_ci', {}).get(m))} %"
+            + ", ".join(f"{m} {pct_of(res, 'clean_accuracy', m)} %"
                         for m, a in res["clean_accuracy"].items())
             + f". Heat maps on {res['heat_images']} test images, centred (low frequencies in the middle).</p>"
             + img(_heat_figure(res), "Fourier heat maps")

@@ -20,7 +20,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from ..htmlparts import pct, table
+from ..htmlparts import pct, pct_of, table
 from ..reference import GOH_LEAKAGE
 from ..stats import with_intervals
 from ..train import TrainConfig
@@ -125,8 +125,8 @@ def section(entry: dict) -> str:
     agree = ("The two measures agree" if (p["d_rand"] - p["d_det"] >= 0.10) ==
              (res["paper_leakage_gap"]["d_rand"] > res["paper_leakage_gap"]["d_det"]) else "The two measures disagree")
     return (f"<p>Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean "
-            f"{pct(rl['clean_accuracy'], rl.get('clean_accuracy_ci'))} %, certified at L2 {rl['eps']:g}: "
-            f"{pct(rl['certified_accuracy'], rl.get('certified_accuracy_ci'))} % (95 % intervals; exact for a linear model: the distance "
+            f"{pct_of(rl, 'clean_accuracy')} %, certified at L2 {rl['eps']:g}: "
+            f"{pct_of(rl, 'certified_accuracy')} % (95 % intervals; exact for a linear model: the distance "
             "to each decision boundary).</p>"
             + table(["probe trained on", "probe accuracy on clean test images (%) [95 % interval]",
                      "paper experiment's leakage gap (points)", "Goh, CIFAR-10 (%)"], rows)

@@ -19,7 +19,7 @@ import torch
 
 from ..errors import NotbugsError
 from ..figures import png
-from ..htmlparts import img, pct, table
+from ..htmlparts import img, pct_of, table
 from ..stats import with_intervals
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -192,8 +192,8 @@ def section(entry: dict) -> str:
     res = entry["results"]
     eps = list(next(iter(res["ensembles"].values()))["robust_accuracy"])
     rows = [[name, f"{ens['usefulness']:.3f}", f"{ens['robustness']:.3f}",
-             pct(ens["clean_accuracy"], ens.get("clean_accuracy_ci"))]
-            + [pct(ens["robust_accuracy"][e], ens.get("robust_accuracy_ci", {}).get(e)) for e in eps]
+             pct_of(ens, "clean_accuracy")]
+            + [pct_of(ens, "robust_accuracy", e) for e in eps]
             for name, ens in res["ensembles"].items()]
     return (img(_scatter(res), "usefulness against robustness")
             + table(["usefulness-weighted ensemble", "usefulness", "robustness", "clean (%) [95 % interval]"]

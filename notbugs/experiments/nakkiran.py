@@ -26,7 +26,7 @@ from torch.optim.swa_utils import update_bn
 from ..attacks import pgd
 from ..construct import Stacked, non_transferable_loss
 from ..evaluate import accuracy, predict, robust_mask
-from ..htmlparts import pct, table
+from ..htmlparts import pct, pct_of, table
 from ..models import build_model, model_spec
 from ..reference import NAKKIRAN
 from ..stats import with_intervals
@@ -221,9 +221,9 @@ def section(entry: dict) -> str:
     res = entry["results"]
     ref = NAKKIRAN["attack"]
     rows = [[f"{r['norm']} eps {r['eps']:g}", r["attack"],
-             *(pct(r[k], r.get(k + "_ci")) for k in ("success", "transfer", "held_out_keeps_label")),
+             *(pct_of(r, k) for k in ("success", "transfer", "held_out_keeps_label")),
              " / ".join(pct(v) for v in ref[r["norm"]][r["attack"]])] for r in res["attacks"]]
-    drows = [[name, pct(d["accuracy"], d.get("accuracy_ci")), pct(d["shifted_accuracy"], d.get("shifted_accuracy_ci")),
+    drows = [[name, pct_of(d, "accuracy"), pct_of(d, "shifted_accuracy"),
               " / ".join(pct(v) for v in NAKKIRAN["d_det"]["l2"][name])] for name, d in res["d_det"].items()]
     html = (table(["threat", "attack", "success on the source (%) [95 % interval]",
                    "targeted transfer to a held-out model (%)",
@@ -232,7 +232,7 @@ def section(entry: dict) -> str:
             + table(["D_det made with", "fresh model on Y (%)", "on Y+1 (%)", "Nakkiran L2 (Y / Y+1)"], drows))
     if "squares" in res:
         srows = [[k, r["epochs"], r["input_noise"], r["label_noise"], pct(r["train_accuracy"]),
-                  pct(r["test_accuracy"], r.get("test_accuracy_ci")), pct(r["robust_accuracy"], r.get("robust_accuracy_ci"))]
+                  pct_of(r, "test_accuracy"), pct_of(r, "robust_accuracy")]
                  for k, r in res["squares"].items()]
         html += "<h3>Adversarial squares (Linf 0.01 in the response's [-1.1, 1.1] scale)</h3>" + table(
             ["model", "epochs", "input noise", "label noise", "train (%)", "test (%)", "under attack (%)"], srows)

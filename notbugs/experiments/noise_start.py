@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..figures import error_bars, grouped_bars
-from ..htmlparts import grids, img, pct, table
+from ..htmlparts import grids, img, pct_of, table
 from ..reference import FIGURE2_CIFAR10
 from .base import Claim, Experiment, Verdict
 from .lab import Lab, dataset_name
@@ -84,8 +84,8 @@ def section(entry: dict) -> str:
     fig = grouped_bars(["D_R\nfrom images", "D_R\nfrom noise", "D_NR\nfrom images", "D_NR\nfrom noise"], series,
                        ylabel="accuracy on the original test set (%)", size=(8, 3.6), errors=errors)
     rows = [[n, d["size"], f"{d['relative_feature_distance_median']:.3f}",
-             pct(models[n]["clean_accuracy"], models[n].get("clean_accuracy_ci")),
-             pct(_robust(res, n), models[n].get("robust_accuracy_ci", {}).get(e))] for n, d in res["datasets"].items()]
+             pct_of(models[n], "clean_accuracy"),
+             pct_of(models[n], "robust_accuracy", e)] for n, d in res["datasets"].items()]
     return (img(fig, "D_R and D_NR from noise") + table(
         ["dataset", "images", "median relative feature distance", "clean (%) [95 % interval]", f"robust eps {e} (%)"], rows)
         + grids([(n, f"{d['artifact']}/samples.png") for n, d in res["datasets"].items() if n.endswith("noise")]))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..evaluate import accuracy
 from ..figures import error_bars, grouped_bars
-from ..htmlparts import grids, img, pct, table
+from ..htmlparts import grids, img, pct, pct_of, table
 from ..reference import APPENDIX, TABLE1
 from ..stats import with_intervals
 from .base import Claim, Experiment, Verdict
@@ -113,8 +113,8 @@ def section(entry: dict) -> str:
                            size=(5, 3.4),
                            errors={0: error_bars(ours10, [s_ci.get("d_det"), s_ci.get("d_det_robust_source")])})
     rows = [[n, d["size"], pct(d["attack_success"]), pct(d["robust_agreement_perturbed"]),
-             pct(d["robust_agreement_clean"]), f"{100 * d['leakage_gap']:.1f}", pct(a[n], a_ci.get(n)),
-             pct(s.get(n), s_ci.get(n))] for n, d in res["datasets"].items()]
+             pct(d["robust_agreement_clean"]), f"{100 * d['leakage_gap']:.1f}", pct_of(res, "accuracy", n),
+             pct_of(res, "shifted_accuracy", n)] for n, d in res["datasets"].items()]
     return (f'<div class="grid">{img(table9, "Table 9")}{img(table10, "Table 10")}</div>'
             + table(["dataset", "images", "attack success on its source (%)",
                      "robust model keeps the original label: perturbed (%)", "unperturbed (%)", "gap (points)",

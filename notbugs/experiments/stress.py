@@ -19,7 +19,7 @@ import torch
 from ..attacks import margin, pgd
 from ..evaluate import robust_mask
 from ..figures import error_bars, line_plot
-from ..htmlparts import img, pct, table
+from ..htmlparts import img, pct_of, table
 from ..stats import with_intervals
 from ..steps import subset
 from .base import Claim, Experiment, Verdict
@@ -118,7 +118,7 @@ def section(entry: dict) -> str:
                     title=f"L2 eps {res['eps']:g}, {res['images']} test images", logx=True, ylim=(0, 100),
                     errors=errors)
     attacks = [pt["attack"] for pt in next(iter(curves.values()))]
-    rows = [[a] + [pct(curves[m][i]["robust_accuracy"], curves[m][i].get("robust_accuracy_ci")) for m in curves]
+    rows = [[a] + [pct_of(curves[m][i], "robust_accuracy") for m in curves]
             for i, a in enumerate(attacks)]
     return img(fig, "robust accuracy against attack strength") + table(
         ["attack (each row: robust to it and to every row above)"] + [f"{m} (%) [95 % interval]" for m in curves],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from ..evaluate import accuracy, predict
 from ..figures import error_bars, png
-from ..htmlparts import img, pct, table
+from ..htmlparts import img, pct_of, table
 from ..models import check_fits, model_spec
 from ..reference import FIGURE3
 from ..stats import with_intervals
@@ -128,7 +128,7 @@ def _figure(res: dict) -> bytes:
 def section(entry: dict) -> str:
     res = entry["results"]
     rows = [[q["label"], ", ".join(f"{k}={v}" for k, v in q["options"].items()) or "default",
-             *(pct(q[k], q.get(k + "_ci")) for k in ("clean_accuracy_on_d", "transfer_rate", "d_det_accuracy"))]
+             *(pct_of(q, k) for k in ("clean_accuracy_on_d", "transfer_rate", "d_det_accuracy"))]
             for q in res["points"]]
     return (img(_figure(res), "transfer against learnability")
             + table(["architecture", "width", "trained on D: test accuracy (%) [95 % interval]",

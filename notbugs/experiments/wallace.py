@@ -19,7 +19,7 @@ import torch
 from ..data import ImageData
 from ..errors import NotbugsError
 from ..evaluate import accuracy, predict
-from ..htmlparts import pct, table
+from ..htmlparts import pct, pct_of, table
 from ..models import build_model, model_spec
 from ..reference import WALLACE
 from ..stats import with_intervals
@@ -171,20 +171,20 @@ def section(entry: dict) -> str:
     res = entry["results"]
     d = res["in_domain"]
     ref = WALLACE
-    rows = [["in domain: wrong labels", d["wrong_images"], pct(d["wrong_labels"], d.get("wrong_labels_ci")),
+    rows = [["in domain: wrong labels", d["wrong_images"], pct_of(d, "wrong_labels"),
              pct(ref["in_domain"]["fresh_test_accuracy"])],
-            ["in domain: random wrong labels (control)", d["wrong_images"], pct(d["control"], d.get("control_ci")),
+            ["in domain: random wrong labels (control)", d["wrong_images"], pct_of(d, "control"),
              "–"]]
     for key, o in res["out_of_domain"].items():
         labeler, images = key.split("->")
         label = f"{images} images labelled by a {labeler} model, tested on {labeler}"
         rows.append([label, o.get("images", "–"), "not run: " + o["not_run"] if "not_run" in o
-                     else pct(o["test_accuracy"], o.get("test_accuracy_ci")),
+                     else pct_of(o, "test_accuracy"),
                      pct(ref["out_of_domain"]["fresh_mnist_test_accuracy"]) if labeler == "mnist" else "not published"])
     toy_rows = [[i + 1, pct(t["fit"]), pct(t["flipped"]), f"{t['recovered']} / {t['points']}"]
                 for i, t in enumerate(res["toy"])]
-    return (f"<p>Weak labeler: {pct(d['labeler_train_accuracy'], d.get('labeler_train_accuracy_ci'))} % on the "
-            f"training set, {pct(d['labeler_test_accuracy'], d.get('labeler_test_accuracy_ci'))} % on the test set "
+    return (f"<p>Weak labeler: {pct_of(d, 'labeler_train_accuracy')} % on the "
+            f"training set, {pct_of(d, 'labeler_test_accuracy')} % on the test set "
             "(95 % intervals in brackets).</p>"
             + table(["fresh model trained on", "images", "accuracy (%) [95 % interval]", "Wallace (%)"], rows)
             + f"<h3>The 2-D toy (random points, random labels, Linf eps {ref['toy']['linf_eps']}; Wallace recovered "

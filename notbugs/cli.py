@@ -110,9 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("kind", choices=["robust", "nonrobust", "rand", "det"])
     c.add_argument("--model", type=Path, required=True,
                    help="robust model for 'robust', standard model for the others")
-    c.add_argument("--robust-model", type=Path, default=None, help="for rand/det: a robust model for the leakage check")
+    c.add_argument("--robust-model", type=Path, default=None,
+                   help="for rand/det: a robust model for the leakage check (run folder, .pt, robustness checkpoint)")
     c.add_argument("--arch", default=None,
                    help="architecture of a .pt state dict or robustness checkpoint given as --model (with --dataset)")
+    c.add_argument("--robust-arch", default=None, help="architecture of a --robust-model file (default: --arch)")
     c.add_argument("--features-layer", default=None, metavar="NAME",
                    help="robust/nonrobust: invert the output of this submodule (e.g. body.3) instead of the "
                         "architecture's representation")
@@ -235,7 +237,7 @@ def _cmd_construct(args) -> None:
                              limit=args.limit, steps=args.steps, step_size=args.step_size, eps=args.eps,
                              noise_std=args.noise_std, noise_samples=args.noise_samples, start=args.start,
                              seed=args.seed, device=args.device, progress=not args.quiet, arch=args.arch,
-                             features_layer=args.features_layer)
+                             features_layer=args.features_layer, robust_arch=args.robust_arch)
     if info is None:
         return
     for key, value in info["stats"].items():

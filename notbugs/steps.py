@@ -69,10 +69,7 @@ def model_and_data(model_path: Path, dataset: str | None, *, arch: str | None = 
     """A model named on the command line and the dataset it goes with: a run folder (its manifest names the
     dataset, ``split`` says which), or a .pt state dict or robustness checkpoint of ``arch`` with ``dataset``;
     ``features_layer`` takes the representation at that submodule instead of the architecture's own."""
-    model_path = Path(model_path)
-    if not model_path.exists():
-        raise NotbugsError(f"{model_path} does not exist; give a run folder made by 'notbugs train', a .pt state "
-                           "dict or a robustness checkpoint (with --arch)")
+    model_path = _existing(model_path)
     if dataset is None:
         if not model_path.is_dir():
             raise NotbugsError("--dataset is needed for a bare state dict or checkpoint")
@@ -81,14 +78,31 @@ def model_and_data(model_path: Path, dataset: str | None, *, arch: str | None = 
         if dataset is None:
             raise NotbugsError(f"{model_path}'s manifest names no dataset; pass --dataset")
     data = load_dataset(dataset)
-    model, info = load_model(model_path, spec_for_foreign(arch, data))
+    model, info = model_for(model_path, data, arch=arch, features_layer=features_layer)
+    return model, info, data
+
+
+def model_for(model_path: Path, data: ImageData, *, arch: str | None = None,
+              features_layer: str | None = None) -> tuple[nn.Module, dict]:
+    """A model from a run folder, or a .pt state dict or robustness checkpoint of ``arch``, checked to take
+    ``data``'s images and classes (a second model beside the first, e.g. construct's robust model)."""
+    model, info = load_model(_existing(model_path), spec_for_foreign(arch, data))
     spec = info["spec"]
     if list(spec["image_shape"]) != list(data.image_shape) or spec["num_classes"] != data.num_classes:
-        raise NotbugsError(f"the model takes {tuple(spec['image_shape'])} images and {spec['num_classes']} classes, "
-                           f"but {data.name} has {data.image_shape} and {data.num_classes}; pick the dataset it was trained on")
+        raise NotbugsError(f"{model_path} takes {tuple(spec['image_shape'])} images and {spec['num_classes']} "
+                           f"classes, but {data.name} has {data.image_shape} and {data.num_classes}; pick the "
+                           "dataset it was trained on")
     if features_layer:
         model = wrap(model, features_layer)
-    return model, info, data
+    return model, info
+
+
+def _existing(model_path: Path) -> Path:
+    model_path = Path(model_path)
+    if not model_path.exists():
+        raise NotbugsError(f"{model_path} does not exist; give a run folder made by 'notbugs train', a .pt state "
+                           "dict or a robustness checkpoint (with --arch)")
+    return model_path
 
 
 def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list: list[float], steps: int,
@@ -112,7 +126,7 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
             f"{eps:g}": strong_robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps, restarts=restarts,
                                                seed=seed, device=device) for eps in eps_list}
     if sanity:
-        other = load_model(surrogate, spec_for_foreign(arch, data))[0] if surrogate else None
+        other = model_for(surrogate, data, arch=arch)[0] if surrogate else None
         result["sanity"] = {f"{eps:g}": sanity_checks(model, x, y, norm=norm, eps=eps, steps=steps, surrogate=other,
                                                       seed=seed, device=device) for eps in eps_list if eps > 0}
     return {"model": str(model_path), "dataset": data.name, **result}
@@ -158,8 +172,9 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
                       limit: int | None = None, steps: int | None = None, step_size: float = 0.1, eps: float = 0.5,
                       noise_std: float = 0.0, noise_samples: int = 1, start: str = "image", seed: int = 0,
                       device: str = "cpu", progress: bool = True, arch: str | None = None,
-                      features_layer: str | None = None) -> dict:
-    """The CLI's ``construct``: build one dataset from a saved model and save it at ``out``."""
+                      features_layer: str | None = None, robust_arch: str | None = None) -> dict:
+    """The CLI's ``construct``: build one dataset from a saved model and save it at ``out``; ``robust_model``
+    (a run folder, or a file of ``robust_arch``, default ``arch``) is the leakage check's robust model."""
     if kind not in KINDS:
         raise NotbugsError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
     model, info, data = model_and_data(model_path, dataset, arch=arch, features_layer=features_layer)
@@ -169,7 +184,7 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
     else:
         cfg = RelabelConfig(mode=kind, eps=eps, steps=steps or 100, step_size=step_size, noise_std=noise_std,
                             noise_samples=noise_samples, seed=seed)
-    robust = load_model(robust_model)[0] if robust_model else None
+    robust = model_for(robust_model, data, arch=robust_arch or arch)[0] if robust_model else None
     config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
               "source_model_sha256": info.get("sha256"), "source_model": str(model_path),
               **({"features_layer": features_layer} if features_layer else {})}

@@ -115,6 +115,26 @@ def test_constructed_dataset_via_cli(first_run, tmp_path):
     assert (tmp_path / "ddet" / "samples.png").stat().st_size > 1000
 
 
+def test_construct_takes_a_robust_model_file(first_run, tmp_path, capsys):
+    """The leakage check's robust model may be a bare .pt state dict (with --robust-arch): same numbers as from
+    its run folder; a model of the wrong shape is refused with the reason."""
+    import torch
+    from safetensors.torch import load_file
+
+    _, res = first_run
+    std, adv = res["artifacts"]["models"]["std"], res["artifacts"]["models"]["adv"]
+    torch.save(load_file(f"{adv}/model.safetensors"), tmp_path / "adv.pt")
+    args = ["construct", "det", "--model", std, "--limit", "40", "--steps", "2", "--eps", "1.0", "--quiet"]
+    assert main(args + ["--robust-model", adv, "--out", str(tmp_path / "a")]) == 0
+    assert main(args + ["--robust-model", str(tmp_path / "adv.pt"), "--robust-arch", "cnn",
+                        "--out", str(tmp_path / "b")]) == 0
+    stats = [json.loads((tmp_path / k / "manifest.json").read_text())["stats"] for k in "ab"]
+    assert "robust_agreement_perturbed" in stats[0] and stats[0] == stats[1]
+    assert main(args + ["--robust-model", str(tmp_path / "adv.pt"), "--robust-arch", "mlp",
+                        "--out", str(tmp_path / "c")]) == 2
+    assert "adv.pt" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
 def test_fresh_model_evaluates_on_the_original_test_set(first_run, capsys):
     _, res = first_run
     assert main(["eval", "--model", res["artifacts"]["models"]["d_det"], "--eps", "0.5", "--steps", "2",

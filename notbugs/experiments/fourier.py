@@ -286,5 +286,5 @@ EXPERIMENT = Experiment(
                                                                                    corruption_images=10000),
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 95.0},
+    cost={"quick": 95.0, "full": 668.0},
 )

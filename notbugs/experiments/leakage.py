@@ -143,5 +143,5 @@ EXPERIMENT = Experiment(
     settings={p: (lambda preset: Settings()) for p in ("quick", "full", "cifar10")}
     | {"tiny": lambda preset: Settings(epochs=2, steps=2)},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 30.0},
+    cost={"quick": 30.0, "full": 35.0},
 )

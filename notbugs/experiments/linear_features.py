@@ -223,5 +223,5 @@ EXPERIMENT = Experiment(
     settings={"quick": _settings, "full": _settings, "cifar10": _settings, "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
     unsupported=lambda data: None if data.num_classes >= 2 else "needs at least two classes",
-    cost={"quick": 10.0},
+    cost={"quick": 10.0, "full": 10.0},
 )

@@ -99,5 +99,5 @@ EXPERIMENT = Experiment(
            "(mean 0.5, std 0.25, clamped); train fresh models and compare them with the image-started ones.",
     settings={p: (lambda preset: Settings()) for p in ("quick", "full", "cifar10", "tiny")},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 120.0},
+    cost={"quick": 120.0, "full": 1704.0},
 )

@@ -136,5 +136,5 @@ EXPERIMENT = Experiment(
     settings={"quick": lambda preset: Settings(det_images=10000),
               **{p: (lambda preset: Settings()) for p in ("full", "cifar10", "tiny")}},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 100.0},
+    cost={"quick": 100.0, "full": 634.0},
 )

@@ -244,5 +244,5 @@ EXPERIMENT = Experiment(
     settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(images=1000, style_steps=600),
               "cifar10": lambda preset: Settings(), "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 5.0},
+    cost={"quick": 5.0, "full": 20.0},
 )

@@ -204,5 +204,5 @@ EXPERIMENT = Experiment(
            "alignment of standard and robust classifiers over anisotropy.",
     settings={"quick": _quick, "full": _quick, "cifar10": _quick, "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
-    cost={"quick": 50.0},
+    cost={"quick": 50.0, "full": 39.0},
 )

@@ -208,5 +208,5 @@ EXPERIMENT = Experiment(
     settings={"quick": lambda preset: Settings(ood_labeler_images=20000, toy_trials=3), "full": lambda preset: Settings(),
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section, extra_data=lambda s: list(s.ood_pair),
-    cost={"quick": 175.0},
+    cost={"quick": 175.0, "full": 225.0},
 )

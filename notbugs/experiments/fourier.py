@@ -252,8 +252,7 @@ def section(entry: dict) -> str:
     low, high = res["bands"]
     return (f"<p>Models: standard, adversarially trained (the paper experiment's) and Gaussian-augmented (standard "
             f"recipe, noise std {res['gaussian_std']:g}); clean accuracy "
-            + ", ".join(f"{m} {pct_of(res, 'clean_accuracy', m)} %"
-                        for m, a in res["clean_accuracy"].items())
+            + ", ".join(f"{m} {pct_of(res, 'clean_accuracy', m)} %" for m in res["clean_accuracy"])
             + f". Heat maps on {res['heat_images']} test images, centred (low frequencies in the middle).</p>"
             + img(_heat_figure(res), "Fourier heat maps")
             + table(["model", "r", f"low band (<= {low}): points", f"high band (>= {high}): points"], band_rows)

@@ -31,7 +31,7 @@ from notbugs.evaluate import accuracy
 from notbugs.experiments.presets import get_preset
 from notbugs.models import build_model, model_spec
 from notbugs.seeding import seed_everything
-from notbugs.steps import subset
+from notbugs.data import subset
 from notbugs.train import train
 
 

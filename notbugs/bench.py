@@ -125,7 +125,7 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
 
     def evaluation():
         with autocast():
-            robust_accuracy(net, x, y, norm="l2", eps=eps, steps=steps, batch_size=batch_size, device=device)
+            robust_accuracy(net, x, y, norm="l2", eps=eps, steps=steps, batch_size=batch_size)
 
     batches = 10  # the real training loop, with its shuffling and bookkeeping, over this many batches
     data_x = torch.rand(batch_size * batches, *shape)

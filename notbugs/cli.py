@@ -104,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="default runs/<preset>-<dataset>-seed<seed>")
     r.add_argument("--cache", type=Path, default=None,
                    help="artifact store shared between runs (default $NOTBUGS_CACHE, else OUT/cache)")
+    r.add_argument("--rebuild", action="append", default=[], metavar="NAME",
+                   help="build again a step kind (model, dataset, leakage, eval, measure, picture), an experiment's "
+                        "steps (e.g. stress) or all, and everything that depends on them; repeatable")
+    r.add_argument("--read-only", action="store_true",
+                   help="build nothing: stop with an error at the first step the store lacks or finds damaged")
     r.add_argument("--quiet", action="store_true")
 
     c = sub.add_parser("construct", help="build D_R, D_NR, D_rand or D_det from a trained model")
@@ -148,11 +153,17 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)write report.html from a results.json")
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, default=None, help="default: report.html beside results.json")
+
+    st = sub.add_parser("store", help="check the artifact store")
+    st_sub = st.add_subparsers(dest="store_command", required=True)
+    ver = st_sub.add_parser("verify", help="check every artifact's files against their recorded sizes and sha256")
+    ver.add_argument("--cache", type=Path, required=True, help="the store's folder")
+    ver.add_argument("--fix", action="store_true", help="remove damaged artifacts (the next run rebuilds them)")
     return p
 
 
 def _cmd_reproduce(args) -> int:
-    from .experiments.runner import failed, make_preset, run_experiments
+    from .experiments.runner import check_device, failed, make_preset, run_experiments, select
     from .experiments.seeds import parse_seeds, run_seeds
     from .report import write_report
     from .storage import write_json
@@ -163,6 +174,9 @@ def _cmd_reproduce(args) -> int:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise NotbugsError("reproduce runs in one process; under torchrun use 'notbugs train' and 'notbugs construct'")
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    select(args.names)
+    if args.device:
+        check_device(args.device)
     given = {"std": args.std_model, "adv": args.robust_model}
     preset = make_preset(args.preset, seed=seeds[0] if seeds else args.seed, dataset=args.dataset, device=args.device,
                          given=given, given_arch=args.model_arch)
@@ -170,21 +184,24 @@ def _cmd_reproduce(args) -> int:
     out = args.out or Path("runs") / f"{preset.name}-{preset.dataset.replace(':', '_').replace('/', '_')}-{tag}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else None)
     report = out / "report.html"
+    drawn: dict = {}  # sections already drawn from unchanged results, so each rewrite draws only what is new
 
     def update(results: dict, folder: Path = out) -> None:  # the page grows as each experiment finishes
         write_json(folder / "results.json", results)
-        write_report(results, folder / "report.html")
+        write_report(results, folder / "report.html", cache=drawn.setdefault(str(folder), {}))
 
     say = None if args.quiet else (lambda line: print(line, flush=True))
     if say:
         say(f"report: {report} (rewritten as each experiment finishes)")
+    store_options = {"rebuild": tuple(args.rebuild), "read_only": args.read_only}
     if seeds:
         results = run_seeds(args.names, args.preset, seeds, out=out, cache=cache, dataset=args.dataset,
                             device=args.device, given=given, given_arch=args.model_arch, progress=not args.quiet, say=say,
-                            on_update=lambda seed, res: update(res, out if seed is None else out / f"seed-{seed}"))
+                            on_update=lambda seed, res: update(res, out if seed is None else out / f"seed-{seed}"),
+                            **store_options)
     else:
         results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
-                                  on_update=update)
+                                  on_update=update, **store_options)
     update(results)
     _print_summary(results)
     print(f"results: {out / 'results.json'}")
@@ -250,7 +267,20 @@ def _cmd_report(args) -> None:
     from .storage import read_json
 
     out = args.out or args.results.parent / "report.html"
-    print(f"report: {write_report(read_json(args.results), out)}")
+    print(f"report: {write_report(read_json(args.results), out, base=args.results.parent)}")
+
+
+def _cmd_store(args) -> int:
+    from .pipeline import Store
+
+    if not args.cache.is_dir():
+        raise NotbugsError(f"{args.cache} is not a folder; give the store's folder (a run's cache/ or --cache)")
+    problems = Store(args.cache).verify(fix=args.fix)
+    for line in problems:
+        print(f"damaged: {line}" + (" (removed)" if args.fix else ""))
+    print(f"{len(problems)} damaged artifact(s) in {args.cache}" + ("" if args.fix or not problems
+                                                                   else "; --fix removes them"))
+    return 1 if problems and not args.fix else 0
 
 
 def _cmd_data(args) -> None:
@@ -339,7 +369,7 @@ def _cmd_bench(args) -> None:
 
 
 COMMANDS = {"data": _cmd_data, "bench": _cmd_bench, "train": _cmd_train, "eval": _cmd_eval, "reproduce": _cmd_reproduce,
-            "construct": _cmd_construct, "report": _cmd_report}
+            "construct": _cmd_construct, "report": _cmd_report, "store": _cmd_store}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,8 +23,8 @@ from torch.nn import functional as F
 
 from .attacks import cross_entropy, frozen, pgd
 from .errors import NotbugsError
-from .evaluate import predict
-from .inputs import check_batch, check_classes
+from .evaluate import agreement
+from .inputs import check_batch, check_classes, device_of
 from .sharding import map_batches
 
 
@@ -108,8 +108,9 @@ def feature_distance(model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torc
 
 
 def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: InversionConfig, *,
-                    device: str = "cpu", progress: bool = True, desc: str = "invert", work: Path | None = None) -> dict | None:
-    """D_R (robust ``model``) or D_NR (standard ``model``): one inverted image per training image.
+                    progress: bool = True, desc: str = "invert", work: Path | None = None) -> dict | None:
+    """D_R (robust ``model``) or D_NR (standard ``model``): one inverted image per training image, computed on
+    the model's device.
 
     ``work`` keeps finished batches (resume, several processes; see ``sharding``).
     """
@@ -125,7 +126,7 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
         starts = x[(torch.arange(len(x)) + shift) % len(x)]
     else:
         starts = (0.5 + 0.25 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
-    model = model.to(device)
+    device = device_of(model)
 
     def one(lo: int, hi: int) -> dict:
         target = x[lo:hi].to(device)
@@ -189,17 +190,17 @@ def targets_for(y: torch.Tensor, num_classes: int, mode: str, generator: torch.G
 
 
 def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg: RelabelConfig, *,
-                       device: str = "cpu", progress: bool = True, desc: str | None = None,
-                       work: Path | None = None, keep: list[nn.Module] | None = None) -> dict | None:
-    """D_rand or D_det: x nudged by the standard model towards t, labelled t.
+                       progress: bool = True, desc: str | None = None, work: Path | None = None,
+                       keep: list[nn.Module] | None = None) -> dict | None:
+    """D_rand or D_det: x nudged by the standard model towards t, labelled t; computed on the model's device.
 
-    ``keep``: models that must go on seeing the true label (Nakkiran's non-transferable attack)."""
+    ``keep``: models that must go on seeing the true label (Nakkiran's non-transferable attack), on that device."""
     if cfg.eps < 0:
         raise NotbugsError(f"eps must be >= 0, got {cfg.eps}")
     y = check_batch(x, y, "source")
     check_classes(num_classes, y, "source labels")
     t = targets_for(y, num_classes, cfg.mode, torch.Generator().manual_seed(cfg.seed))
-    std_model = std_model.to(device)
+    device = device_of(std_model)
 
     def one(lo: int, hi: int) -> dict:
         attacked, loss = std_model, cross_entropy
@@ -214,19 +215,15 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc or f"D_{cfg.mode}")
     if res is None:
         return None
-    success = (predict(std_model, res["x"], device=device) == t).float().mean().item()
-    return {"x": res["x"], "y": t, "original_y": y.clone(), "stats": {"attack_success": success}}
+    return {"x": res["x"], "y": t, "original_y": y.clone(), "stats": {"attack_success": agreement(std_model, res["x"], t)}}
 
 
 def _nll(logp, y):
     return F.nll_loss(logp, y, reduction="none")
 
 
-def leakage(robust_model: nn.Module, x_adv: torch.Tensor, x_clean: torch.Tensor, y: torch.Tensor,
-            device: str = "cpu") -> dict:
+def leakage(robust_model: nn.Module, x_adv: torch.Tensor, x_clean: torch.Tensor, y: torch.Tensor) -> dict:
     """How often the robust model still sees the original class y, perturbed vs clean."""
-    robust_model = robust_model.to(device)
-    perturbed = (predict(robust_model, x_adv, device=device) == y).float().mean().item()
-    clean = (predict(robust_model, x_clean, device=device) == y).float().mean().item()
+    perturbed, clean = agreement(robust_model, x_adv, y), agreement(robust_model, x_clean, y)
     return {"robust_agreement_perturbed": perturbed, "robust_agreement_clean": clean,
-            "leakage_gap": clean - perturbed}
+            "leakage_gap": float(clean) - float(perturbed)}

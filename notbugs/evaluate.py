@@ -4,6 +4,8 @@ An example counts as robust when the model classifies it correctly at the
 clean point and at every PGD iterate (the attack keeps the iterate with the
 largest margin, so one misclassified iterate is enough). Hence robust
 accuracy never exceeds clean accuracy, and never rises with more steps.
+Every helper computes on the model's own device and moves each batch there;
+accuracies come back as ``Proportion``s that carry the number of images.
 """
 
 from __future__ import annotations
@@ -13,19 +15,28 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .attacks import frozen, margin, pgd
-from .inputs import check_batch
+from .errors import NotbugsError
+from .inputs import check_batch, device_of
+from .values import ByNumber, Proportion
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Predicted classes (on the CPU) of images anywhere, computed on the model's device."""
+    dev = device_of(model)
     with frozen(model), torch.inference_mode():
-        return torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+        return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(x), batch_size)])
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, device: str = "cpu") -> float:
-    y = check_batch(x, y)
+def agreement(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> Proportion:
+    """How often the model predicts y for x (an accuracy when y are the true labels)."""
     if len(x) == 0:
-        return float("nan")
-    return (predict(model, x, batch_size, device) == y).float().mean().item()
+        raise NotbugsError("no images to measure an accuracy on")
+    return Proportion.of(int((predict(model, x, batch_size) == y.cpu()).sum()), len(x))
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> Proportion:
+    y = check_batch(x, y)
+    return agreement(model, x, y, batch_size)
 
 
 def robust_mask(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarials) -> torch.Tensor:
@@ -39,44 +50,47 @@ def robust_mask(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarials
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
                     step_size: float | None = None, random_start: bool = False, seed: int = 0,
-                    batch_size: int = 512, device: str = "cpu", progress: bool = False) -> float:
+                    batch_size: int = 512, progress: bool = False) -> Proportion:
+    if len(x) == 0:
+        raise NotbugsError("no images to measure a robust accuracy on")
+    dev = device_of(model)
     gen = torch.Generator().manual_seed(seed)
     robust = 0
     for i in tqdm(range(0, len(x), batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
         x_adv = pgd(model, xb, yb, norm=norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start,
                     best=True, select=margin, generator=gen)
         robust += robust_mask(model, xb, yb, [x_adv]).sum().item()
-    return robust / max(len(x), 1)
+    return Proportion.of(robust, len(x))
 
 
 def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
-                           restarts: int = 3, seed: int = 0, batch_size: int = 512, device: str = "cpu") -> float:
+                           restarts: int = 3, seed: int = 0, batch_size: int = 512) -> Proportion:
     """Worst case per example over PGD on the cross-entropy, PGD on the CW margin loss (another
     family: it keeps pushing once the softmax saturates), and ``restarts`` random-start margin PGD runs."""
+    dev = device_of(model)
     gen = torch.Generator().manual_seed(seed)
     robust = 0
     kw = dict(norm=norm, eps=eps, steps=steps, step_size=2.5 * eps / max(steps, 1), best=True, select=margin)
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
         attacks = [pgd(model, xb, yb, **kw), pgd(model, xb, yb, loss_fn=margin, **kw)]
         attacks += [pgd(model, xb, yb, loss_fn=margin, random_start=True, generator=gen, **kw) for _ in range(restarts)]
         robust += robust_mask(model, xb, yb, attacks).sum().item()
-    return robust / max(len(x), 1)
+    return Proportion.of(robust, len(x))
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps_list, steps: int = 20,
-             step_size_factor: float = 2.5, seed: int = 0, device: str = "cpu", progress: bool = True,
-             batch_size: int = 512) -> dict:
+             step_size_factor: float = 2.5, seed: int = 0, progress: bool = True, batch_size: int = 512) -> dict:
     """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps)."""
     y = check_batch(x, y)
-    robust = {}
+    robust = ByNumber()
     for eps in eps_list:
-        robust[f"{eps:g}"] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,
-                                             step_size=step_size_factor * eps / max(steps, 1), seed=seed,
-                                             batch_size=batch_size, device=device, progress=progress)
+        robust[eps] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,
+                                      step_size=step_size_factor * eps / max(steps, 1), seed=seed,
+                                      batch_size=batch_size, progress=progress)
     return {
-        "clean_accuracy": accuracy(model, x, y, device=device),
+        "clean_accuracy": accuracy(model, x, y),
         "robust_accuracy": robust,
         "attack": {"name": "pgd", "norm": norm, "steps": steps, "step_size": f"{step_size_factor:g} * eps / steps",
                    "random_start": False, "n": len(x)},

@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .values import Proportion  # noqa: E402
+
 
 def png(fig) -> bytes:
     buf = io.BytesIO()
@@ -36,8 +38,8 @@ def figure2(results: dict, ref: dict) -> bytes:
         xs = range(len(names))
         clean = [100 * models[n]["clean_accuracy"] for n, _ in names]
         robust = [100 * models[n]["robust_accuracy"][e] for n, _ in names]
-        clean_ci = [models[n].get("clean_accuracy_ci") for n, _ in names]
-        robust_ci = [models[n].get("robust_accuracy_ci", {}).get(e) for n, _ in names]
+        clean_ci = intervals([models[n]["clean_accuracy"] for n, _ in names])
+        robust_ci = intervals([models[n]["robust_accuracy"][e] for n, _ in names])
         ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0", yerr=error_bars(clean, clean_ci),
                capsize=3)
         ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452", yerr=error_bars(robust, robust_ci),
@@ -53,6 +55,11 @@ def figure2(results: dict, ref: dict) -> bytes:
     return png(fig)
 
 
+def intervals(values: list) -> list:
+    """The 95 % interval of each value that is a Proportion (None for a plain number)."""
+    return [v.ci if isinstance(v, Proportion) else None for v in values]
+
+
 def error_bars(values: list[float], intervals: list) -> list[list[float]] | None:
     """Matplotlib's asymmetric error bars (in %) from [low, high] intervals (fractions); None if any is missing."""
     if any(ci is None for ci in intervals):
@@ -65,7 +72,7 @@ def table1(results: dict, ref: dict) -> bytes:
     """The paper's Table 1 as bars: accuracy on the original test set when training on D, D_rand, D_det."""
     keys = ["std", "d_rand", "d_det"]
     ours = [100 * results["models"][k]["clean_accuracy"] for k in keys]
-    errors = {0: error_bars(ours, [results["models"][k].get("clean_accuracy_ci") for k in keys])}
+    errors = {0: error_bars(ours, intervals([results["models"][k]["clean_accuracy"] for k in keys]))}
     series = [(f"ours ({results['dataset']})", ours, "#4c72b0"),
               ("paper: CIFAR-10", [100 * ref["cifar10"][k] for k in keys], "#bbbbbb"),
               ("paper: Restricted ImageNet", [100 * ref["restricted_imagenet"][k] for k in keys], "#888888")]
@@ -100,9 +107,9 @@ def robustness_curves(results: dict) -> bytes:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, res in results["models"].items():
         eps = [0.0] + [float(e) for e in res["robust_accuracy"]]
-        acc = [100 * res["clean_accuracy"]] + [100 * a for a in res["robust_accuracy"].values()]
-        ci = [res.get("clean_accuracy_ci")] + [res.get("robust_accuracy_ci", {}).get(e) for e in res["robust_accuracy"]]
-        ax.errorbar(eps, acc, yerr=error_bars(acc, ci), marker="o", capsize=3, label=name)
+        points = [res["clean_accuracy"]] + list(res["robust_accuracy"].values())
+        acc = [100 * a for a in points]
+        ax.errorbar(eps, acc, yerr=error_bars(acc, intervals(points)), marker="o", capsize=3, label=name)
     ax.set_xlabel(f"L2 eps ({results['threat']['eval_steps']}-step PGD)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)

@@ -57,6 +57,15 @@ def check_classes(classes: int, y: torch.Tensor, what: str = "labels") -> None:
                                f"outputs, got values in [{lo}, {hi}]")
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where a model computes: the device of its first parameter (or buffer); the CPU for a stateless one.
+    Helpers take their device from here, so no caller has a device default that could disagree with it."""
+    first = next(model.parameters(), None)
+    if first is None:
+        first = next(model.buffers(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def check_device(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     """Images, labels and the model's weights on one device."""
     first = next(model.parameters(), None)

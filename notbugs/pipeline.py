@@ -1,95 +1,380 @@
-"""Cached, content-addressed steps.
+"""The content-addressed store: steps keyed by what they declare, built once, verified when read.
 
-An artifact lives in ``<store>/<kind>/<key>/`` where the key hashes the
-step's kind and config, and the config names its inputs by *their* keys, so
-changing one setting recomputes exactly what depends on it. A step builds in
-a temporary folder and renames it into place when complete: an interrupted
-run leaves no half-made artifact, and the next run starts that step again.
+An artifact lives in ``<store>/<kind>/<key>/``. Its key hashes exactly what
+the step declares: its kind, its parameters, the keys of its inputs (other
+artifacts, datasets by their content), the version of the code that makes it
+(``notbugs.versions``) and the compute context (device and thread count, which
+change the numbers). ``make`` receives the declared inputs, and a step that
+reads an artifact it did not declare fails (``Store.open``), so a key cannot
+leave out what a result depends on.
+
+A step is built by one process at a time (a lock per key; the others wait and
+then read it), into a private partial folder that is renamed into place when
+complete, with the size and sha256 of every file recorded. A read checks them:
+a damaged or incomplete artifact is named and rebuilt (it is a cache), or, in a
+read-only store, refused. A resumable step keeps finished parts in a work
+folder owned by the lock holder, so an interrupted build resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import torch
+
+from .errors import NotbugsError
+from .locks import HOST, STALE_SECONDS, StepLock, holder_gone
 from .storage import read_json, write_json
+from .values import from_json, to_json
+from .versions import version as kind_version
 
 DONE = "artifact.json"
+PRODUCTS = ("picture",)  # kinds a step may make inside its own make (drawn from what it computed)
 
 
-def config_key(kind: str, config: dict) -> str:
-    text = json.dumps({"kind": kind, "config": config}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+@dataclass(frozen=True)
+class Artifact:
+    """A finished step: where it is and what it summarised. ``lineage`` is the keys it stands for (itself)."""
+
+    kind: str
+    key: str
+    path: Path
+    summary: dict = field(compare=False)
+    label: str = field(default="", compare=False)
+    seconds: float = field(default=0.0, compare=False)  # what it took to build, whenever that was
+
+    @property
+    def lineage(self) -> frozenset[str]:
+        return frozenset({self.key})
+
+    @property
+    def ref(self) -> str:
+        """Its place in the store, relative to the store's root: what results name."""
+        return f"{self.kind}/{self.key}"
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+
+@dataclass
+class Build:
+    """What a step's ``make`` gets: its folder, its declared inputs, and (resumable steps) a work folder."""
+
+    folder: Path
+    inputs: dict
+    work: Path | None = None
+
+
+def compute_context(device: str) -> dict:
+    """What besides code and inputs changes a step's numbers: the device, and on a CPU the intra-op thread count
+    (the same command with OMP_NUM_THREADS=1 gives other numbers than with 2 threads)."""
+    dev = torch.device(device)
+    context = {"device": dev.type, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0]}
+    if dev.type == "cuda" and torch.cuda.is_available():
+        context["gpu"] = torch.cuda.get_device_name(dev)
+    return context
+
+
+def step_key(kind: str, params: dict, inputs: dict, version, context: dict) -> str:
+    payload = {"kind": kind, "version": version, "params": params,
+               "inputs": {name: value.key for name, value in sorted(inputs.items())}, "context": context}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _summary_hash(plain_summary) -> str:
+    """The sha256 of a summary in its JSON form (as written, before typed values are read back)."""
+    return hashlib.sha256(json.dumps(plain_summary, sort_keys=True).encode()).hexdigest()
+
+
+class Damaged(Exception):
+    """An artifact on disk that is not what its record says."""
+
+
+@dataclass
+class _Frame:
+    label: str
+    allowed: set[str]
+    composite: bool
 
 
 class Store:
-    def __init__(self, root: Path, on_step: Callable[[str, bool], None] | None = None):
+    """``Store(root).get(kind, params, make, inputs=..., label=...)`` -> the ``Artifact``, built at most once.
+
+    ``on_step(label, cached)`` is told as each step is reused or starts building, ``on_event(dict)`` of every
+    event (built, reused, damaged and rebuilt, waited for another process). ``rebuild`` names kinds, experiment
+    names or "all": those steps, and every step that depends on one, are built again this run.
+    """
+
+    def __init__(self, root: Path, *, device: str = "cpu", on_step: Callable[[str, bool], None] | None = None,
+                 on_event: Callable[[dict], None] | None = None, rebuild: tuple[str, ...] = (),
+                 read_only: bool = False):
         self.root = Path(root)
+        self.device = device
+        self.context = compute_context(device)
         self.log: list[dict] = []  # each step of this run: computed or reused, and what it cost to build
-        self.on_step = on_step  # told (label, cached) as each step is reused or starts building
-        self._seen: dict[tuple[str, str], tuple[Path, dict]] = {}  # steps this run already has: asked again, not logged again
+        self.on_step, self.on_event = on_step, on_event
+        self.rebuild, self.read_only = set(rebuild), read_only
+        self._seen: dict[tuple[str, str], Artifact] = {}  # steps this run already has: asked again, not logged again
+        self._rebuilt: set[str] = set()  # keys built again this run at the user's request (their dependents follow)
+        self._frames: list[_Frame] = []
+        self._swept: set[Path] = set()
+
+    # keys ---------------------------------------------------------------------------------------------------
+    def key(self, kind: str, params: dict, inputs: dict | None = None, version=None) -> str:
+        return step_key(kind, params, inputs or {}, kind_version(kind) if version is None else version, self.context)
 
     def path(self, kind: str, key: str) -> Path:
         return self.root / kind / key
 
-    def has(self, kind: str, config: dict) -> bool:
-        """Whether the artifact for (kind, config) is already built."""
-        return (self.path(kind, config_key(kind, config)) / DONE).is_file()
+    def has(self, kind: str, params: dict, inputs: dict | None = None, version=None) -> bool:
+        """Whether the artifact is built (its record present; ``get`` verifies it)."""
+        return (self.path(kind, self.key(kind, params, inputs, version)) / DONE).is_file()
 
-    def get(self, kind: str, config: dict, make: Callable[..., dict | None], label: str | None = None, *,
-            resumable: bool = False, record: bool = True) -> tuple[Path, dict]:
-        """The artifact for (kind, config), made by ``make(folder)`` unless it already exists.
+    # the guard ----------------------------------------------------------------------------------------------
+    def open(self, artifact: Artifact) -> Path:
+        """An artifact's folder, for a caller about to read it: refused inside a step that did not declare it."""
+        if self._frames:
+            frame = self._frames[-1]
+            if not frame.composite and artifact.key not in frame.allowed:
+                raise NotbugsError(f"step '{frame.label}' read '{artifact.label or artifact.kind}' ({artifact.ref}) "
+                                   "without declaring it as an input; pass it in the step's inputs")
+        return artifact.path
 
-        ``make`` writes its files into the folder it is given and may return a
-        dict of summary values, kept in the artifact's ``artifact.json``. A
-        ``resumable`` step is called as ``make(folder, work)``: ``work`` outlives
-        an interruption (``.<key>.work``), so the step can keep finished parts there.
-        ``record=False`` keeps a step that wraps other steps out of the log, so
-        their time is not counted twice.
+    # building -----------------------------------------------------------------------------------------------
+    def get(self, kind: str, params: dict, make: Callable[[Build], dict | None], *, inputs: dict | None = None,
+            label: str | None = None, version=None, resumable: bool = False, record: bool = True,
+            composite: bool = False, check: Callable[[dict], None] | None = None, group: str | None = None) -> Artifact:
+        """The artifact for (kind, params, inputs), made by ``make(build)`` unless it exists and is sound.
+
+        ``make`` writes files into ``build.folder`` and may return a dict of summary values (kept in the
+        artifact's record). ``version`` overrides the kind's code version (an experiment's fingerprint).
+        ``composite`` steps may ask for other steps inside ``make`` (an experiment's results); other steps read
+        only their declared inputs and may draw pictures. ``check(summary)`` raises on a summary of the wrong
+        shape (the artifact then counts as damaged). ``group`` names the experiment a step belongs to (for
+        ``rebuild``). ``record=False`` keeps a step that wraps other steps out of the log.
         """
-        key = config_key(kind, config)
+        inputs = dict(inputs or {})
+        label = label or kind
+        if self._frames and not self._frames[-1].composite and kind not in PRODUCTS:
+            raise NotbugsError(f"step '{self._frames[-1].label}' asked for '{label}' inside its make; declare it "
+                               "as an input instead")
+        key = self.key(kind, params, inputs, version)
         if (kind, key) in self._seen:
-            return self._seen[kind, key]
+            return self._allow(self._seen[kind, key])
         final = self.path(kind, key)
-        cached = (final / DONE).is_file()
-        if self.on_step:
-            self.on_step(label or kind, cached)
-        if cached:
-            info = read_json(final / DONE)
-            if record:
-                self._record(label or kind, kind, key, True, 0.0, info["seconds"])
-            self._seen[kind, key] = final, info
-            return final, info
-        tmp = final.parent / f".{key}.partial-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        start = time.perf_counter()
+        self._sweep(final.parent)
+        forced = self._forced(kind, group, composite, inputs)
+        artifact = None if forced else self._verified(kind, key, final, check)
+        if artifact is None and self.read_only:
+            raise NotbugsError(f"step '{label}' ({kind}/{key}) is not in the store (or is damaged) and this run is "
+                               "read-only; rerun without --read-only to build it")
+        if artifact is not None:
+            self._emit("reused", label, kind, key)
+            if self.on_step:
+                self.on_step(label, True)
+            return self._remember(artifact, label, record, cached=True)
+        lock = StepLock(final.parent / f".{key}.lock", on_wait=lambda info: self._emit(
+            "waiting", label, kind, key, holder=f"{info.get('host')}:{info.get('pid')}"),
+            done=None if forced else lambda: self._verified(kind, key, final, check) is not None)
+        if not lock.acquire():  # another process built it while this one waited
+            self._emit("reused", label, kind, key, after_wait=True)
+            return self._remember(self._verified(kind, key, final, check), label, record, cached=True)
         try:
-            work = final.parent / f".{key}.work"
-            summary = (make(tmp, work) if resumable else make(tmp)) or {}
+            artifact = None if forced else self._verified(kind, key, final, check)  # built before our lock?
+            if artifact is None:
+                if self.on_step:
+                    self.on_step(label, False)
+                artifact = self._build(kind, key, params, inputs, make, label, resumable, composite, final, check)
+                if forced:
+                    self._rebuilt.add(key)
+                return self._remember(artifact, label, record, cached=False)
+        finally:
+            lock.release()
+        return self._remember(artifact, label, record, cached=True)
+
+    def _forced(self, kind: str, group: str | None, composite: bool, inputs: dict) -> bool:
+        """Whether ``rebuild`` asks for this step: its kind or experiment is named, an input was rebuilt this run,
+        or it is a composite step (an experiment's results), which may use anything rebuilt."""
+        if not self.rebuild:
+            return False
+        if composite or "all" in self.rebuild or kind in self.rebuild or (group and group in self.rebuild):
+            return True
+        return any(getattr(v, "lineage", frozenset()) & self._rebuilt for v in inputs.values())
+
+    def _build(self, kind, key, params, inputs, make, label, resumable, composite, final, check):
+        tmp = final.parent / f".{key}.partial-{HOST}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        work = final.parent / f".{key}.work" if resumable else None
+        start = time.perf_counter()
+        self._frames.append(_Frame(label, {v.key for v in inputs.values() if hasattr(v, "key")}
+                                   | {k for v in inputs.values() for k in getattr(v, "lineage", ())}, composite))
+        try:
+            tmp.mkdir(parents=True)
+            summary = make(Build(tmp, inputs, work)) or {}
+            if check is not None:
+                check(summary)
             seconds = time.perf_counter() - start
-            info = {"kind": kind, "key": key, "config": config, "summary": summary, "seconds": seconds,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            files = {str(p.relative_to(tmp)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+                     for p in sorted(tmp.rglob("*")) if p.is_file()}
+            info = {"kind": kind, "key": key, "label": label, "params": params,
+                    "inputs": {n: v.key for n, v in inputs.items()}, "context": self.context,
+                    "summary": to_json(summary), "summary_sha256": _summary_hash(to_json(summary)), "files": files,
+                    "seconds": seconds, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             write_json(tmp / DONE, info)
-            if final.exists():  # made meanwhile by another process: keep theirs
-                shutil.rmtree(tmp)
-            else:
-                os.replace(tmp, final)
-            if resumable:
-                shutil.rmtree(work, ignore_errors=True)
+            self._install(tmp, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno == errno.ENOSPC:
+                free = shutil.disk_usage(final.parent).free
+                raise NotbugsError(f"no space left on the device while building '{label}' in {final.parent} "
+                                   f"({free / 1e6:.0f} MB free); free some space and rerun: finished steps are "
+                                   "kept and this one starts again") from None
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            self._frames.pop()
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        self._emit("built", label, kind, key, seconds=round(seconds, 3))
+        return Artifact(kind, key, final, read_json(final / DONE)["summary"], label, seconds)
+
+    @staticmethod
+    def _install(tmp: Path, final: Path) -> None:
+        """Rename the finished folder into place; a forced rebuild first moves the old one aside."""
+        if final.exists():
+            old = final.parent / f".{final.name}.old-{HOST}-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+
+    # reading ------------------------------------------------------------------------------------------------
+    def _verified(self, kind: str, key: str, final: Path, check) -> Artifact | None:
+        """The artifact if it is there and sound; None if absent; a damaged one is reported and moved aside."""
+        if not final.exists():
+            return None
+        try:
+            info = self._check(kind, key, final)
+            if check is not None:
+                check(info["summary"])
+        except (Damaged, NotbugsError, KeyError, TypeError, ValueError) as exc:
+            if self.read_only:
+                raise NotbugsError(f"{kind}/{key} in {self.root} is damaged ({exc}); this run is read-only: rerun "
+                                   "without --read-only to rebuild it") from None
+            self._emit("damaged", info_label(final), kind, key, reason=str(exc))
+            self._discard(final)
+            return None
+        return Artifact(kind, key, final, from_json(info["summary"]), info.get("label", kind),
+                        info.get("seconds", 0.0))
+
+    def _check(self, kind: str, key: str, final: Path) -> dict:
+        record = final / DONE
+        if not record.is_file():
+            raise Damaged(f"no {DONE}: the step never finished")
+        try:
+            info = read_json(record, typed=False)
+        except NotbugsError as exc:
+            raise Damaged(str(exc)) from None
+        if not isinstance(info, dict) or info.get("kind") != kind or info.get("key") != key:
+            raise Damaged(f"{DONE} describes another step")
+        if not isinstance(info.get("files"), dict) or "summary" not in info:
+            raise Damaged(f"{DONE} lacks its file list or summary")
+        if info.get("summary_sha256") != _summary_hash(info["summary"]):
+            raise Damaged("its summary was edited after it was built")
+        for name, want in info["files"].items():
+            path = final / name
+            if not path.is_file():
+                raise Damaged(f"{name} is missing")
+            if path.stat().st_size != want["size"]:
+                raise Damaged(f"{name} has {path.stat().st_size} bytes, recorded {want['size']}")
+            if _sha256(path) != want["sha256"]:
+                raise Damaged(f"{name} does not have its recorded sha256")
+        return info
+
+    def verify(self, fix: bool = False) -> list[str]:
+        """Check every artifact of the store; with ``fix``, remove the damaged ones (the next run rebuilds them)."""
+        problems = []
+        for kind_dir in sorted(p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []:
+            for final in sorted(p for p in kind_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                try:
+                    self._check(kind_dir.name, final.name, final)
+                except Damaged as exc:
+                    problems.append(f"{kind_dir.name}/{final.name}: {exc}")
+                    if fix:
+                        self._discard(final)
+        return problems
+
+    def _discard(self, final: Path) -> None:
+        grave = final.parent / f".{final.name}.damaged-{HOST}-{os.getpid()}"
+        try:
+            os.replace(final, grave)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(grave, ignore_errors=True)
+
+    def _sweep(self, folder: Path) -> None:
+        """Remove what processes that no longer exist left in a kind's folder (partial and old folders)."""
+        if folder in self._swept or not folder.is_dir():
+            return
+        self._swept.add(folder)
+        for p in folder.iterdir():
+            for tag in (".partial-", ".old-", ".damaged-"):
+                if tag in p.name and p.name.startswith("."):
+                    host, _, pid = p.name.rsplit(tag, 1)[1].rpartition("-")
+                    age = time.time() - p.stat().st_mtime if p.exists() else 0.0
+                    if pid.isdigit() and holder_gone({"host": host, "pid": int(pid)}, age, STALE_SECONDS):
+                        shutil.rmtree(p, ignore_errors=True)
+
+    def debris(self) -> list[Path]:
+        """Partial folders of this process (there should be none once a step ends, however it ends)."""
+        mine = f"-{HOST}-{os.getpid()}"
+        return [p for p in self.root.glob("*/.*") if mine in p.name] if self.root.is_dir() else []
+
+    # bookkeeping ----------------------------------------------------------------------------------------------
+    def _allow(self, artifact: Artifact) -> Artifact:
+        if self._frames:
+            self._frames[-1].allowed.add(artifact.key)
+        return artifact
+
+    def _remember(self, artifact: Artifact, label: str, record: bool, cached: bool) -> Artifact:
+        artifact = Artifact(artifact.kind, artifact.key, artifact.path, artifact.summary, label, artifact.seconds)
+        self._seen[artifact.kind, artifact.key] = artifact
         if record:
-            self._record(label or kind, kind, key, False, seconds, seconds)
-        self._seen[kind, key] = final, read_json(final / DONE)
-        return self._seen[kind, key]
+            self._record(label, artifact.kind, artifact.key, cached, 0.0 if cached else artifact.seconds,
+                         artifact.seconds)
+        return self._allow(artifact)
+
+    def _emit(self, event: str, label: str, kind: str, key: str, **extra) -> None:
+        if self.on_event:
+            self.on_event({"event": event, "step": label, "kind": kind, "key": key, "time": time.time(), **extra})
 
     def _record(self, step: str, kind: str, key: str, cached: bool, seconds: float, build_seconds: float) -> None:
         self.log.append({"step": step, "kind": kind, "key": key, "cached": cached, "seconds": round(seconds, 2),
                          "build_seconds": round(build_seconds, 2)})
+
+
+def info_label(final: Path) -> str:
+    try:
+        return json.loads((final / DONE).read_text()).get("label", final.name)
+    except (OSError, ValueError, AttributeError):
+        return final.name
+

@@ -23,6 +23,8 @@ from torch import nn
 
 from .attacks import cross_entropy, frozen, margin, pgd
 from .evaluate import robust_mask
+from .inputs import device_of
+from .values import Proportion
 
 
 def noise_margin(p: float, n: int) -> float:
@@ -37,12 +39,14 @@ def _attack(model, x, y, *, norm, eps, steps, random_start=False, generator=None
 
 def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
                   step_factor: int = 3, restarts: int = 2, surrogate: nn.Module | None = None, seed: int = 0,
-                  unbounded: bool = True, device: str = "cpu") -> dict:
+                  unbounded: bool = True) -> dict:
     """Run every check at one eps; return {"robust_accuracy", "checks": [...], "flags": [names that failed]}.
+    Computed on the model's device (the surrogate must be on it too).
 
     ``unbounded`` does not depend on eps: a caller checking several eps runs it once.
     """
-    model, x, y = model.to(device), x.to(device), y.to(device)
+    device = device_of(model)
+    x, y = x.to(device), y.to(device)
     gen = torch.Generator().manual_seed(seed)
     n = len(x)
     base = robust_mask(model, x, y, [_attack(model, x, y, norm=norm, eps=eps, steps=steps)])
@@ -82,7 +86,7 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: s
     check("gradients", bad, bad == 0, f"{100 * bad:.1f} % of examples have a zero or NaN input gradient")
 
     if surrogate is not None:
-        moved = _attack(surrogate.to(device), x, y, norm=norm, eps=eps, steps=steps)
+        moved = _attack(surrogate, x, y, norm=norm, eps=eps, steps=steps)
         name, what = "transfer", "transfer from the surrogate model"
     else:
         noise = torch.randn(x.shape, generator=gen).to(device)
@@ -93,5 +97,5 @@ def sanity_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: s
     bb_acc = robust_mask(model, x, y, [moved]).float().mean().item()
     check(name, bb_acc, bb_acc >= p - tol, f"{what} {bb_acc:.3f} vs white-box PGD {p:.3f}")
 
-    return {"eps": eps, "n": n, "robust_accuracy": p, "tolerance": tol, "checks": checks,
+    return {"eps": eps, "n": n, "robust_accuracy": Proportion(p, n), "tolerance": tol, "checks": checks,
             "flags": [c["check"] for c in checks if not c["passed"]]}

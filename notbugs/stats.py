@@ -25,15 +25,6 @@ def wilson(p: float, n: int, z: float = Z95) -> list[float]:
     return [0.0 if p <= 0 else low, 1.0 if p >= 1 else high]  # exact at the ends, not off by rounding
 
 
-def with_intervals(d: dict, n: int, *keys: str) -> dict:
-    """Puts ``<key>_ci`` beside each named proportion of ``d`` measured on ``n`` images: the 95 % Wilson interval of
-    a number, or a dict of them for a dict of numbers (robust accuracy per eps). Returns ``d``."""
-    for key in keys:
-        v = d[key]
-        d[key + "_ci"] = {k: wilson(p, n) for k, p in v.items()} if isinstance(v, dict) else wilson(v, n)
-    return d
-
-
 def mean_sd(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (n - 1; 0 for a single value)."""
     n = len(values)
@@ -43,23 +34,30 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 
 
 def summarise(trees: list):
-    """For results dicts of several seeds: every number all of them hold, as {"mean", "sd", "values"}, at its
-    place in the tree; lists of numbers are taken element by element when their lengths agree; anything that is
-    not a number everywhere (text, paths, differing shapes) is left out, and so are the per-run intervals
-    (``*_ci``): over seeds the spread is the standard deviation."""
+    """For results dicts of several seeds: every measurement all of them hold, at its place in the tree.
+
+    A proportion or a fractional number becomes {"mean", "sd", "values", "kind"} ("proportion" or "number");
+    an integer is a count or a setting, never averaged: kept as {"values", "kind": "count"} only where the seeds
+    differ. Lists are taken element by element when their lengths agree; text, paths and shapes that differ are
+    left out.
+    """
+    from .values import ByNumber, Proportion
+
     first = trees[0]
-    if isinstance(first, bool):
+    if isinstance(first, bool) or any(isinstance(t, bool) for t in trees):
         return None
-    if isinstance(first, (int, float)):
-        if all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in trees):
-            values = [float(t) for t in trees]
-            mean, sd = mean_sd(values)
-            return {"mean": mean, "sd": sd, "values": values}
-        return None
+    if all(isinstance(t, (int, float)) for t in trees):
+        if all(isinstance(t, int) for t in trees):
+            values = [int(t) for t in trees]
+            return {"values": values, "kind": "count"} if len(set(values)) > 1 else None
+        values = [float(t) for t in trees]
+        mean, sd = mean_sd(values)
+        kind = "proportion" if all(isinstance(t, Proportion) for t in trees) else "number"
+        return {"mean": mean, "sd": sd, "values": values, "kind": kind}
     if isinstance(first, dict):
-        out = {}
+        out = ByNumber() if isinstance(first, ByNumber) else {}
         for key in first:
-            if not str(key).endswith("_ci") and all(isinstance(t, dict) and key in t for t in trees):
+            if all(isinstance(t, dict) and key in t for t in trees):
                 sub = summarise([t[key] for t in trees])
                 if sub is not None:
                     out[key] = sub

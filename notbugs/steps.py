@@ -15,7 +15,7 @@ from torch import nn
 
 from .checkpoint import load_model, read_manifest, save_model
 from .construct import InversionConfig, RelabelConfig, feature_dataset, leakage, relabelled_dataset
-from .data import ImageData, load_dataset
+from .data import ImageData, load_dataset, subset
 from .errors import NotbugsError
 from .evaluate import accuracy, evaluate, strong_robust_accuracy
 from .grid import save_grid
@@ -24,17 +24,8 @@ from .sanity import sanity_checks
 from .seeding import seed_everything
 from .sharding import rank, work_folder
 from .storage import manifest, save_tensors, write_json
+from .values import ByNumber
 from .train import TrainConfig, train
-
-
-def subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int = 0):
-    """The first ``limit`` examples of a fixed shuffle (all of them when limit is None)."""
-    if limit is None or limit >= len(x):
-        return x, y
-    if limit < 1:
-        raise NotbugsError(f"a limit must be >= 1, got {limit}")
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:limit]
-    return x[idx], y[idx]
 
 
 def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, train_limit: int | None = None,
@@ -54,7 +45,7 @@ def train_model(data: ImageData, arch: str, cfg: TrainConfig, out: Path, *, trai
     seconds = time.perf_counter() - start
     if rank() != 0:  # under torchrun the first process evaluates and saves
         return None
-    metrics = {"test_clean_accuracy": accuracy(model, data.test_x, data.test_y, device=cfg.device),
+    metrics = {"test_clean_accuracy": accuracy(model, data.test_x, data.test_y),
                "train_seconds": seconds, "train_images_per_second": len(x) * cfg.epochs / max(seconds, 1e-9)}
     return save_model(out, model.cpu(), spec, cfg.to_dict(), dataset=data.name, test_dataset=test_dataset or data.name,
                       train_size=len(x), history=history, metrics=metrics)
@@ -118,17 +109,17 @@ def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list
     if any(e < 0 for e in eps_list):
         raise NotbugsError(f"eps must be >= 0, got {eps_list}")
     model, info, data = model_and_data(model_path, dataset, arch=arch, split="test_dataset")
+    model = model.to(device)
     x, y = subset(data.test_x, data.test_y, limit, seed)
-    result = evaluate(model.to(device), x, y, norm=norm, eps_list=eps_list, steps=steps, seed=seed, device=device,
-                      progress=progress)
+    result = evaluate(model, x, y, norm=norm, eps_list=eps_list, steps=steps, seed=seed, progress=progress)
     if strong:
-        result["strong_robust_accuracy"] = {
-            f"{eps:g}": strong_robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps, restarts=restarts,
-                                               seed=seed, device=device) for eps in eps_list}
+        result["strong_robust_accuracy"] = ByNumber(
+            {eps: strong_robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps, restarts=restarts, seed=seed)
+             for eps in eps_list})
     if sanity:
-        other = model_for(surrogate, data, arch=arch)[0] if surrogate else None
-        result["sanity"] = {f"{eps:g}": sanity_checks(model, x, y, norm=norm, eps=eps, steps=steps, surrogate=other,
-                                                      seed=seed, device=device) for eps in eps_list if eps > 0}
+        other = model_for(surrogate, data, arch=arch)[0].to(device) if surrogate else None
+        result["sanity"] = ByNumber({eps: sanity_checks(model, x, y, norm=norm, eps=eps, steps=steps, surrogate=other,
+                                                        seed=seed) for eps in eps_list if eps > 0})
     return {"model": str(model_path), "dataset": data.name, **result}
 
 
@@ -137,25 +128,22 @@ TITLES = {"d_r": "D_R (robust features)", "d_nr": "D_NR (non-robust features)",
           "d_rand": "D_rand (random wrong labels)", "d_det": "D_det (labels y+1)"}
 
 
-def build_dataset(kind: str, model, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg, *, robust_model=None,
-                  device: str = "cpu", progress: bool = True, work: Path | None = None,
-                  keep: list | None = None) -> tuple[dict, dict] | None:
-    """One of the paper's datasets from images (x, y): (tensors to save, summary stats).
+def build_dataset(kind: str, model, x: torch.Tensor, y: torch.Tensor, num_classes: int, cfg, *,
+                  progress: bool = True, work: Path | None = None, keep: list | None = None) -> tuple[dict, dict] | None:
+    """One of the paper's datasets from images (x, y) and a model on the device to compute on: (tensors to save,
+    summary stats).
 
     ``work`` keeps finished batches for a resume or for several processes;
     under torchrun only rank 0 gets the result (the others get None).
     """
     if kind in ("robust", "nonrobust"):
-        res = feature_dataset(model, x, y, cfg, device=device, progress=progress, desc=KINDS[kind], work=work)
+        res = feature_dataset(model, x, y, cfg, progress=progress, desc=KINDS[kind], work=work)
     else:
-        res = relabelled_dataset(model, x, y, num_classes, cfg, device=device, progress=progress, desc=KINDS[kind],
-                                 work=work, keep=keep)
+        res = relabelled_dataset(model, x, y, num_classes, cfg, progress=progress, desc=KINDS[kind], work=work,
+                                 keep=keep)
     if res is None:
         return None
-    stats = dict(res["stats"])
-    if kind in ("rand", "det") and robust_model is not None:
-        stats.update(leakage(robust_model, res["x"], x, y, device=device))
-    return {"x": res["x"], "y": res["y"], "original_y": y}, stats
+    return {"x": res["x"], "y": res["y"], "original_y": y}, dict(res["stats"])
 
 
 def save_dataset(folder: Path, tensors: dict, stats: dict, classes: list[str], kind: str, config: dict) -> dict:
@@ -178,22 +166,25 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
     if kind not in KINDS:
         raise NotbugsError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
     model, info, data = model_and_data(model_path, dataset, arch=arch, features_layer=features_layer)
+    model = model.to(device)
     x, y = subset(data.train_x, data.train_y, limit, seed)
     if kind in ("robust", "nonrobust"):
         cfg = InversionConfig(steps=steps or 1000, step_size=step_size, start=start, seed=seed)
     else:
         cfg = RelabelConfig(mode=kind, eps=eps, steps=steps or 100, step_size=step_size, noise_std=noise_std,
                             noise_samples=noise_samples, seed=seed)
-    robust = model_for(robust_model, data, arch=robust_arch or arch)[0] if robust_model else None
+    robust = model_for(robust_model, data, arch=robust_arch or arch)[0].to(device) if robust_model else None
     config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
               "source_model_sha256": info.get("sha256"), "source_model": str(model_path),
               **({"features_layer": features_layer} if features_layer else {})}
     out = Path(out)
     work = work_folder(out.parent / f".{out.name}.work", {"kind": kind, **config})
-    built = build_dataset(kind, model, x, y, data.num_classes, cfg, robust_model=robust, device=device,
-                          progress=progress, work=work)
+    built = build_dataset(kind, model, x, y, data.num_classes, cfg, progress=progress, work=work)
     if built is None:  # another rank merges and saves
         return None
-    info = save_dataset(out, *built, data.classes, kind, config)
+    tensors, stats = built
+    if robust is not None and kind in ("rand", "det"):
+        stats.update(leakage(robust, tensors["x"], x, y))
+    info = save_dataset(out, tensors, stats, data.classes, kind, config)
     shutil.rmtree(work)
     return info

@@ -21,33 +21,57 @@ from safetensors.torch import load_file, save
 
 from . import __version__
 from .errors import NotbugsError
+from .values import from_json, to_json
+
+
+def _umask() -> int:
+    """The process's umask (it can only be read by setting it, so it is set back at once)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside ``path`` and rename: a reader sees the old file or the new, never half.
+    The file gets the user's umask (mkstemp's own 0600 would hide results from colleagues on a shared store)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def json_text(obj) -> str:
+    """Strict JSON of a results tree (typed values in their JSON form; no NaN or Infinity)."""
+    return json.dumps(to_json(obj), indent=2, allow_nan=False) + "\n"
+
+
 def write_json(path: Path, obj) -> None:
-    atomic_write_bytes(Path(path), (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(Path(path), json_text(obj).encode())
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path, *, typed: bool = True):
+    """A JSON file, with typed values (proportions, number-keyed maps) read back unless ``typed`` is off."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise NotbugsError(f"{path} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise NotbugsError(f"{path} is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotbugsError(f"{path} cannot be read ({exc})") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise NotbugsError(f"{path} is not valid JSON ({exc}); the file is corrupt, re-create it") from None
+    return from_json(obj) if typed else obj
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:

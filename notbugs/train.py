@@ -62,11 +62,7 @@ class TrainConfig:
             raise NotbugsError("adversarial training needs eps > 0 and steps >= 1")
 
     def to_dict(self) -> dict:
-        """The settings; ``noise_std`` only when set, so that models cached before it existed keep their keys."""
-        d = asdict(self)
-        if not d["noise_std"]:
-            del d["noise_std"]
-        return d
+        return asdict(self)
 
 
 def lr_factor(schedule: str, progress: float) -> float:

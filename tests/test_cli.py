@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from notbugs.cli import main
+from notbugs.storage import read_json
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +19,18 @@ def run_dir(tmp_path_factory):
 def test_train_writes_a_run_folder(run_dir, capsys):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["spec"]["arch"] == "mlp" and manifest["dataset"] == "digits"
-    assert 0 <= manifest["metrics"]["test_clean_accuracy"] <= 1
+    assert 0 <= manifest["metrics"]["test_clean_accuracy"]["p"] <= 1 and manifest["metrics"]["test_clean_accuracy"]["n"] == 400
     assert (run_dir / "model.safetensors").is_file()
 
 
 def test_eval_prints_and_writes(run_dir, tmp_path, capsys):
     out = tmp_path / "eval.json"
     assert main(["eval", "--model", str(run_dir), "--eps", "0,0.5,2", "--steps", "5", "--out", str(out), "--quiet"]) == 0
-    res = json.loads(out.read_text())
+    assert set(json.loads(out.read_text())["robust_accuracy"]) == {"0", "0.5", "2"}  # eps as JSON keys
+    res = read_json(out)  # accuracies are proportions: the number and the images it was measured on
     acc = res["robust_accuracy"]
-    assert set(acc) == {"0", "0.5", "2"}
-    assert acc["0"] == pytest.approx(res["clean_accuracy"])
-    assert acc["0"] >= acc["0.5"] >= acc["2"]
+    assert acc[0] == pytest.approx(res["clean_accuracy"]) and acc[0].n == 400
+    assert acc[0] >= acc[0.5] >= acc[2]
     assert "clean accuracy" in capsys.readouterr().out
 
 

@@ -15,6 +15,8 @@ from notbugs.experiments import registry
 from notbugs.experiments.base import FAILS, HOLDS, NOT_RUN
 from notbugs.experiments.runner import make_preset, run_experiments
 from notbugs.report import render
+from notbugs.storage import json_text
+from notbugs.values import shares
 
 NAMES = [e.name for e in registry.REGISTRY]
 
@@ -80,37 +82,20 @@ def test_all_runs_every_experiment(everything):
             assert c["verdict"] in (HOLDS, FAILS, NOT_RUN) and c["evidence"]
             assert (c["holds"] is None) == (c["verdict"] == NOT_RUN)
     assert {"models", "datasets", "claims", "threat"} <= set(res)  # the paper's keys stay at the top level
-    json.dumps(res)
+    json.loads(json_text(res))
 
 
-def _intervals(tree):
-    """(value, interval) for every ``<key>_ci`` in a results tree, with the value it sits beside."""
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            if key.endswith("_ci"):
-                yield tree[key[:-3]], value
-            else:
-                yield from _intervals(value)
-    elif isinstance(tree, list):
-        for value in tree:
-            yield from _intervals(value)
-
-
-def _inside(value, ci) -> bool:
-    if isinstance(value, dict):
-        return value.keys() == ci.keys() and all(_inside(value[k], ci[k]) for k in value)
-    return 0 <= ci[0] <= value <= ci[1] <= 1
-
-
-def test_every_accuracy_carries_its_interval(everything):
-    _, res, _ = everything
+def test_every_accuracy_carries_its_sample_size(everything):
+    out, res, _ = everything
     without_accuracies = {"theory", "style"}  # closed forms and feature distances, no test-set proportions
     for name, entry in res["experiments"].items():
-        found = list(_intervals(entry["results"]))
+        found = list(shares(entry["results"]))
         assert bool(found) == (name not in without_accuracies), name
-        assert all(_inside(v, ci) for v, ci in found), name
-        section = Path(entry["section"]).read_text()
-        assert (name in without_accuracies) or "[" in section, name  # the report shows them
+        for path, p in found:
+            lo, hi = p.ci
+            assert p.n >= 1 and 0 <= lo <= p <= hi <= 1, (name, path)
+        section = registry.by_name()[name].section(entry)
+        assert (name in without_accuracies) or "[" in section, name  # the report shows the intervals
 
 
 def test_shared_models_are_trained_once(everything):
@@ -130,9 +115,6 @@ def test_second_run_is_cached_and_equal(everything):
         assert again["experiments"][name]["timings"]["from_store"], name
         assert not res["experiments"][name]["timings"]["from_store"], name
         assert again["experiments"][name]["results"] == res["experiments"][name]["results"], name
-        # its section was drawn once, when it finished, and is kept with its results
-        assert again["experiments"][name]["section"] == res["experiments"][name]["section"], name
-        assert "<" in Path(again["experiments"][name]["section"]).read_text()
         # what it costs from scratch is remembered, not the rerun's near-zero time
         assert again["experiments"][name]["timings"]["uncached"] == res["experiments"][name]["timings"]["uncached"]
         assert [c["verdict"] for c in again["experiments"][name]["claims"]] == \
@@ -141,7 +123,7 @@ def test_second_run_is_cached_and_equal(everything):
 
 def test_report_has_the_map_and_every_section(everything, tmp_path):
     _, res, _ = everything
-    page = render(res)
+    page = render(res, tmp_path)
     assert "argument map" in page
     for name in NAMES:
         assert f'id="{name}"' in page and f'href="#{name}"' in page
@@ -151,13 +133,13 @@ def test_report_has_the_map_and_every_section(everything, tmp_path):
     # a results.json in the paper-only format of earlier versions renders as the paper alone
     old = {k: v for k, v in res.items() if k != "experiments"}
     old["claims"] = [{k: c[k] for k in ("id", "statement", "holds", "evidence")} for c in res["claims"]]
-    page = render(json.loads(json.dumps(old)))
+    page = render(json.loads(json_text(old)))
     assert 'id="paper"' in page and "Figure 2" in page
 
 
 def test_report_keeps_the_discussion_order_after_a_round_trip(everything, tmp_path):
     _, res, _ = everything
-    page = render(json.loads(json.dumps(res, sort_keys=True)))
+    page = render(json.loads(json.dumps(json.loads(json_text(res)), sort_keys=True)))
     positions = [page.index(f'<h2 id="{name}"') for name in NAMES]
     assert positions == sorted(positions)
 
@@ -204,3 +186,14 @@ def test_bad_pair_is_refused_before_work(tmp_path):
     with pytest.raises(NotbugsError, match="class 'Shirt' is not one of"):
         linear_features.run(linear_features.Settings(pair=("3", "Shirt")), lab)
     assert not list(tmp_path.iterdir())
+
+
+def test_results_of_earlier_versions_still_render():
+    """A results.json written before typed values (accuracies with ``<key>_ci`` beside them, sections and pictures
+    named by absolute paths) renders: every section drawn, intervals shown, no picture read from elsewhere."""
+    from notbugs.storage import read_json
+
+    old = read_json(Path(__file__).parents[1] / "benchmarks/results/h100-2026-11-26/quick-gpu-results.json")
+    page = render(old)
+    assert 'id="paper"' in page and "could not be drawn" not in page and "Figure 2" in page
+    assert "[" in page and "data:image/png;base64" in page  # charts drawn from the numbers; pictures not found

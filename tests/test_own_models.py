@@ -13,6 +13,7 @@ from notbugs.construct import InversionConfig, feature_dataset
 from notbugs.errors import NotbugsError
 from notbugs.evaluate import accuracy, evaluate
 from notbugs.models import build_model, model_spec, wrap
+from notbugs.storage import read_json
 from notbugs.train import TrainConfig, train
 
 from conftest import write_cifar_batch
@@ -163,8 +164,8 @@ def test_cli_evaluates_a_robustness_checkpoint(cifar_root, capsys):
     out = cifar_root / "eval.json"
     assert main(["eval", "--model", str(cifar_root / "ckpt.pt"), "--arch", "madry-resnet18", "--dataset", "cifar10",
                  "--eps", "0.25", "--steps", "2", "--out", str(out), "--quiet"]) == 0
-    res = json.loads(out.read_text())
-    assert res["attack"]["n"] == 6 and res["robust_accuracy"]["0.25"] <= res["clean_accuracy"]
+    res = read_json(out)
+    assert res["attack"]["n"] == 6 and res["robust_accuracy"][0.25] <= res["clean_accuracy"]
     assert main(["eval", "--model", str(cifar_root / "ckpt.pt"), "--dataset", "cifar10", "--quiet"]) == 2
     assert "say which model it is with --arch" in capsys.readouterr().err
 
@@ -190,10 +191,10 @@ def test_the_paper_experiment_takes_the_users_robust_model(tmp_path, capsys):
     x = torch.rand(4, 1, 8, 8)
     with torch.no_grad():
         assert torch.allclose(lab.model(imported)(x), load_model(folder)[0](x))
-    assert json.loads((imported / "manifest.json").read_text())["config"] == {"imported_from": str(tmp_path / "adv.pt")}
-    d_r, summary = lab.dataset("robust")
-    built = json.loads((d_r / "manifest.json").read_text())
-    assert built["config"]["source_model"] == imported.name and summary["size"] == preset.construct_limit
+    assert json.loads(imported.file("manifest.json").read_text())["config"] == {"imported_from": str(tmp_path / "adv.pt")}
+    d_r = lab.dataset("robust")
+    record = json.loads(d_r.file("artifact.json").read_text())
+    assert record["inputs"]["source"] == imported.key and d_r.summary["size"] == preset.construct_limit
     steps = [s["step"] for s in lab.store.log]
     assert "import adv model adv.pt" in steps and "train adv" not in steps
     assert Lab(preset, Store(tmp_path / "cache")).robust() == imported  # a second run reads it from the store

@@ -6,8 +6,9 @@ from dataclasses import replace
 import pytest
 
 from notbugs.cli import main
-from notbugs.experiments.runner import make_preset, run_experiments
+from notbugs.experiments.runner import artifact_path, make_preset, run_experiments
 from notbugs.report import write_report
+from notbugs.storage import json_text, read_json, write_json
 
 
 def tiny_preset():
@@ -28,8 +29,9 @@ def test_results_contract(first_run):
     _, res = first_run
     assert set(res["models"]) == {"std", "adv", "d_r", "d_nr", "d_rand", "d_det"}
     for m in res["models"].values():
-        assert 0 <= m["clean_accuracy"] <= 1 and set(m["robust_accuracy"]) == {"0.5", "1"}
+        assert 0 <= m["clean_accuracy"] <= 1 and set(m["robust_accuracy"]) == {0.5, 1.0}
         assert all(0 <= v <= m["clean_accuracy"] for v in m["robust_accuracy"].values())
+        assert m["clean_accuracy"].n == 400 and all(v.n == 100 for v in m["robust_accuracy"].values())
     assert res["threat"]["main_eval_eps"] == 1.0 and res["threat"]["norm"] == "l2"
     for name in ("d_rand", "d_det"):
         d = res["datasets"][name]
@@ -41,13 +43,13 @@ def test_results_contract(first_run):
         assert set(m["sanity"]) == set(m["robust_accuracy"]) and set(m["sanity_flags"]) == set(m["robust_accuracy"])
         assert all({"fgsm_not_stronger", "more_steps", "restarts"} <= {c["check"] for c in rep["checks"]}
                    for rep in m["sanity"].values())
-    json.dumps(res)  # serialisable
+    json.loads(json_text(res))  # strict JSON
 
 
 def _numbers(res):
     """Everything measured, nothing that names a folder."""
-    datasets = {k: {f: v for f, v in d.items() if f != "artifact"} for k, d in res["datasets"].items()}
-    return json.dumps({"models": res["models"], "datasets": datasets, "claims": res["claims"]}, sort_keys=True)
+    datasets = {k: {f: v for f, v in d.items() if f not in ("artifact", "samples")} for k, d in res["datasets"].items()}
+    return json_text({"models": res["models"], "datasets": datasets, "claims": res["claims"]})
 
 
 def test_same_seed_gives_bit_identical_numbers(first_run, tmp_path):
@@ -93,25 +95,41 @@ def test_changing_one_setting_recomputes_only_its_dependents(first_run):
     changed = replace(preset, det=replace(preset.det, eps=0.8))
     res = reproduce(changed, out=out, progress=False)
     recomputed = sorted(step["step"] for step in res["steps"] if not step["cached"])
-    assert recomputed == ["construct d_det", "evaluate d_det", "train d_det"]
+    assert recomputed == ["construct d_det", "evaluate d_det", "leakage of d_det", "train d_det"]
 
 
 def test_report_is_self_contained(first_run, tmp_path):
-    _, res = first_run
-    page = write_report(res, tmp_path / "report.html").read_text()
+    out, res = first_run
+    page = write_report(res, tmp_path / "report.html", base=out).read_text()
     assert page.count("data:image/png;base64,") >= 3 + 5  # three charts, D and the four datasets' grids
     assert "does not hold" in page or "holds" in page
     assert "src=\"http" not in page
 
 
+def test_a_run_folder_moved_elsewhere_renders_with_all_its_pictures(first_run, tmp_path):
+    import shutil
+
+    out, res = first_run
+    write_json(out / "results.json", res)
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved, ignore=shutil.ignore_patterns("cache"))  # the run folder without its store
+    assert main(["report", str(moved / "results.json")]) == 0
+    page = (moved / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 + 5 and "picture not found" not in page
+    assert read_json(moved / "results.json")["artifacts"]["samples_d"].startswith("pictures/")
+
+
+def _model_folder(res, out, name):
+    return str(artifact_path(res, res["artifacts"]["models"][name], out))
+
+
 def test_constructed_dataset_via_cli(first_run, tmp_path):
     out, res = first_run
-    std = res["artifacts"]["models"]["std"]
-    adv = res["artifacts"]["models"]["adv"]
+    std, adv = _model_folder(res, out, "std"), _model_folder(res, out, "adv")
     assert main(["construct", "det", "--model", std, "--robust-model", adv, "--limit", "50", "--steps", "3",
                  "--eps", "1.0", "--out", str(tmp_path / "ddet"), "--quiet"]) == 0
-    info = json.loads((tmp_path / "ddet" / "manifest.json").read_text())
-    assert info["builder"] == "det" and 0 <= info["stats"]["attack_success"] <= 1
+    info = read_json(tmp_path / "ddet" / "manifest.json")
+    assert info["builder"] == "det" and 0 <= info["stats"]["attack_success"] <= 1 and info["stats"]["attack_success"].n == 50
     assert (tmp_path / "ddet" / "samples.png").stat().st_size > 1000
 
 
@@ -121,14 +139,14 @@ def test_construct_takes_a_robust_model_file(first_run, tmp_path, capsys):
     import torch
     from safetensors.torch import load_file
 
-    _, res = first_run
-    std, adv = res["artifacts"]["models"]["std"], res["artifacts"]["models"]["adv"]
+    out, res = first_run
+    std, adv = _model_folder(res, out, "std"), _model_folder(res, out, "adv")
     torch.save(load_file(f"{adv}/model.safetensors"), tmp_path / "adv.pt")
     args = ["construct", "det", "--model", std, "--limit", "40", "--steps", "2", "--eps", "1.0", "--quiet"]
     assert main(args + ["--robust-model", adv, "--out", str(tmp_path / "a")]) == 0
     assert main(args + ["--robust-model", str(tmp_path / "adv.pt"), "--robust-arch", "cnn",
                         "--out", str(tmp_path / "b")]) == 0
-    stats = [json.loads((tmp_path / k / "manifest.json").read_text())["stats"] for k in "ab"]
+    stats = [read_json(tmp_path / k / "manifest.json")["stats"] for k in "ab"]
     assert "robust_agreement_perturbed" in stats[0] and stats[0] == stats[1]
     assert main(args + ["--robust-model", str(tmp_path / "adv.pt"), "--robust-arch", "mlp",
                         "--out", str(tmp_path / "c")]) == 2
@@ -136,7 +154,7 @@ def test_construct_takes_a_robust_model_file(first_run, tmp_path, capsys):
 
 
 def test_fresh_model_evaluates_on_the_original_test_set(first_run, capsys):
-    _, res = first_run
-    assert main(["eval", "--model", res["artifacts"]["models"]["d_det"], "--eps", "0.5", "--steps", "2",
+    out, res = first_run
+    assert main(["eval", "--model", _model_folder(res, out, "d_det"), "--eps", "0.5", "--steps", "2",
                  "--limit", "50", "--quiet"]) == 0
     assert "digits test set" in capsys.readouterr().out

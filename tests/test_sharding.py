@@ -77,17 +77,17 @@ def test_store_keeps_the_work_of_an_interrupted_resumable_step(tmp_path):
     store = Store(tmp_path)
     seen = []
 
-    def make(folder, work):
-        seen.append(work)
-        map_batches(lambda lo, hi: _square(lo, hi, []), 6, 3, work=work, progress=False)
+    def make(b):
+        seen.append(b.work)
+        map_batches(lambda lo, hi: _square(lo, hi, []), 6, 3, work=b.work, progress=False)
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         store.get("dataset", {"a": 1}, make, resumable=True)
     assert len(list(seen[0].glob("batch*"))) == 2  # survives for the next run
-    path, _ = store.get("dataset", {"a": 1}, lambda folder, work: {"n": len(list(work.glob("batch*")))}, resumable=True)
-    assert not seen[0].exists()  # cleaned once the artifact is complete
-    assert (path / "artifact.json").is_file()
+    art = store.get("dataset", {"a": 1}, lambda b: {"n": len(list(b.work.glob("batch*")))}, resumable=True)
+    assert art.summary["n"] == 2 and not seen[0].exists()  # resumed, then cleaned once the artifact is complete
+    assert (art.path / "artifact.json").is_file()
 
 
 def test_early_stopped_inversion_takes_fewer_steps(digits_mlp, digits):

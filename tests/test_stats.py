@@ -9,7 +9,8 @@ from notbugs.cli import main
 from notbugs.experiments.base import ERROR, FAILS, HOLDS, NOT_RUN
 from notbugs.experiments.seeds import combine_claim, parse_seeds
 from notbugs.errors import NotbugsError
-from notbugs.stats import mean_sd, summarise, wilson, with_intervals
+from notbugs.stats import mean_sd, summarise, wilson
+from notbugs.values import ByNumber, Proportion
 
 
 def test_wilson_matches_the_closed_form():
@@ -26,26 +27,21 @@ def test_wilson_matches_the_closed_form():
         wilson(0.5, 0)
 
 
-def test_with_intervals_sits_beside_each_named_proportion():
-    d = {"acc": 0.5, "robust": {"1": 0.2, "2": 0.0}, "other": 3.0}
-    assert with_intervals(d, 100, "acc", "robust") is d
-    assert d["acc_ci"] == wilson(0.5, 100) and d["robust_ci"] == {"1": wilson(0.2, 100), "2": wilson(0.0, 100)}
-    assert "other_ci" not in d
-    with pytest.raises(KeyError):
-        with_intervals(d, 100, "missing")
-
-
 def test_mean_sd_and_summarise():
     assert mean_sd([1.0]) == (1.0, 0.0)
     m, sd = mean_sd([1.0, 2.0, 4.0])
     assert m == pytest.approx(7 / 3) and sd == pytest.approx(math.sqrt(((1 - m) ** 2 + (2 - m) ** 2 + (4 - m) ** 2) / 2))
-    trees = [{"a": 0.5, "a_ci": [0.4, 0.6], "b": {"c": [1, 2]}, "name": "x", "flag": True, "only_here": 1.0,
-              "d": [1, 2]},
-             {"a": 0.7, "a_ci": [0.6, 0.8], "b": {"c": [3, 4]}, "name": "y", "flag": False, "d": [1]}]
+    trees = [{"a": Proportion(0.5, 100), "b": {"c": [1.5, 2.0]}, "name": "x", "flag": True, "only_here": 1.0,
+              "d": [1, 2], "images": 5000, "wrong": 18, "r": ByNumber({0.5: Proportion(0.1, 10)})},
+             {"a": Proportion(0.7, 100), "b": {"c": [3.5, 4.0]}, "name": "y", "flag": False, "d": [1],
+              "images": 5000, "wrong": 21, "r": ByNumber({0.5: Proportion(0.3, 10)})}]
     s = summarise(trees)
-    assert s["a"]["mean"] == pytest.approx(0.6) and s["a"]["values"] == [0.5, 0.7]
-    assert s["b"]["c"][1]["mean"] == 3.0
-    assert set(s) == {"a", "b"}  # text, booleans, keys one seed lacks, lists of other lengths, intervals: left out
+    assert s["a"]["mean"] == pytest.approx(0.6) and s["a"]["values"] == [0.5, 0.7] and s["a"]["kind"] == "proportion"
+    assert s["b"]["c"][1]["mean"] == 3.0 and s["b"]["c"][1]["kind"] == "number"
+    assert s["r"][0.5]["mean"] == pytest.approx(0.2)
+    # a setting shared by every seed (transfer_images: 5000) is no measurement, and a count is never averaged
+    assert "images" not in s and s["wrong"] == {"values": [18, 21], "kind": "count"}
+    assert set(s) == {"a", "b", "r", "wrong"}  # text, booleans, keys one seed lacks, lists of other lengths: left out
 
 
 def test_claims_over_seeds():
@@ -74,7 +70,7 @@ def test_reproduce_over_seeds(tmp_path, capsys):
         single = json.loads((out / f"seed-{seed}" / "results.json").read_text())
         assert single["seed"] == int(seed) and (out / f"seed-{seed}" / "report.html").is_file()
         assert res["per_seed"][seed]["models"] == single["models"]
-    accs = [res["per_seed"][s]["models"]["std"]["clean_accuracy"] for s in ("0", "1")]
+    accs = [res["per_seed"][s]["models"]["std"]["clean_accuracy"]["p"] for s in ("0", "1")]
     assert accs[0] != accs[1]  # the seeds really differ
     leaf = res["experiments"]["paper"]["summary"]["models"]["std"]["clean_accuracy"]
     assert leaf["values"] == accs and leaf["mean"] == pytest.approx(sum(accs) / 2)
@@ -85,5 +81,5 @@ def test_reproduce_over_seeds(tmp_path, capsys):
     assert "seeds 0, 1" in page and "held on" in page and "of 2 seeds" in page and "seed-1/report.html" in page
     single_page = (out / "seed-0" / "report.html").read_text()
     assert "[" in single_page and "95 % interval" in single_page  # the paper's accuracies carry Wilson intervals
-    ci = res["per_seed"]["0"]["models"]["std"]["clean_accuracy_ci"]
-    assert ci[0] <= accs[0] <= ci[1]
+    std = res["per_seed"]["0"]["models"]["std"]["clean_accuracy"]
+    assert std["ci"][0] <= accs[0] <= std["ci"][1] and std["n"] == 400

@@ -8,6 +8,7 @@ or how to get it (``notbugs data list``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import torch
 
 from ..errors import NotbugsError
 from ..inputs import check_batch, check_classes
+from ..versions import version
 from . import cifar, locate, mnist_wheel
+from .content import files_content, tensors_content
 from .digits import load_digits_arrays
 from .folder import read_folder
 from .idx import idx_bytes, read_idx
@@ -43,7 +46,12 @@ FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 
 @dataclass
 class ImageData:
-    """A labelled train/test split held as tensors."""
+    """A labelled train/test split held as tensors.
+
+    ``content`` says what the data is, for the store's keys: the hashes of the files it was read from, or what
+    it was built from (``constructed``, ``prefix``); left empty, it is the hash of the tensors, computed when
+    first asked. ``lineage`` is the store artifacts it came from.
+    """
 
     name: str
     train_x: torch.Tensor
@@ -54,6 +62,8 @@ class ImageData:
     hflip: bool = False  # whether a horizontal flip keeps the label (used by augmentation)
     source: str = ""
     layout: str = ""  # which folder layout it was found in (notbugs, torchvision root, ...)
+    content: str = ""
+    lineage: frozenset = frozenset()
     mean: tuple[float, ...] = field(init=False)
     std: tuple[float, ...] = field(init=False)
 
@@ -64,12 +74,46 @@ class ImageData:
         self.std = tuple(self.train_x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist())
 
     @property
+    def key(self) -> str:
+        """The data's identity in store keys: its content (and the readers' code version)."""
+        if not self.content:
+            self.content = tensors_content(self.train_x, self.train_y, self.test_x, self.test_y, self.classes,
+                                           self.hflip)
+        return hashlib.sha256(f"data/{version('data')}/{self.content}".encode()).hexdigest()[:20]
+
+    def prefix(self, n: int | None) -> "ImageData":
+        """The first n training images (the same test split); all of them for None."""
+        if n is None or n >= len(self.train_x):
+            return self
+        return ImageData(f"{self.name}[:{n}]", self.train_x[:n], self.train_y[:n], self.test_x, self.test_y,
+                         self.classes, hflip=self.hflip, source=self.source, layout=self.layout,
+                         content=f"prefix {n} of {self.key}", lineage=self.lineage)
+
+    @property
     def num_classes(self) -> int:
         return len(self.classes)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_x.shape[1:])
+
+
+def subset_index(n: int, limit: int | None, seed: int = 0) -> torch.Tensor:
+    """Indices of the first ``limit`` of n examples in a fixed shuffle (all of them, in order, when limit is None
+    or covers them)."""
+    if limit is None or limit >= n:
+        return torch.arange(n)
+    if limit < 1:
+        raise NotbugsError(f"a limit must be >= 1, got {limit}")
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:limit]
+
+
+def subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int = 0):
+    """The first ``limit`` examples of a fixed shuffle (all of them when limit is None)."""
+    if limit is None or limit >= len(x):
+        return x, y
+    idx = subset_index(len(x), limit, seed)
+    return x[idx], y[idx]
 
 
 def check_images(x: torch.Tensor, y: torch.Tensor, num_classes: int, where: str) -> None:
@@ -124,6 +168,7 @@ def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
         paths[key], layout = hit
         layouts.add(layout)
     arrays = {key: read_idx(path) for key, path in paths.items()}
+    content = files_content(paths)
     for key, array in arrays.items():
         _check_release(name, key, array, paths[key])
     for split in ("train", "test"):
@@ -134,7 +179,7 @@ def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
             raise NotbugsError(f"{paths[split + '_x']} has {len(x)} images but {paths[split + '_y']} has {len(y)} labels")
     tx, ty, vx, vy = _to_tensors(arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None], arrays["test_y"])
     return ImageData(name, tx, ty, vx, vy, classes, hflip=hflip, source=str(paths["train_x"].parent),
-                     layout=" + ".join(sorted(layouts)))
+                     layout=" + ".join(sorted(layouts)), content=content)
 
 
 def _find_cifar10() -> tuple[Path, str] | None:
@@ -155,12 +200,15 @@ def _load_cifar10() -> ImageData:
     where, layout = hit
     if where.is_file():
         batches = cifar.read_archive(where)
+        content = files_content({"archive": where})
     else:
         batches = {f: cifar.read_batch(where / f) for f in cifar.TRAIN_FILES + cifar.TEST_FILES}
+        content = files_content({f: where / f for f in cifar.TRAIN_FILES + cifar.TEST_FILES})
     train = [batches[f] for f in cifar.TRAIN_FILES]
     tx, ty = np.concatenate([a for a, _ in train]), np.concatenate([b for _, b in train])
     vx, vy = batches[cifar.TEST_FILES[0]]
-    return ImageData("cifar10", *_to_tensors(tx, ty, vx, vy), cifar.CLASSES, hflip=True, source=str(where), layout=layout)
+    return ImageData("cifar10", *_to_tensors(tx, ty, vx, vy), cifar.CLASSES, hflip=True, source=str(where),
+                     layout=layout, content=content)
 
 
 def load_dataset(name: str) -> ImageData:
@@ -173,16 +221,20 @@ def load_dataset(name: str) -> ImageData:
     if name == "digits":
         tx, ty, vx, vy = load_digits_arrays()
         return ImageData("digits", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx), torch.from_numpy(vy),
-                         [str(i) for i in range(10)], hflip=False, source="scikit-learn (bundled)")
+                         [str(i) for i in range(10)], hflip=False, source="scikit-learn (bundled)",
+                         content=tensors_content(tx, ty, vx, vy))
     if name.startswith("madry:"):
-        train_x, train_y = read_released(Path(name.split(":", 1)[1]).expanduser())
+        folder = Path(name.split(":", 1)[1]).expanduser()
+        train_x, train_y = read_released(folder)
         test = _load_cifar10()
+        content = files_content({"CIFAR_ims": folder / "CIFAR_ims", "CIFAR_lab": folder / "CIFAR_lab"})
         return ImageData(name, train_x, train_y, test.test_x, test.test_y, cifar.CLASSES, hflip=True,
-                         source=name.split(":", 1)[1])
+                         source=str(folder), content=f"{content} tested on {test.content}")
     if name.startswith("folder:"):
         path = Path(name.split(":", 1)[1]).expanduser()
-        *arrays, classes = read_folder(path)
-        return ImageData(name, *_to_tensors(*arrays), classes, hflip=False, source=str(path))
+        *arrays, classes, files = read_folder(path)
+        return ImageData(name, *_to_tensors(*arrays), classes, hflip=False, source=str(path),
+                         content=files_content(files))
     raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)}, folder:PATH or madry:DIR")
 
 

@@ -24,7 +24,8 @@ def _split_dir(root: Path, split: str) -> Path:
 
 
 def read_folder(root: Path, size: tuple[int, int] | None = None):
-    """(train_x uint8 NCHW, train_y, test_x, test_y, classes)."""
+    """(train_x uint8 NCHW, train_y, test_x, test_y, classes, files): ``files`` maps each image's path inside
+    the tree (split/class/name) to its file, so that the data's key follows a moved or deleted image."""
     from PIL import Image, UnidentifiedImageError
 
     root = Path(root)
@@ -33,10 +34,11 @@ def read_folder(root: Path, size: tuple[int, int] | None = None):
     classes = sorted(p.name for p in _split_dir(root, "train").iterdir() if p.is_dir())
     if not classes:
         raise NotbugsError(f"{root}/train has no class sub-folders")
-    out = []
+    out, used = [], {}
     for split in ("train", "test"):
         base = _split_dir(root, split)
         files = [(f, i) for i, c in enumerate(classes) for f in sorted((base / c).glob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+        used.update({f"{split}/{classes[i]}/{f.name}": f for f, i in files})
         if not files:
             raise NotbugsError(f"{base} holds no images in the class folders {classes}")
         images = []
@@ -62,4 +64,4 @@ def read_folder(root: Path, size: tuple[int, int] | None = None):
             a = np.asarray(im, dtype=np.uint8)
             batch.append(a[None] if gray else a.transpose(2, 0, 1))
         arrays += [np.stack(batch), labels]
-    return (*arrays, classes)
+    return (*arrays, classes, used)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-HOLDS, FAILS, NOT_RUN, ERROR = "holds", "does not hold", "not run", "error"
+from ..values import Outcome
+
+HOLDS, FAILS, NOT_RUN, ERROR = Outcome.HOLDS, Outcome.FAILS, Outcome.NOT_RUN, Outcome.ERROR
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Verdict:
     evidence: str  # the numbers behind the verdict
 
     @property
-    def word(self) -> str:
+    def word(self) -> Outcome:
         return NOT_RUN if self.holds is None else HOLDS if self.holds else FAILS
 
 

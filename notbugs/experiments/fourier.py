@@ -14,7 +14,7 @@ measurements, on the standard, robust and Gaussian-augmented models:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -24,12 +24,11 @@ from ..corruptions import SEVERITIES, corrupt
 from ..data import ImageData
 from ..errors import NotbugsError
 from ..evaluate import accuracy
-from ..figures import error_bars, line_plot, png
+from ..figures import error_bars, intervals, line_plot, png
 from ..grid import image_grid_png
-from ..htmlparts import img, pct, pct_of, table
+from ..htmlparts import h3, img, join, para, pct, table
 from ..reference import YIN_GILMER
-from ..stats import wilson, with_intervals
-from ..steps import subset
+from ..data import subset
 from ..train import TrainConfig
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -80,60 +79,65 @@ def filtered_data(data: ImageData, kind: str, cutoff: int) -> ImageData:
                      spectral.filtered(data.test_x, cutoff, kind), data.test_y, data.classes)
 
 
+def heat_maps(lab: Lab, inputs: dict, *, settings: dict, seed: int) -> dict:
+    """Every model's heat map at every radius, on the same test images."""
+    s = Settings(**settings)
+    data = inputs["data"]
+    x, y = subset(data.test_x, data.test_y, s.heat_images, seed)
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for name in MODELS:
+        model = lab.model(inputs[name])
+        out[name] = {}
+        for r in s.radii:
+            grid = heat_map(model, x, y, r, gen)
+            out[name][f"{r:g}"] = {"grid": grid.tolist(), **band_means(grid, s.low_band, s.high_band)}
+    return out
+
+
+def corruption_accuracies(lab: Lab, inputs: dict, *, settings: dict, seed: int) -> dict:
+    """Every model's accuracy under every corruption at every severity, on the same test images."""
+    s = Settings(**settings)
+    data = inputs["data"]
+    xc, yc = subset(data.test_x, data.test_y, s.corruption_images, seed)
+    models = {name: lab.model(inputs[name]) for name in MODELS}
+    out = {name: {"clean": accuracy(m, xc, yc)} for name, m in models.items()}
+    for c in SEVERITIES:
+        for sev in range(1, 6):
+            xs = corrupt(xc, c, sev, torch.Generator().manual_seed(seed * 100 + sev))
+            for name, m in models.items():
+                out[name][f"{c}/{sev}"] = accuracy(m, xs, yc)
+    return out
+
+
 def run(s: Settings, lab: Lab) -> dict:
     data = lab.data
     h, w = data.image_shape[1:]
     if min(h, w) < 2 * s.high_band or max(s.high_cutoffs + s.low_cutoffs) >= min(h, w) // 2 + 1:
         raise NotbugsError(f"{h}x{w} images are too small for a high band at radius {s.high_band} and cut-offs up "
                            f"to {max(s.high_cutoffs + s.low_cutoffs)}")
-    folders = {"standard": lab.std(), "robust": lab.robust(), "gaussian": lab.gaussian(s.gaussian_std, limit=s.gaussian_images)}
-    models = {k: lab.model(f) for k, f in folders.items()}
-    x, y = subset(data.test_x, data.test_y, s.heat_images, lab.seed)
-
-    def heat() -> dict:
-        gen = torch.Generator().manual_seed(lab.seed)
-        out = {}
-        for name, model in models.items():
-            out[name] = {}
-            for r in s.radii:
-                grid = heat_map(model, x, y, r, gen)
-                out[name][f"{r:g}"] = {"grid": grid.tolist(), **band_means(grid, s.low_band, s.high_band)}
-        return out
-
-    heat_maps = lab.measure("fourier heat maps", {"models": [f.name for f in folders.values()], "radii": s.radii,
-                                                  "images": s.heat_images, "bands": [s.low_band, s.high_band],
-                                                  "seed": lab.seed}, heat)
+    arts = {"standard": lab.std(), "robust": lab.robust(), "gaussian": lab.gaussian(s.gaussian_std, limit=s.gaussian_images)}
+    inputs = {**arts, "data": data}
+    params = {"settings": asdict(s), "seed": lab.seed}
+    heat = lab.measure("fourier heat maps", heat_maps, params=params, inputs=inputs).summary
     filters = []
     for kind, cutoffs in (("low", s.low_cutoffs), ("high", s.high_cutoffs)):
         for cutoff in cutoffs:
             fdata = filtered_data(data, kind, cutoff)
-            folder = lab.train(f"train on {kind}-pass {cutoff}", TrainConfig(
+            art = lab.train(f"train on {kind}-pass {cutoff}", TrainConfig(
                 epochs=s.filter_epochs, lr=1e-3, crop_padding=0, flip=False, seed=lab.seed), data=fdata,
-                limit=s.filter_images, source={"dataset": data.name, "filter": [kind, cutoff], "seed": lab.seed})
-            filters.append(with_intervals({"kind": kind, "cutoff": cutoff,
-                                           "test_accuracy": accuracy(lab.model(folder), fdata.test_x, fdata.test_y)},
-                                          len(fdata.test_y), "test_accuracy"))
-    samples = lab.picture("filtered samples", {"dataset": data.name, "filters": [s.low_cutoffs, s.high_cutoffs],
-                                               "seed": lab.seed}, lambda: _filter_grid(data, s, lab.seed))
-    xc, yc = subset(data.test_x, data.test_y, s.corruption_images, lab.seed)
-
-    def corruptions() -> dict:
-        out = {name: {"clean": accuracy(m, xc, yc)} for name, m in models.items()}
-        for c in SEVERITIES:
-            for sev in range(1, 6):
-                xs = corrupt(xc, c, sev, torch.Generator().manual_seed(lab.seed * 100 + sev))
-                for name, m in models.items():
-                    out[name][f"{c}/{sev}"] = accuracy(m, xs, yc)
-        return out
-
-    corr = lab.measure("corruptions", {"models": [f.name for f in folders.values()], "images": s.corruption_images,
-                                       "severities": SEVERITIES, "seed": lab.seed}, corruptions)
-    out = {"heat_maps": heat_maps, "filters": filters, "filter_samples": str(samples), "corruptions": corr,
-           "corruptions_ci": {m: {k: wilson(a, len(yc)) for k, a in c.items()} for m, c in corr.items()},
-           "gaussian_std": s.gaussian_std, "clean_accuracy": {k: accuracy(m, data.test_x, data.test_y)
-                                                              for k, m in models.items()},
-           "bands": [s.low_band, s.high_band], "heat_images": s.heat_images}
-    return with_intervals(out, len(data.test_y), "clean_accuracy")
+                limit=s.filter_images)
+            filters.append({"kind": kind, "cutoff": cutoff,
+                            "test_accuracy": accuracy(lab.model(art), fdata.test_x, fdata.test_y)})
+    samples = lab.exhibit(lab.picture("filtered samples", {"filters": [s.low_cutoffs, s.high_cutoffs],
+                                                           "seed": lab.seed}, {"data": data},
+                                      lambda b: _filter_grid(data, s, lab.seed)))
+    corr = lab.measure("corruptions", corruption_accuracies, params=params, inputs=inputs).summary
+    models = {k: lab.model(a) for k, a in arts.items()}
+    return {"heat_maps": heat, "filters": filters, "filter_samples": samples, "corruptions": corr,
+            "gaussian_std": s.gaussian_std,
+            "clean_accuracy": {k: accuracy(m, data.test_x, data.test_y) for k, m in models.items()},
+            "bands": [s.low_band, s.high_band], "heat_images": s.heat_images}
 
 
 def _filter_grid(data: ImageData, s: Settings, seed: int) -> bytes:
@@ -213,7 +217,7 @@ def _heat_figure(res: dict) -> bytes:
         for j, r in enumerate(radii):
             ax = axes[i][j]
             im = ax.imshow(100 * np.array(hm[m][r]["grid"]), cmap="viridis", vmin=0, vmax=100 * vmax)
-            ax.set_title(f"{m}, r = {r}", fontsize=9)
+            ax.set_title(f"{m}, r = {float(r):g}", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
     fig.colorbar(im, ax=axes, shrink=0.6, label="error increase over clean (points)")
@@ -239,29 +243,29 @@ def _corruption_figure(res: dict) -> bytes:
 def section(entry: dict) -> str:
     res = entry["results"]
     hm = res["heat_maps"]
-    band_rows = [[m, r, f"{100 * hm[m][r]['low']:+.1f}", f"{100 * hm[m][r]['high']:+.1f}"]
+    band_rows = [[m, f"{float(r):g}", f"{100 * hm[m][r]['low']:+.1f}", f"{100 * hm[m][r]['high']:+.1f}"]
                  for m in MODELS for r in hm[m]]
     by_kind = {f"{kind}-pass": [f for f in res["filters"] if f["kind"] == kind] for kind in ("low", "high")}
     lines = {k: ([f["cutoff"] for f in fs], [100 * f["test_accuracy"] for f in fs]) for k, fs in by_kind.items()}
-    errors = {k: error_bars(lines[k][1], [f.get("test_accuracy_ci") for f in fs]) for k, fs in by_kind.items()}
+    errors = {k: error_bars(lines[k][1], intervals([f["test_accuracy"] for f in fs])) for k, fs in by_kind.items()}
     fig = line_plot(lines, xlabel="cut-off radius max(|u|, |v|)",
                     ylabel="test accuracy on equally filtered images (%)", ylim=(0, 100), errors=errors)
-    corr, corr_ci = res["corruptions"], res.get("corruptions_ci", {})
-    crow = [[f"{c} (severity 3)"] + [pct(corr[m][f"{c}/3"], corr_ci.get(m, {}).get(f"{c}/3")) for m in MODELS]
-            for c in SEVERITIES]
+    corr = res["corruptions"]
+    crow = [[f"{c} (severity 3)"] + [pct(corr[m][f"{c}/3"]) for m in MODELS] for c in SEVERITIES]
     low, high = res["bands"]
-    return (f"<p>Models: standard, adversarially trained (the paper experiment's) and Gaussian-augmented (standard "
-            f"recipe, noise std {res['gaussian_std']:g}); clean accuracy "
-            + ", ".join(f"{m} {pct_of(res, 'clean_accuracy', m)} %" for m in res["clean_accuracy"])
-            + f". Heat maps on {res['heat_images']} test images, centred (low frequencies in the middle).</p>"
-            + img(_heat_figure(res), "Fourier heat maps")
-            + table(["model", "r", f"low band (<= {low}): points", f"high band (>= {high}): points"], band_rows)
-            + "<h3>Filtered data</h3>" + img(fig, "filtered data") + img(res["filter_samples"], "filtered samples")
-            + "<h3>Corruptions</h3>" + img(_corruption_figure(res), "corruptions")
-            + table(["corruption", *(f"{m} (%) [95 % interval]" for m in MODELS)], crow)
-            + f"<p>Published (CIFAR-10): adversarial training lowers fog accuracy from "
-              f"{pct(YIN_GILMER['fog_accuracy']['standard'])} % to {pct(YIN_GILMER['fog_accuracy']['adversarially_trained'])}"
-              " %.</p>")
+    return join([
+        para(f"Models: standard, adversarially trained (the paper experiment's) and Gaussian-augmented (standard "
+             f"recipe, noise std {res['gaussian_std']:g}); clean accuracy "
+             + ", ".join(f"{m} {pct(a)} %" for m, a in res["clean_accuracy"].items())
+             + f". Heat maps on {res['heat_images']} test images, centred (low frequencies in the middle)."),
+        img(_heat_figure(res), "Fourier heat maps"),
+        table(["model", "r", f"low band (<= {low}): points", f"high band (>= {high}): points"], band_rows),
+        h3("Filtered data"), img(fig, "filtered data"), img(res["filter_samples"], "filtered samples"),
+        h3("Corruptions"), img(_corruption_figure(res), "corruptions"),
+        table(["corruption", *(f"{m} (%) [95 % interval]" for m in MODELS)], crow),
+        para(f"Published (CIFAR-10): adversarial training lowers fog accuracy from "
+             f"{pct(YIN_GILMER['fog_accuracy']['standard'])} % to "
+             f"{pct(YIN_GILMER['fog_accuracy']['adversarially_trained'])} %.")])
 
 
 def _tiny(preset) -> Settings:

@@ -2,30 +2,38 @@
 
 An experiment asks the lab for "the standard model", "D_det", "the fresh model
 on D_det", "an ensemble of k standard models"...; the lab asks the store,
-which builds the artifact the first time and hands back the same folder to
-every later caller (in this run or another that shares the cache). Keys are
-the settings and the inputs' keys, so nothing is trained twice and changing
-one setting rebuilds only what depends on it.
+which builds the artifact the first time and hands back the same one to every
+later caller (in this run or another that shares the cache). Each step
+declares its parameters and its inputs (the data by its content, other steps
+by their keys), so nothing is trained twice and changing one setting rebuilds
+exactly what depends on it.
+
+Models are loaded once per (artifact, device) and never moved: every helper
+takes its device from the model, so no experiment can move a model another
+one holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from torch import nn
 
-from ..checkpoint import MODEL_FILE, file_sha256, load_model, save_model
-from ..data import ImageData, load_dataset
+from ..checkpoint import MODEL_FILE, load_model, save_model
+from ..construct import leakage
+from ..data import ImageData, load_dataset, subset, subset_index
+from ..data.content import files_content
 from ..evaluate import accuracy, evaluate
 from ..grid import image_grid_png
-from ..pipeline import Store
+from ..pipeline import Artifact, Build, Store
 from ..sanity import sanity_checks
-from ..stats import with_intervals
-from ..steps import KINDS, build_dataset, model_and_data, save_dataset, spec_for_foreign, subset, train_model
+from ..steps import KINDS, build_dataset, model_and_data, save_dataset, spec_for_foreign, train_model
 from ..storage import atomic_write_bytes, load_tensors
 from ..train import TrainConfig
+from ..versions import all_versions, function_fingerprint
 from .presets import Preset
 
 SOURCES = {"robust": "adv", "nonrobust": "std", "rand": "std", "det": "std"}  # the paper's source model per kind
@@ -44,7 +52,9 @@ class Lab:
         self.preset, self.store, self.progress = preset, store, progress
         self.seed, self.device = preset.std.seed, preset.device
         self._data: dict[str, ImageData] = {}
-        self._models: dict[Path, nn.Module] = {}
+        self._models: dict[tuple[str, str], nn.Module] = {}
+        self.pictures: Path | None = None  # where the experiment being run keeps the pictures its results name
+        self.experiment: str | None = None  # the experiment being run (its measurements belong to it)
 
     # data and models ---------------------------------------------------------------------------------
     def load_data(self, name: str) -> ImageData:
@@ -56,102 +66,118 @@ class Lab:
     def data(self) -> ImageData:
         return self.load_data(self.preset.dataset)
 
-    def model(self, folder: Path) -> nn.Module:
-        """A trained model, loaded once (eval mode, on the CPU)."""
-        if folder not in self._models:
-            self._models[folder] = load_model(folder)[0]
-        return self._models[folder]
+    def model(self, artifact: Artifact) -> nn.Module:
+        """A trained model in eval mode on the lab's device: one object per (artifact, device), shared by every
+        caller and never moved (helpers take their device from it)."""
+        path = self.store.open(artifact)
+        slot = (artifact.key, str(self.device))
+        if slot not in self._models:
+            self._models[slot] = load_model(path)[0].to(self.device).eval()
+        return self._models[slot]
 
-    def samples(self) -> Path:
+    def constructed(self, artifact: Artifact, name: str) -> ImageData:
+        """A built dataset as training data, with the original test split."""
+        t = load_tensors(self.store.open(artifact) / "data.safetensors")
+        d = self.data
+        return ImageData(f"{d.name}:{name}", t["x"], t["y"], d.test_x, d.test_y, d.classes, hflip=d.hflip,
+                         source=artifact.ref, content=f"built {artifact.key}, tested on {d.key}",
+                         lineage=d.lineage | artifact.lineage)
+
+    def exhibit(self, path: Path) -> str:
+        """A picture the results name: copied beside the experiment's results, named by its content; the
+        reference is relative to the run folder (which gets a copy), so a moved run folder keeps its images."""
+        data = Path(path).read_bytes()
+        name = f"{hashlib.sha256(data).hexdigest()[:16]}.png"
+        if self.pictures is not None:
+            self.pictures.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.pictures / name, data)
+        return f"pictures/{name}"
+
+    def samples(self) -> str:
         """A grid of D's training images (the report shows it beside the built datasets')."""
         d = self.data
         x, y = subset(d.train_x, d.train_y, 16, self.seed)
-        return self.picture("samples of D", {"dataset": d.name, "seed": self.seed},
-                            lambda: image_grid_png(x, [d.classes[int(v)] for v in y], "D (source images)"))
+        return self.exhibit(self.picture("samples of D", {"seed": self.seed}, {"data": d},
+                                         lambda b: image_grid_png(x, [d.classes[int(v)] for v in y],
+                                                                  "D (source images)")))
 
-    def constructed(self, folder: Path, name: str) -> ImageData:
-        """A built dataset as training data, with the original test split."""
-        t = load_tensors(folder / "data.safetensors")
-        d = self.data
-        return ImageData(f"{d.name}:{name}", t["x"], t["y"], d.test_x, d.test_y, d.classes, hflip=d.hflip,
-                         source=str(folder))
+    def picture(self, label: str, params: dict, inputs: dict, draw: Callable[[Build], bytes]) -> Path:
+        """A PNG drawn from what ``inputs`` and ``params`` say, kept in the store; its path."""
+        art = self.store.get("picture", params, lambda b: atomic_write_bytes(b.folder / "picture.png", draw(b)),
+                             inputs=inputs, label=label)
+        return art.file("picture.png")
 
     # training ----------------------------------------------------------------------------------------
-    def train(self, label: str, cfg: TrainConfig, *, data: ImageData | None = None, source: dict | None = None,
-              arch: str | None = None, limit: int | None = None, arch_options: dict | None = None,
-              test_dataset: str | None = None) -> Path:
-        """A model trained on ``data`` (default D), cached under its settings and ``source`` (what the data is);
-        the preset's architecture and width unless ``arch`` (and its ``arch_options``) say otherwise."""
+    def train(self, label: str, cfg: TrainConfig, *, data: ImageData | None = None, arch: str | None = None,
+              limit: int | None = None, arch_options: dict | None = None,
+              test_dataset: str | None = None) -> Artifact:
+        """A model trained on ``data`` (default D; its first ``limit`` images of a fixed shuffle); the preset's
+        architecture and width unless ``arch`` (and its ``arch_options``) say otherwise."""
         data = data or self.data
         if arch is None:
             arch, arch_options = self.preset.arch, self.preset.arch_options
         cfg = replace(cfg, device=self.device)  # the preset's device (or --device) decides, for every model
-        config = {"source": source or {"dataset": data.name, "seed": self.seed}, "arch": arch,
-                  "train": cfg.to_dict(), "limit": limit}
-        if arch_options:
-            config["arch_options"] = arch_options
+        test_dataset = test_dataset or self.preset.dataset
+        params = {"arch": arch, "arch_options": arch_options or {}, "train": cfg.to_dict(), "limit": limit,
+                  "test_dataset": test_dataset}
 
-        def make(folder: Path):
-            info = train_model(data, arch, cfg, folder, train_limit=limit, arch_options=arch_options,
-                               test_dataset=test_dataset or self.preset.dataset, progress=self.progress)
-            return {"test_clean_accuracy": info["metrics"]["test_clean_accuracy"]}
+        def make(b: Build):
+            info = train_model(b.inputs["data"], arch, cfg, b.folder, train_limit=limit, arch_options=arch_options,
+                               test_dataset=test_dataset, progress=self.progress)
+            return {"test_clean_accuracy": info["metrics"]["test_clean_accuracy"],
+                    "train_accuracy": info["history"][-1]["train_accuracy"] if info["history"] else None}
 
-        return self.store.get("model", config, make, label)[0]
+        return self.store.get("model", params, make, inputs={"data": data}, label=label)
 
-    def std(self) -> Path:
+    def std(self) -> Artifact:
         """The standard model on D (or the one the user gave)."""
         if "std" in self.preset.given:
             return self.imported("std")
         return self.train("train std", self.preset.std, limit=self.preset.std_limit)
 
-    def robust(self) -> Path:
+    def robust(self) -> Artifact:
         """The adversarially trained (robust) model on D (or the one the user gave)."""
         if "adv" in self.preset.given:
             return self.imported("adv")
         return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
 
-    def imported(self, role: str) -> Path:
-        """A model the user brought, as a run folder in the store, keyed by its file's sha256: everything
-        built from it is cached like the rest, and a changed file is a new model."""
+    def imported(self, role: str) -> Artifact:
+        """A model the user brought, as a run folder in the store, keyed by its files' content: everything built
+        from it is cached like the rest, and a changed file is a new model."""
         path = Path(self.preset.given[role])
-        weights = path / MODEL_FILE if path.is_dir() else path
+        files = {"model": path / MODEL_FILE, "manifest": path / "manifest.json"} if path.is_dir() else {"model": path}
         spec = None if path.is_dir() else spec_for_foreign(self.preset.given_arch, self.data)
-        config = {"imported": file_sha256(weights), "spec": spec, "role": role}
+        params = {"weights": files_content(files), "spec": spec, "role": role}
 
-        def make(folder: Path):
+        def make(b: Build):
             model, info, data = model_and_data(path, self.data.name, arch=self.preset.given_arch)
-            acc = accuracy(model, data.test_x, data.test_y, device=self.device)
-            save_model(folder, model, info["spec"], {"imported_from": str(path)}, dataset=data.name,
+            acc = accuracy(model, data.test_x, data.test_y)
+            save_model(b.folder, model, info["spec"], {"imported_from": str(path)}, dataset=data.name,
                        test_dataset=data.name, metrics={"test_clean_accuracy": acc},
                        **{k: info[k] for k in ("epoch", "format") if k in info})
             return {"test_clean_accuracy": acc}
 
-        return self.store.get("model", config, make, f"import {role} model {path.name}")[0]
+        return self.store.get("model", params, make, inputs={"data": self.data}, label=f"import {role} model {path.name}",
+                              version=f"import {all_versions()['import']}")
 
-    def gaussian(self, std: float, *, limit: int | None = None) -> Path:
+    def gaussian(self, std: float, *, limit: int | None = None) -> Artifact:
         """The standard model's recipe with Gaussian noise augmentation of this std (Yin et al.'s comparison),
         on the standard model's training images or the first ``limit``."""
         return self.train(f"train gaussian-augmented (std {std:g})", replace(self.preset.std, noise_std=std),
                           limit=limit or self.preset.std_limit)
 
-    def picture(self, label: str, config: dict, make) -> Path:
-        """A PNG an experiment draws from its data (sample images, stylised images), kept in the store."""
-        folder, _ = self.store.get("picture", config, lambda f: atomic_write_bytes(f / "picture.png", make()), label)
-        return folder / "picture.png"
-
-    def ensemble(self, k: int, *, limit: int | None = None, epochs: int | None = None) -> list[Path]:
+    def ensemble(self, k: int, *, limit: int | None = None, epochs: int | None = None) -> list[Artifact]:
         """k more standard models, independent of ``std()`` and of each other (other seeds); by default with the
         standard model's recipe, or on ``limit`` images for ``epochs`` (asking for fewer gives a prefix)."""
         cfg = replace(self.preset.std, epochs=epochs or self.preset.std.epochs)
         limit = limit if limit is not None else self.preset.std_limit
-        return [self.train(f"train std #{i + 1}", replace(cfg, seed=self.seed + 1000 * (i + 1)),
-                           source={"dataset": self.data.name, "seed": self.seed + 1000 * (i + 1)}, limit=limit)
+        return [self.train(f"train std #{i + 1}", replace(cfg, seed=self.seed + 1000 * (i + 1)), limit=limit)
                 for i in range(k)]
 
     # the paper's datasets ------------------------------------------------------------------------------
     def dataset(self, kind: str, *, source: str | None = None, start: str = "image", limit: int | None = None,
-                keep: list[Path] | None = None) -> tuple[Path, dict]:
-        """D_R / D_NR / D_rand / D_det from a prefix of one fixed shuffle of D; (folder, summary).
+                keep: list[Artifact] | None = None) -> Artifact:
+        """D_R / D_NR / D_rand / D_det from a prefix of one fixed shuffle of D.
 
         ``source`` ("std" or "adv") overrides the paper's source model; ``start``
         "noise" starts inversion from noise; ``limit`` overrides the preset's size;
@@ -160,99 +186,114 @@ class Lab:
         p = self.preset
         source = source or SOURCES[kind]
         name = dataset_name(kind, source, start, bool(keep))
-        std_dir, adv_dir = self.std(), self.robust()
-        source_dir = adv_dir if source == "adv" else std_dir
         cfg = {"robust": p.inversion, "nonrobust": p.inversion, "rand": p.rand, "det": p.det}[kind]
         if start != "image":
             cfg = replace(cfg, start=start)
         if limit is None:
             limit = p.kind_limits.get(kind, p.construct_limit)
-        base = {"dataset": self.data.name, "seed": self.seed}
-        config = {"builder": kind, "source_model": source_dir.name, "robust_model": adv_dir.name,
-                  "data": base, "limit": limit, "settings": cfg.to_dict()}
-        if keep:
-            config["keep"] = [k.name for k in keep]
-        x, y = subset(self.data.train_x, self.data.train_y, limit, self.seed)
+        inputs = {"data": self.data, "source": self.robust() if source == "adv" else self.std()}
+        inputs.update({f"keep{i}": k for i, k in enumerate(keep or [])})
+        params = {"builder": kind, "limit": limit, "seed": self.seed, "settings": cfg.to_dict()}
 
-        def make(folder: Path, work: Path):
-            tensors, stats = build_dataset(kind, self.model(source_dir), x, y, self.data.num_classes, cfg,
-                                           robust_model=self.model(adv_dir), device=self.device,
-                                           progress=self.progress, work=work,
-                                           keep=[self.model(k).to(self.device) for k in keep or []])
-            save_dataset(folder, tensors, stats, self.data.classes, kind, config)
-            return {**stats, "size": len(x)}
+        def make(b: Build):
+            data = b.inputs["data"]
+            idx = subset_index(len(data.train_x), limit, self.seed)
+            keeps = [self.model(b.inputs[f"keep{i}"]) for i in range(len(keep or []))]
+            tensors, stats = build_dataset(kind, self.model(b.inputs["source"]), data.train_x[idx], data.train_y[idx],
+                                           data.num_classes, cfg, progress=self.progress, work=b.work, keep=keeps)
+            save_dataset(b.folder, {**tensors, "source_index": idx}, stats, data.classes, kind, params)
+            return {**stats, "size": len(idx)}
 
-        folder, info = self.store.get("dataset", config, make, f"construct {name}", resumable=True)
-        return folder, info["summary"]
+        return self.store.get("dataset", params, make, inputs=inputs, label=f"construct {name}", resumable=True)
 
-    def fresh(self, kind: str, folder: Path, name: str) -> Path:
+    def leakage(self, built: Artifact) -> dict:
+        """The paper's leakage check of a relabelled dataset: how often the robust model still gives the original
+        label to its images, perturbed and unperturbed. A step of its own, so the datasets do not depend on it."""
+        def make(b: Build):
+            t = load_tensors(self.store.open(b.inputs["dataset"]) / "data.safetensors")
+            clean = b.inputs["data"].train_x[t["source_index"]]
+            return leakage(self.model(b.inputs["robust"]), t["x"], clean, t["original_y"])
+
+        art = self.store.get("leakage", {}, make, inputs={"dataset": built, "robust": self.robust(),
+                                                          "data": self.data},
+                             label=f"leakage of {built.label.removeprefix('construct ')}")
+        return art.summary
+
+    def fresh(self, kind: str, built: Artifact, name: str) -> Artifact:
         """Plain standard training on a built dataset (the paper's D_det recipe, no augmentation, for rand/det)."""
         cfg = self.preset.fresh_det if kind == "det" else self.preset.fresh
-        return self.train(f"train {name}", cfg, data=self.constructed(folder, name),
-                          source={"constructed": folder.name, "seed": self.seed})
+        return self.train(f"train {name}", cfg, data=self.constructed(built, name))
 
     def fresh_prefix(self, kind: str, n: int | None, *, arch: str | None = None, arch_options: dict | None = None,
-                     epochs: int | None = None, folder: Path | None = None, name: str | None = None) -> Path:
+                     epochs: int | None = None, built: Artifact | None = None, name: str | None = None) -> Artifact:
         """A fresh model on the first n images of a built dataset (default: the paper's ``kind`` dataset; another
-        built ``folder`` of that kind is called ``name``), with the paper's recipe for that kind; experiments
-        that ask the same get the same model."""
-        folder = folder or self.dataset(kind)[0]
-        built = self.constructed(folder, f"{name or KINDS[kind]}[:{n}]")
-        if n is not None:
-            built = replace(built, train_x=built.train_x[:n], train_y=built.train_y[:n])
+        built one of that kind is called ``name``), with the paper's recipe for that kind; experiments that ask
+        the same get the same model."""
+        built = built or self.dataset(kind)
+        data = self.constructed(built, f"{name or KINDS[kind]}").prefix(n)
         cfg = self.preset.fresh_det if kind == "det" else self.preset.fresh
-        return self.train(f"train {arch or self.preset.arch} on {built.name.split(':', 1)[1]}",
-                          replace(cfg, epochs=epochs or cfg.epochs), data=built, arch=arch, arch_options=arch_options,
-                          source={"constructed": folder.name, "limit": n, "seed": self.seed})
+        return self.train(f"train {arch or self.preset.arch} on {data.name.split(':', 1)[1]}",
+                          replace(cfg, epochs=epochs or cfg.epochs), data=data, arch=arch, arch_options=arch_options)
 
-    def paper_model(self, name: str) -> Path:
+    def paper_model(self, name: str) -> Artifact:
         """A model of the paper experiment by its results name: std, adv, d_r, d_nr, d_rand or d_det."""
         if name == "std":
             return self.std()
         if name == "adv":
             return self.robust()
         kind = {v: k for k, v in KINDS.items()}[name]
-        return self.fresh(kind, self.dataset(kind)[0], name)
+        return self.fresh(kind, self.dataset(kind), name)
 
     # evaluation ----------------------------------------------------------------------------------------
-    def evaluation(self, name: str, model_dir: Path) -> dict:
-        """Clean accuracy (all test images) and robust accuracy at the preset's eps, each with the attack checks."""
-        p, dev = self.preset, self.device
-        config = {"model": model_dir.name, "norm": "l2", "eps": p.eval_eps, "steps": p.eval_steps,
-                  "limit": p.eval_limit, "batch_size": p.eval_batch_size, "seed": self.seed,
-                  "sanity": [p.sanity_limit, p.sanity_steps_factor, p.sanity_restarts]}
-        std_dir = self.std()
+    def evaluation(self, name: str, model: Artifact) -> dict:
+        """Clean accuracy (all test images) and robust accuracy at the preset's eps, each with the attack checks;
+        the standard model is the transfer surrogate of the checks (an input of the step)."""
+        p = self.preset
+        params = {"norm": "l2", "eps": p.eval_eps, "steps": p.eval_steps, "limit": p.eval_limit,
+                  "batch_size": p.eval_batch_size, "seed": self.seed,
+                  "sanity": [p.sanity_limit, p.sanity_steps_factor, p.sanity_restarts], "main_eps": p.main_eval_eps}
+        std = self.std()
+        inputs = {"model": model, "data": self.data} | ({} if model.key == std.key else {"surrogate": std})
 
-        def make(folder: Path):
-            model = self.model(model_dir).to(dev)
-            data = self.data
+        def make(b: Build):
+            net, data = self.model(b.inputs["model"]), b.inputs["data"]
             x, y = subset(data.test_x, data.test_y, p.eval_limit, self.seed)
-            res = evaluate(model, x, y, norm="l2", eps_list=p.eval_eps, steps=p.eval_steps, seed=self.seed,
-                           device=dev, progress=self.progress, batch_size=p.eval_batch_size)
-            res["clean_accuracy"] = accuracy(model, data.test_x, data.test_y, device=dev)  # all test images
-            # every reported number gets the attack checks; the standard model is the transfer surrogate
+            res = evaluate(net, x, y, norm="l2", eps_list=p.eval_eps, steps=p.eval_steps, seed=self.seed,
+                           progress=self.progress, batch_size=p.eval_batch_size)
+            res["clean_accuracy"] = accuracy(net, data.test_x, data.test_y)  # all test images
             xs, ys = x[:p.sanity_limit], y[:p.sanity_limit]
-            surrogate = None if model_dir == std_dir else self.model(std_dir)
-            res["sanity"] = {f"{eps:g}": sanity_checks(
-                model, xs, ys, norm="l2", eps=eps, steps=p.eval_steps, step_factor=p.sanity_steps_factor,
+            surrogate = self.model(b.inputs["surrogate"]) if "surrogate" in b.inputs else None
+            res["sanity"] = {eps: sanity_checks(
+                net, xs, ys, norm="l2", eps=eps, steps=p.eval_steps, step_factor=p.sanity_steps_factor,
                 restarts=p.sanity_restarts, surrogate=surrogate, seed=self.seed,
-                unbounded=eps == p.main_eval_eps, device=dev) for eps in p.eval_eps}
+                unbounded=eps == p.main_eval_eps) for eps in p.eval_eps}
             return res
 
-        return self.store.get("eval", config, make, f"evaluate {name}")[1]["summary"]
+        return self.store.get("eval", params, make, inputs=inputs, label=f"evaluate {name}").summary
 
     @property
     def eval_images(self) -> int:
         """How many test images the robust accuracies are measured on (clean accuracy uses all of them)."""
         return min(self.preset.eval_limit or len(self.data.test_x), len(self.data.test_x))
 
-    def scores(self, ev: dict) -> dict:
-        """An evaluation's accuracies with their 95 % Wilson intervals, and the attack checks' flags per eps."""
-        out = {"clean_accuracy": ev["clean_accuracy"], "robust_accuracy": ev["robust_accuracy"],
-               "sanity_flags": {eps: rep["flags"] for eps, rep in ev["sanity"].items()}}
-        with_intervals(out, len(self.data.test_x), "clean_accuracy")
-        return with_intervals(out, self.eval_images, "robust_accuracy")
+    @staticmethod
+    def scores(ev: dict) -> dict:
+        """An evaluation's accuracies and the attack checks' flags per eps."""
+        return {"clean_accuracy": ev["clean_accuracy"], "robust_accuracy": ev["robust_accuracy"],
+                "sanity_flags": {eps: rep["flags"] for eps, rep in ev["sanity"].items()}}
 
-    def measure(self, label: str, config: dict, make: Callable[[], dict]) -> dict:
-        """Any experiment-specific computation worth caching: a dict of numbers under ``config``."""
-        return self.store.get("measure", config, lambda folder: make(), label)[1]["summary"]
+    def measure(self, label: str, fn: Callable[..., dict], *, params: dict | None = None,
+                inputs: dict | None = None, files: bool = False) -> Artifact:
+        """An experiment's own computation worth caching: ``fn(lab, inputs, **params)`` -> a dict of numbers
+        (with ``files``, also ``folder=``, where it may write files the artifact keeps, e.g. a picture).
+        Its key holds ``params``, ``inputs`` and the fingerprint of ``fn``'s code (and of all it calls in its
+        module), so editing the computation recomputes it and editing a report section does not."""
+        params = dict(params or {})
+        version = {"code": function_fingerprint(fn), "shared": all_versions()}
+
+        def make(b: Build):
+            return fn(self, b.inputs, **params, **({"folder": b.folder} if files else {}))
+
+        return self.store.get("measure", params, make, inputs=inputs or {}, label=label, version=version,
+                              group=self.experiment)
+

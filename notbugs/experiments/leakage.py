@@ -20,9 +20,10 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from ..htmlparts import pct, pct_of, table
+from ..htmlparts import join, para, pct, table
+from ..inputs import device_of
 from ..reference import GOH_LEAKAGE
-from ..stats import with_intervals
+from ..values import Proportion
 from ..train import TrainConfig
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -37,11 +38,12 @@ class Settings:
 
 def linear_map(model, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """(W, b) with model(x) = W x.flatten() + b exactly, for a model that is affine in its input."""
+    dev = device_of(model)
     with torch.no_grad():
-        b = model(torch.zeros(1, *shape))[0]
-        eye = torch.eye(int(np.prod(shape))).view(-1, *shape)
+        b = model(torch.zeros(1, *shape, device=dev))[0]
+        eye = torch.eye(int(np.prod(shape)), device=dev).view(-1, *shape)
         w = (model(eye) - b).T
-    return w, b
+    return w.cpu(), b.cpu()
 
 
 def certified_accuracy(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor, eps: float) -> float:
@@ -50,14 +52,14 @@ def certified_accuracy(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: tor
     zy = z.gather(1, y[:, None])
     dist = (zy - z) / (w[y][:, None, :] - w[None]).norm(dim=2).clamp_min(1e-12)  # distance to each boundary
     dist.scatter_(1, y[:, None], float("inf"))
-    return ((z.argmax(1) == y) & (dist.min(1).values >= eps)).float().mean().item()
+    return Proportion.of(int(((z.argmax(1) == y) & (dist.min(1).values >= eps)).sum()), len(x))
 
 
 def probe(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray) -> float:
     """A linear classifier on the ten robust features, tested on clean images."""
     scaler = StandardScaler().fit(train_z)
     clf = LogisticRegression(max_iter=2000).fit(scaler.transform(train_z), train_y)
-    return float((clf.predict(scaler.transform(test_z)) == test_y).mean())
+    return Proportion.of(int((clf.predict(scaler.transform(test_z)) == test_y).sum()), len(test_y))
 
 
 def run(s: Settings, lab: Lab) -> dict:
@@ -77,13 +79,11 @@ def run(s: Settings, lab: Lab) -> dict:
            "probe": {"d": probe(feats(data.train_x), data.train_y.numpy(), test_z, test_y)},
            "paper_leakage_gap": {}, "chance": 1 / data.num_classes}
     for kind, name in (("rand", "d_rand"), ("det", "d_det")):
-        folder, summary = lab.dataset(kind)
-        built = lab.constructed(folder, name)
+        art = lab.dataset(kind)
+        built = lab.constructed(art, name)
         out["probe"][name] = probe(feats(built.train_x), built.train_y.numpy(), test_z, test_y)
-        out["paper_leakage_gap"][name] = summary["leakage_gap"]
-    n = len(data.test_y)
-    with_intervals(out["robust_linear"], n, "clean_accuracy", "certified_accuracy")
-    return with_intervals(out, n, "probe")
+        out["paper_leakage_gap"][name] = lab.leakage(art)["leakage_gap"]
+    return out
 
 
 WHO = "Goh (Distill)"
@@ -115,24 +115,24 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 
 def section(entry: dict) -> str:
     res = entry["results"]
-    rl, p, ci = res["robust_linear"], res["probe"], res.get("probe_ci", {})
+    rl, p = res["robust_linear"], res["probe"]
     ref = GOH_LEAKAGE
-    rows = [["D (ceiling)", pct(p["d"], ci.get("d")), "–", "–"],
-            ["D_rand", pct(p["d_rand"], ci.get("d_rand")), f"{100 * res['paper_leakage_gap']['d_rand']:.1f}",
+    rows = [["D (ceiling)", pct(p["d"]), "–", "–"],
+            ["D_rand", pct(p["d_rand"]), f"{100 * res['paper_leakage_gap']['d_rand']:.1f}",
              f"{pct(ref['probe']['d_rand'])} (of {pct(ref['ceiling']['d_rand'])})"],
-            ["D_det", pct(p["d_det"], ci.get("d_det")), f"{100 * res['paper_leakage_gap']['d_det']:.1f}",
+            ["D_det", pct(p["d_det"]), f"{100 * res['paper_leakage_gap']['d_det']:.1f}",
              f"{pct(ref['probe']['d_det'])} (of {pct(ref['ceiling']['d_det'])})"]]
     agree = ("The two measures agree" if (p["d_rand"] - p["d_det"] >= 0.10) ==
              (res["paper_leakage_gap"]["d_rand"] > res["paper_leakage_gap"]["d_det"]) else "The two measures disagree")
-    return (f"<p>Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean "
-            f"{pct_of(rl, 'clean_accuracy')} %, certified at L2 {rl['eps']:g}: "
-            f"{pct_of(rl, 'certified_accuracy')} % (95 % intervals; exact for a linear model: the distance "
-            "to each decision boundary).</p>"
-            + table(["probe trained on", "probe accuracy on clean test images (%) [95 % interval]",
-                     "paper experiment's leakage gap (points)", "Goh, CIFAR-10 (%)"], rows)
-            + f"<p>{agree} on which of D_rand and D_det leaks more: the probe measures what a linear read-out of "
-              "robust features learns from the labels; the gap measures how often the perturbation flipped the "
-              "robust CNN's own prediction.</p>")
+    return join([para(f"Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean "
+                      f"{pct(rl['clean_accuracy'])} %, certified at L2 {rl['eps']:g}: "
+                      f"{pct(rl['certified_accuracy'])} % (95 % intervals; exact for a linear model: the distance "
+                      "to each decision boundary)."),
+                 table(["probe trained on", "probe accuracy on clean test images (%) [95 % interval]",
+                        "paper experiment's leakage gap (points)", "Goh, CIFAR-10 (%)"], rows),
+                 para(f"{agree} on which of D_rand and D_det leaks more: the probe measures what a linear read-out "
+                      "of robust features learns from the labels; the gap measures how often the perturbation "
+                      "flipped the robust CNN's own prediction.")])
 
 
 EXPERIMENT = Experiment(

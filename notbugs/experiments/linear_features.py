@@ -19,8 +19,8 @@ import torch
 
 from ..errors import NotbugsError
 from ..figures import png
-from ..htmlparts import img, pct_of, table
-from ..stats import with_intervals
+from ..htmlparts import img, join, num, para, pct, table
+from ..values import ByNumber, Proportion
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -61,7 +61,7 @@ def feature_stats(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mean: torch
 def accuracy(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, mean: torch.Tensor, eps: float = 0.0) -> float:
     """Accuracy of sign(w^T (x - mean)) under an L2 adversary of radius eps (exact for a linear classifier)."""
     score = y.double() * ((x.double() - mean) @ w)
-    return (score > eps * w.norm()).double().mean().item()
+    return Proportion.of(int((score > eps * w.norm()).sum()), len(y))
 
 
 def ensemble(d: dict, lo: int, hi: int) -> torch.Tensor:
@@ -99,11 +99,9 @@ def run(s: Settings, lab: Lab) -> dict:
     ensembles = {}
     for label, (lo, hi) in groups.items():
         w = ensemble(d, lo, hi)
-        ensembles[label] = with_intervals({"ranks": [lo, hi], **feature_stats(w, xtr, ytr, d["mean"]),
-                                           "clean_accuracy": accuracy(w, xte, yte, d["mean"]),
-                                           "robust_accuracy": {f"{e:g}": accuracy(w, xte, yte, d["mean"], e)
-                                                               for e in s.eps}},
-                                          len(yte), "clean_accuracy", "robust_accuracy")
+        ensembles[label] = {"ranks": [lo, hi], **feature_stats(w, xtr, ytr, d["mean"]),
+                            "clean_accuracy": accuracy(w, xte, yte, d["mean"]),
+                            "robust_accuracy": ByNumber({e: accuracy(w, xte, yte, d["mean"], e) for e in s.eps})}
     # contamination: the non-robust ensemble with an admixture alpha of the most useful robust direction
     w_nr = ensemble(d, *s.band)
     w_nr = w_nr / w_nr.norm()
@@ -140,7 +138,7 @@ CLAIMS = (
 
 
 def judge(res: dict, s: Settings) -> dict[str, Verdict]:
-    e = f"{res['claim_eps']:g}"
+    e = res["claim_eps"]
     ens = res["ensembles"]
     band = ens[f"ranks {s.band[0]}-{s.band[1]}"]
     top = ens[f"top {s.top}"]
@@ -149,12 +147,12 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
         "useful_nonrobust_features_exist": Verdict(
             band["clean_accuracy"] >= 0.58 and band["robust_accuracy"][e] <= 0.25,
             f"{band['clean_accuracy']:.1%} / {band['robust_accuracy'][e]:.1%}",
-            f"ranks {s.band[0]}-{s.band[1]}: clean {band['clean_accuracy']:.1%}, at L2 eps {e} "
+            f"ranks {s.band[0]}-{s.band[1]}: clean {band['clean_accuracy']:.1%}, at L2 eps {e:g} "
             f"{band['robust_accuracy'][e]:.1%} ({res['classes'][0]} vs {res['classes'][1]})"),
         "top_directions_robustly_useful": Verdict(
             top["clean_accuracy"] >= 0.75 and top["robust_accuracy"][e] >= 0.60,
             f"{top['clean_accuracy']:.1%} / {top['robust_accuracy'][e]:.1%}",
-            f"top {s.top}: clean {top['clean_accuracy']:.1%}, at L2 eps {e} {top['robust_accuracy'][e]:.1%}"),
+            f"top {s.top}: clean {top['clean_accuracy']:.1%}, at L2 eps {e:g} {top['robust_accuracy'][e]:.1%}"),
         "contamination": Verdict(
             c["alpha"] is not None, f"alpha = {c['alpha']:.2f}" if c["alpha"] is not None else "no such alpha",
             (f"at alpha {c['alpha']:.2f}" if c["alpha"] is not None else "for no alpha in [0, 1]")
@@ -168,7 +166,10 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 def _scatter(res: dict) -> bytes:
     import matplotlib.pyplot as plt
 
-    u, r = np.array(res["usefulness"]), np.array(res["robustness"])
+    def floats(values):  # an undefined number (null in results) is not drawn
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    u, r = floats(res["usefulness"]), floats(res["robustness"])
     rank = np.arange(1, len(u) + 1)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ok = (u > 0) & (r > 0)
@@ -176,9 +177,10 @@ def _scatter(res: dict) -> bytes:
                                ("ranks > 50", rank > 50, "#bbbbbb")):
         ax.scatter(np.log(r[ok & sel]), np.log(u[ok & sel]), s=8, color=colour, label=label)
     for name, ens in res["ensembles"].items():
-        ax.scatter(np.log(ens["robustness"]), np.log(ens["usefulness"]), marker="*", s=160, edgecolor="k",
-                   label=f"ensemble {name}")
-    curve = res["contamination"]["curve"]
+        if ens["robustness"] is not None and ens["usefulness"] is not None and ens["usefulness"] > 0:
+            ax.scatter(np.log(ens["robustness"]), np.log(ens["usefulness"]), marker="*", s=160, edgecolor="k",
+                       label=f"ensemble {name}")
+    curve = [c for c in res["contamination"]["curve"] if c["robustness"] and c["usefulness"] is not None]
     ax.plot([np.log(c["robustness"]) for c in curve], [np.log(max(c["usefulness"], 1e-6)) for c in curve], "k--",
             linewidth=1, label="contamination (alpha 0 -> 1)")
     ax.set_xlabel("log robustness  (||a||_Sigma / ||a||)")
@@ -191,15 +193,15 @@ def _scatter(res: dict) -> bytes:
 def section(entry: dict) -> str:
     res = entry["results"]
     eps = list(next(iter(res["ensembles"].values()))["robust_accuracy"])
-    rows = [[name, f"{ens['usefulness']:.3f}", f"{ens['robustness']:.3f}",
-             pct_of(ens, "clean_accuracy")]
-            + [pct_of(ens, "robust_accuracy", e) for e in eps]
+    rows = [[name, num(ens["usefulness"]), num(ens["robustness"]), pct(ens["clean_accuracy"])]
+            + [pct(ens["robust_accuracy"][e]) for e in eps]
             for name, ens in res["ensembles"].items()]
-    return (img(_scatter(res), "usefulness against robustness")
-            + table(["usefulness-weighted ensemble", "usefulness", "robustness", "clean (%) [95 % interval]"]
-                    + [f"L2 eps {e} (%)" for e in eps], rows)
-            + f"<p>{res['train_images']} training and {res['test_images']} test images; accuracies of sign(w^T(x - mean)) "
-              "are exact under the L2 adversary (a linear classifier's margin over ||w||).</p>")
+    return join([img(_scatter(res), "usefulness against robustness"),
+                 table(["usefulness-weighted ensemble", "usefulness", "robustness", "clean (%) [95 % interval]"]
+                       + [f"L2 eps {e:g} (%)" for e in eps], rows),
+                 para(f"{res['train_images']} training and {res['test_images']} test images; accuracies of "
+                      "sign(w^T(x - mean)) are exact under the L2 adversary (a linear classifier's margin over "
+                      "||w||).")])
 
 
 PAIRS = {"fashion-mnist": ("T-shirt/top", "Shirt"), "cifar10": ("truck", "frog"), "mnist": ("3", "8"),

@@ -17,20 +17,20 @@ Two counterpoints to "adversarial examples are features":
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from html import escape
+from dataclasses import asdict, dataclass
 
 import torch
 from torch.optim.swa_utils import update_bn
 
 from ..attacks import pgd
 from ..construct import Stacked, non_transferable_loss
-from ..evaluate import accuracy, predict, robust_mask
-from ..htmlparts import pct, pct_of, table
+from ..evaluate import accuracy, agreement, predict, robust_mask
+from ..htmlparts import h3, join, para, pct, table
+from ..inputs import device_of
 from ..models import build_model, model_spec
 from ..reference import NAKKIRAN
-from ..stats import with_intervals
-from ..steps import subset
+from ..values import Proportion
+from ..data import subset
 from ..train import TrainConfig, train
 from .base import Claim, Experiment, Verdict
 from .lab import Lab, dataset_name
@@ -60,24 +60,27 @@ class Settings:
     squares_eps: float = 0.01  # Linf, in the response's [-1.1, 1.1] scale (mapped to pixels with the data)
 
 
-def attack_table(s: Settings, lab: Lab, source, members, held_out) -> list[dict]:
-    data = lab.data
-    x, y = subset(data.test_x, data.test_y, s.attack_images, lab.seed)
-    keep = source(x).argmax(1) == y  # attack what the source gets right
+def attack_table(lab: Lab, inputs: dict, *, settings: dict, l2_eps: float, seed: int) -> dict:
+    """Success and transfer of plain targeted PGD and of the non-transferable attack, in L2 and Linf."""
+    s = Settings(**settings)
+    source, held_out = lab.model(inputs["source"]), lab.model(inputs["held_out"])
+    members = [lab.model(inputs[f"member{i}"]) for i in range(s.members)]
+    data, dev = inputs["data"], device_of(source)
+    x, y = subset(data.test_x, data.test_y, s.attack_images, seed)
+    x, y = x.to(dev), y.to(dev)
+    keep = predict(source, x).to(dev) == y  # attack what the source gets right
     x, y = x[keep], y[keep]
     t = (y + 1) % data.num_classes
     rows = []
-    for norm, eps in (("l2", lab.preset.det.eps), ("linf", s.linf_eps)):
+    for norm, eps in (("l2", l2_eps), ("linf", s.linf_eps)):
         for name, model, loss in (("targeted PGD", source, None),
                                   ("non-transferable", Stacked(source, members), non_transferable_loss(y))):
             kw = {"loss_fn": loss} if loss else {}
             x_adv = pgd(model, x, t, norm=norm, eps=eps, steps=s.attack_steps, targeted=True, **kw)
-            rows.append(with_intervals({"norm": norm, "eps": eps, "attack": name, "images": len(x),
-                                        "success": (predict(source, x_adv) == t).float().mean().item(),
-                                        "transfer": (predict(held_out, x_adv) == t).float().mean().item(),
-                                        "held_out_keeps_label": (predict(held_out, x_adv) == y).float().mean().item()},
-                                       len(x), "success", "transfer", "held_out_keeps_label"))
-    return rows
+            rows.append({"norm": norm, "eps": eps, "attack": name, "images": len(x),
+                         "success": agreement(source, x_adv, t), "transfer": agreement(held_out, x_adv, t),
+                         "held_out_keeps_label": agreement(held_out, x_adv, y)})
+    return {"rows": rows}
 
 
 def squares_data(n: int, shape, noise: float, flip: float, gen: torch.Generator):
@@ -89,32 +92,37 @@ def squares_data(n: int, shape, noise: float, flip: float, gen: torch.Generator)
     return ((raw + 1.1) / 2.2).clamp(0, 1), torch.where(flipped, 1 - y, y)
 
 
-def squares(s: Settings, lab: Lab) -> dict:
+SQUARES = [name for name in Settings.__dataclass_fields__ if name.startswith("squares_") and name != "squares_skipped"]
+
+
+def squares(lab: Lab, inputs: dict, *, settings: dict, shape: list, seed: int) -> dict:
     """Three training runs (noisy inputs and labels; without input noise; without label noise), and the first
-    run's own state after one epoch as the early-stopped model."""
-    shape = lab.data.image_shape
+    run's own state after one epoch as the early-stopped model; on the lab's device."""
+    s = Settings(**settings)
+    dev = lab.device
     eps = s.squares_eps / 2.2  # the same perturbation in pixel units
     arch, options = s.squares_arch
     runs = {"memorising": (0.1, 0.1), "no input noise": (0.0, 0.1), "no label noise": (0.1, 0.0)}
     out = {}
     for name, (noise, flip) in runs.items():
-        gen = torch.Generator().manual_seed(lab.seed)
+        gen = torch.Generator().manual_seed(seed)
         x, y = squares_data(s.squares_train, shape, noise, flip, gen)
         xt, yt = squares_data(s.squares_test, shape, noise, 0.0, gen)
-        torch.manual_seed(lab.seed)
+        torch.manual_seed(seed)
         model = build_model(model_spec(arch, shape, 2, x.mean(dim=(0, 2, 3)).tolist(),
                                        x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist(), **options))
         early = {}  # the memorising run after its first epoch
 
         def keep_first(epoch: int, m, early=early) -> None:
             if epoch == 1:
-                early["one epoch"] = copy.deepcopy(m).cpu()
+                early["one epoch"] = copy.deepcopy(m)
 
         history = train(model, x, y, TrainConfig(epochs=s.squares_epochs, lr=s.squares_lr,
                                                  schedule=s.squares_schedule, crop_padding=0, flip=False,
-                                                 batch_size=s.squares_batch, seed=lab.seed, device=lab.device),
+                                                 batch_size=s.squares_batch, seed=seed, device=dev),
                         progress=False, after_epoch=keep_first if name == "memorising" else None)
-        for label, m, epochs, last in ((name, model.cpu(), s.squares_epochs, history[-1]),
+        x, y, xt, yt = x.to(dev), y.to(dev), xt.to(dev), yt.to(dev)
+        for label, m, epochs, last in ((name, model, s.squares_epochs, history[-1]),
                                        *((k, v, 1, history[0]) for k, v in early.items())):
             # batch-norm statistics for the final weights: after one epoch (32 steps) the running averages still
             # carry the first steps' weights (the model sat at chance in eval mode while 90 % right in training)
@@ -123,49 +131,41 @@ def squares(s: Settings, lab: Lab) -> dict:
             x_adv = pgd(m, xt, yt, norm="linf", eps=eps, steps=20, best=True)
             out[label] = {"train_accuracy": accuracy(m, x, y), "last_epoch_train_accuracy": last["train_accuracy"],
                           "test_accuracy": accuracy(m, xt, yt),
-                          "robust_accuracy": robust_mask(m, xt, yt, [x_adv]).float().mean().item(),
+                          "robust_accuracy": Proportion.of(int(robust_mask(m, xt, yt, [x_adv]).sum()), len(xt)),
                           "epochs": epochs, "input_noise": noise, "label_noise": flip}
     return {k: out[k] for k in ("memorising", "one epoch", "no input noise", "no label noise")}
 
 
 def run(s: Settings, lab: Lab) -> dict:
     data = lab.data
-    source = lab.model(lab.std())
     ens = lab.ensemble(s.members + 1, limit=s.member_images, epochs=s.member_epochs)
-    members, held_out = [lab.model(m) for m in ens[:-1]], lab.model(ens[-1])
+    inputs = {"source": lab.std(), "held_out": ens[-1], "data": data,
+              **{f"member{i}": m for i, m in enumerate(ens[:-1])}}
     out = {"members": s.members, "attacks": lab.measure(
-        "non-transferable attack", {"models": [m.name for m in ens], "source": lab.std().name,
-                                    "settings": [s.attack_images, s.attack_steps, s.linf_eps, lab.preset.det.eps],
-                                    "seed": lab.seed},
-        lambda: {"rows": attack_table(s, lab, source, members, held_out)})["rows"]}
+        "non-transferable attack", attack_table, inputs=inputs,
+        params={"settings": asdict(s), "l2_eps": lab.preset.det.eps, "seed": lab.seed}).summary["rows"]}
     # D_det from the non-transferable attack against the paper's D_det, on the same first images
-    plain_folder = lab.dataset("det")[0]
-    nt_folder, nt_summary = lab.dataset("det", limit=s.det_images, keep=ens[:-1])
+    plain = lab.dataset("det")
+    nt = lab.dataset("det", limit=s.det_images, keep=ens[:-1])
     shifted = (data.test_y + 1) % data.num_classes
     out["d_det"] = {}
-    for name, folder, dname in (("targeted PGD", plain_folder, "d_det"),
-                                ("non-transferable", nt_folder, dataset_name("det", keep=True))):
-        model = lab.model(lab.fresh_prefix("det", s.det_images, folder=folder, name=dname))
-        out["d_det"][name] = with_intervals({"accuracy": accuracy(model, data.test_x, data.test_y),
-                                             "shifted_accuracy": accuracy(model, data.test_x, shifted)},
-                                            len(data.test_y), "accuracy", "shifted_accuracy")
-    out["d_det"]["non-transferable"]["attack_success"] = nt_summary["attack_success"]
+    for name, art, dname in (("targeted PGD", plain, "d_det"),
+                             ("non-transferable", nt, dataset_name("det", keep=True))):
+        model = lab.model(lab.fresh_prefix("det", s.det_images, built=art, name=dname))
+        out["d_det"][name] = {"accuracy": accuracy(model, data.test_x, data.test_y),
+                              "shifted_accuracy": accuracy(model, data.test_x, shifted)}
+    out["d_det"]["non-transferable"]["attack_success"] = nt.summary["attack_success"]
     out["det_images"], out["chance"] = s.det_images, 1 / data.num_classes
     if not s.squares_skipped:
-        out["squares"] = {k: with_intervals(r, s.squares_test, "test_accuracy", "robust_accuracy")
-                          for k, r in squares_step(s, lab).items()}
+        out["squares"] = squares_step(s, lab)
     return out
 
 
 def squares_step(s: Settings, lab: Lab) -> dict:
     """The squares' four models as one cached measurement (runnable on its own: they share nothing)."""
-    return lab.measure("adversarial squares", {"squares": [s.squares_train, s.squares_test, list(s.squares_arch),
-                                                           s.squares_epochs, s.squares_lr, s.squares_eps,
-                                                           s.squares_batch, s.squares_schedule,
-                                                           "one epoch: the memorising run's first epoch",
-                                                           "batch-norm recalibrated"],
-                                               "shape": list(lab.data.image_shape), "seed": lab.seed},
-                       lambda: squares(s, lab))
+    return lab.measure("adversarial squares", squares, params={
+        "settings": {k: v for k, v in asdict(s).items() if k in SQUARES}, "shape": list(lab.data.image_shape),
+        "seed": lab.seed}).summary
 
 
 WHO = "Nakkiran (Distill)"
@@ -221,24 +221,24 @@ def section(entry: dict) -> str:
     res = entry["results"]
     ref = NAKKIRAN["attack"]
     rows = [[f"{r['norm']} eps {r['eps']:g}", r["attack"],
-             *(pct_of(r, k) for k in ("success", "transfer", "held_out_keeps_label")),
+             *(pct(r[k]) for k in ("success", "transfer", "held_out_keeps_label")),
              " / ".join(pct(v) for v in ref[r["norm"]][r["attack"]])] for r in res["attacks"]]
-    drows = [[name, pct_of(d, "accuracy"), pct_of(d, "shifted_accuracy"),
+    drows = [[name, pct(d["accuracy"]), pct(d["shifted_accuracy"]),
               " / ".join(pct(v) for v in NAKKIRAN["d_det"]["l2"][name])] for name, d in res["d_det"].items()]
-    html = (table(["threat", "attack", "success on the source (%) [95 % interval]",
-                   "targeted transfer to a held-out model (%)",
-                   "held-out model keeps the true label (%)", "Nakkiran, CIFAR-10 (success / transfer)"], rows)
-            + f"<h3>D_det from {res['det_images']} images</h3>"
-            + table(["D_det made with", "fresh model on Y (%)", "on Y+1 (%)", "Nakkiran L2 (Y / Y+1)"], drows))
+    parts = [table(["threat", "attack", "success on the source (%) [95 % interval]",
+                    "targeted transfer to a held-out model (%)",
+                    "held-out model keeps the true label (%)", "Nakkiran, CIFAR-10 (success / transfer)"], rows),
+             h3(f"D_det from {res['det_images']} images"),
+             table(["D_det made with", "fresh model on Y (%)", "on Y+1 (%)", "Nakkiran L2 (Y / Y+1)"], drows)]
     if "squares" in res:
-        srows = [[k, r["epochs"], r["input_noise"], r["label_noise"], pct(r["train_accuracy"]),
-                  pct_of(r, "test_accuracy"), pct_of(r, "robust_accuracy")]
+        srows = [[k, r["epochs"], r["input_noise"], r["label_noise"], pct(r["train_accuracy"], False),
+                  pct(r["test_accuracy"]), pct(r["robust_accuracy"])]
                  for k, r in res["squares"].items()]
-        html += "<h3>Adversarial squares (Linf 0.01 in the response's [-1.1, 1.1] scale)</h3>" + table(
-            ["model", "epochs", "input noise", "label noise", "train (%)", "test (%)", "under attack (%)"], srows)
-    elif entry.get("settings", {}).get("squares_skipped"):
-        html += f"<h3>Adversarial squares</h3><p>Not run at this preset: {escape(entry['settings']['squares_skipped'])}.</p>"
-    return html
+        parts += [h3("Adversarial squares (Linf 0.01 in the response's [-1.1, 1.1] scale)"), table(
+            ["model", "epochs", "input noise", "label noise", "train (%)", "test (%)", "under attack (%)"], srows)]
+    elif (entry.get("settings") or {}).get("squares_skipped"):
+        parts += [h3("Adversarial squares"), para(f"Not run at this preset: {entry['settings']['squares_skipped']}.")]
+    return join(parts)
 
 
 def _tiny(preset) -> Settings:

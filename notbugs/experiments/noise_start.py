@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..figures import error_bars, grouped_bars
-from ..htmlparts import grids, img, pct_of, table
+from ..figures import error_bars, grouped_bars, intervals
+from ..htmlparts import grids, img, join, pct, table
 from ..reference import FIGURE2_CIFAR10
 from .base import Claim, Experiment, Verdict
 from .lab import Lab, dataset_name
@@ -32,9 +32,9 @@ def run(s: Settings, lab: Lab) -> dict:
     for kind in ("robust", "nonrobust"):
         for start in ("image", "noise"):
             name = dataset_name(kind, start=start)
-            folder, summary = lab.dataset(kind, start=start)
-            ev = lab.evaluation(name, lab.fresh(kind, folder, name))
-            out["datasets"][name] = {**summary, "artifact": str(folder)}
+            art = lab.dataset(kind, start=start)
+            ev = lab.evaluation(name, lab.fresh(kind, art, name))
+            out["datasets"][name] = {**art.summary, "artifact": art.ref, "samples": lab.exhibit(art.file("samples.png"))}
             out["models"][name] = lab.scores(ev)
     return out
 
@@ -52,7 +52,7 @@ CLAIMS = (
 
 
 def _robust(res: dict, name: str) -> float:
-    return res["models"][name]["robust_accuracy"][f"{res['eps']:g}"]
+    return res["models"][name]["robust_accuracy"][res["eps"]]
 
 
 def judge(res: dict, s: Settings) -> dict[str, Verdict]:
@@ -76,19 +76,18 @@ def section(entry: dict) -> str:
     ref = FIGURE2_CIFAR10["models"]
     models = res["models"]
     clean, robust = [100 * models[n]["clean_accuracy"] for n in names], [100 * _robust(res, n) for n in names]
-    errors = {0: error_bars(clean, [models[n].get("clean_accuracy_ci") for n in names]),
-              1: error_bars(robust, [models[n].get("robust_accuracy_ci", {}).get(e) for n in names])}
+    errors = {0: error_bars(clean, intervals([models[n]["clean_accuracy"] for n in names])),
+              1: error_bars(robust, intervals([_robust(res, n) for n in names]))}
     series = [("ours, clean", clean, "#4c72b0"), (f"ours, robust eps {e}", robust, "#dd8452"),
               ("paper CIFAR-10, clean", [100 * ref[n]["clean_accuracy"] for n in names], "#bbbbbb"),
               ("paper, robust eps 0.25", [100 * ref[n]["robust_accuracy"]["0.25"] for n in names], "#888888")]
     fig = grouped_bars(["D_R\nfrom images", "D_R\nfrom noise", "D_NR\nfrom images", "D_NR\nfrom noise"], series,
                        ylabel="accuracy on the original test set (%)", size=(8, 3.6), errors=errors)
     rows = [[n, d["size"], f"{d['relative_feature_distance_median']:.3f}",
-             pct_of(models[n], "clean_accuracy"),
-             pct_of(models[n], "robust_accuracy", e)] for n, d in res["datasets"].items()]
-    return (img(fig, "D_R and D_NR from noise") + table(
-        ["dataset", "images", "median relative feature distance", "clean (%) [95 % interval]", f"robust eps {e} (%)"], rows)
-        + grids([(n, f"{d['artifact']}/samples.png") for n, d in res["datasets"].items() if n.endswith("noise")]))
+             pct(models[n]["clean_accuracy"]), pct(_robust(res, n))] for n, d in res["datasets"].items()]
+    return join([img(fig, "D_R and D_NR from noise"), table(
+        ["dataset", "images", "median relative feature distance", "clean (%) [95 % interval]", f"robust eps {e} (%)"],
+        rows), grids([(n, d.get("samples")) for n, d in res["datasets"].items() if n.endswith("noise")])])
 
 
 EXPERIMENT = Experiment(

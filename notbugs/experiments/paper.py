@@ -14,7 +14,7 @@ Every step is a shared, cached artifact of the lab.
 from __future__ import annotations
 
 from ..figures import figure2, robustness_curves, table1
-from ..htmlparts import grids, img, pct, sanity_table, table
+from ..htmlparts import grids, h3, img, join, para, pct, sanity_table, span, table
 from ..reference import FIGURE2_CIFAR10, TABLE1
 from ..steps import KINDS
 from .base import Claim, Experiment, Verdict
@@ -33,10 +33,12 @@ def run(preset: Preset, lab: Lab) -> dict:
     data = lab.data
     built = {}
     for kind, name in KINDS.items():
-        folder, summary = lab.dataset(kind)
-        built[name] = {**summary, "artifact": str(folder)}
+        art = lab.dataset(kind)
+        built[name] = {**art.summary, "artifact": art.ref, "samples": lab.exhibit(art.file("samples.png"))}
+        if kind in ("rand", "det"):
+            built[name].update(lab.leakage(art))
     models = {name: lab.paper_model(name) for name in MODELS}
-    evals = {name: lab.evaluation(name, folder) for name, folder in models.items()}
+    evals = {name: lab.evaluation(name, art) for name, art in models.items()}
     return {
         "dataset": data.name, "arch": preset.arch, "arch_options": preset.arch_options, "num_classes": data.num_classes,
         "threat": {"norm": "l2", "train_eps": preset.adv.eps, "eval_eps": preset.eval_eps,
@@ -44,13 +46,12 @@ def run(preset: Preset, lab: Lab) -> dict:
                    "eval_images": lab.eval_images},
         "models": {name: {**lab.scores(ev), "sanity": ev["sanity"]} for name, ev in evals.items()},
         "datasets": built,
-        "artifacts": {"samples_d": str(lab.samples()),
-                      "models": {k: str(v) for k, v in models.items()}},
+        "artifacts": {"samples_d": lab.samples(), "models": {k: v.ref for k, v in models.items()}},
     }
 
 
 def _robust(results: dict, model: str) -> float:
-    return results["models"][model]["robust_accuracy"][f"{results['threat']['main_eval_eps']:g}"]
+    return results["models"][model]["robust_accuracy"][results["threat"]["main_eval_eps"]]
 
 
 WHO = "Ilyas et al. 2019"
@@ -110,9 +111,8 @@ def _models_table(results: dict) -> str:
     rows = []
     for name, res in results["models"].items():
         paper = ref.get(name)
-        cis = res.get("robust_accuracy_ci", {})
-        rows.append([NAMES[name], pct(res["clean_accuracy"], res.get("clean_accuracy_ci"))]
-                    + [pct(res["robust_accuracy"].get(e), cis.get(e)) for e in eps_list]
+        rows.append([NAMES.get(name, name), pct(res["clean_accuracy"])]
+                    + [pct(res["robust_accuracy"].get(e)) for e in eps_list]
                     + ([pct(paper["clean_accuracy"]), pct(paper["robust_accuracy"]["0.25"])] if paper else ["–", "–"]))
     return table(["model", "clean [95 % interval]"] + [f"robust eps {e}" for e in eps_list]
                  + ["paper CIFAR-10 clean", "paper CIFAR-10 robust eps 0.25"], rows)
@@ -121,32 +121,33 @@ def _models_table(results: dict) -> str:
 def _datasets_table(results: dict) -> str:
     rows = []
     for name, d in results["datasets"].items():
-        leak = (f"{pct(d['robust_agreement_perturbed'])} vs {pct(d['robust_agreement_clean'])} "
+        leak = (f"{pct(d['robust_agreement_perturbed'], False)} vs {pct(d['robust_agreement_clean'], False)} "
                 f"(gap {100 * d['leakage_gap']:.1f})" if "leakage_gap" in d else "–")
         if d.get("leakage_gap", 0) > MAX_LEAKAGE_GAP:
-            leak += ' <span class="fails">leakage</span>'
+            leak = join([leak, " ", span("fails", "leakage")])
         dist = f"{d['relative_feature_distance_median']:.3f}" if "relative_feature_distance_median" in d else "–"
         rows.append([name, d["size"], pct(d.get("attack_success")), leak, dist])
     return table(["dataset", "images", "attack success (%)",
                   "robust model agrees with original label: perturbed vs clean (%)",
-                  "median relative feature distance"], rows, escape=False)
+                  "median relative feature distance"], rows)
 
 
 def section(entry: dict) -> str:
     res = entry["results"]
     t = res["threat"]
     samples = [("D (the source images)", res["artifacts"]["samples_d"])]
-    samples += [(name, f"{d['artifact']}/samples.png") for name, d in res["datasets"].items()]
-    return f"""<p>Architecture {res['arch']}; L2 threat, adversarial training at eps {t['train_eps']:g}, robust accuracy
-by {t['eval_steps']}-step PGD on {t['eval_images']} test images, main eval eps {t['main_eval_eps']:g}. Every accuracy is
-on the <i>original</i> test set. The paper's numbers are CIFAR-10's, shown for the shape of the result, not as targets
-at this scale.</p>
-<h3>Figure 2: robust and non-robust features</h3>{img(figure2(res, FIGURE2_CIFAR10), 'Figure 2')}
-{_models_table(res)}
-<h3>Table 1: learning from mislabelled-looking images</h3>{img(table1(res, TABLE1), 'Table 1')}
-<h3>Robust accuracy against eps</h3>{img(robustness_curves(res), 'robustness curves')}
-<h3>Can these robust-accuracy numbers be trusted?</h3>{sanity_table(res['models'])}
-<h3>The constructed datasets</h3>{_datasets_table(res)}{grids(samples)}"""
+    samples += [(name, d.get("samples")) for name, d in res["datasets"].items()]
+    return join([
+        para(f"Architecture {res['arch']}; L2 threat, adversarial training at eps {t['train_eps']:g}, robust accuracy "
+             f"by {t['eval_steps']}-step PGD on {t['eval_images']} test images, main eval eps "
+             f"{t['main_eval_eps']:g}. Every accuracy is on the original test set. The paper's numbers are "
+             "CIFAR-10's, shown for the shape of the result, not as targets at this scale."),
+        h3("Figure 2: robust and non-robust features"), img(figure2(res, FIGURE2_CIFAR10), "Figure 2"),
+        _models_table(res),
+        h3("Table 1: learning from mislabelled-looking images"), img(table1(res, TABLE1), "Table 1"),
+        h3("Robust accuracy against eps"), img(robustness_curves(res), "robustness curves"),
+        h3("Can these robust-accuracy numbers be trusted?"), sanity_table(res["models"]),
+        h3("The constructed datasets"), _datasets_table(res), grids(samples)])
 
 
 EXPERIMENT = Experiment(

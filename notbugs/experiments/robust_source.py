@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..evaluate import accuracy
-from ..figures import error_bars, grouped_bars
-from ..htmlparts import grids, img, pct, pct_of, table
+from ..figures import error_bars, grouped_bars, intervals
+from ..htmlparts import Markup, grids, img, join, para, pct, table
 from ..reference import APPENDIX, TABLE1
-from ..stats import with_intervals
 from .base import Claim, Experiment, Verdict
 from .lab import Lab, dataset_name
 
@@ -43,18 +42,19 @@ def run(settings: Settings, lab: Lab) -> dict:
             name = dataset_name(kind, source)
             if kind == "det" and settings.det_images:  # the paper's D_det, or the same first images from the robust
                 limit = settings.det_images if source == "adv" else None
-                folder, summary = lab.dataset(kind, source=source, limit=limit)
-                model = lab.model(lab.fresh_prefix(kind, settings.det_images, folder=folder, name=name))
+                art = lab.dataset(kind, source=source, limit=limit)
+                model = lab.model(lab.fresh_prefix(kind, settings.det_images, built=art, name=name))
             else:
-                folder, summary = lab.dataset(kind, source=source)
-                model = lab.model(lab.fresh(kind, folder, name))
-            out["datasets"][name] = {**summary, "artifact": str(folder)}
+                art = lab.dataset(kind, source=source)
+                model = lab.model(lab.fresh(kind, art, name))
+            out["datasets"][name] = {**art.summary, **lab.leakage(art), "artifact": art.ref,
+                                     "samples": lab.exhibit(art.file("samples.png"))}
             out["accuracy"][name] = accuracy(model, data.test_x, data.test_y)
             if kind == "det":  # Table 10: the same model scored against the shifted labels y + 1
                 out["shifted_accuracy"][name] = accuracy(model, data.test_x, shifted_y)
     out["chance"] = 1 / data.num_classes
     out["det_images"] = settings.det_images
-    return with_intervals(out, len(data.test_y), "accuracy", "shifted_accuracy")
+    return out
 
 
 WHO = "Ilyas et al. 2019"
@@ -99,10 +99,9 @@ def section(entry: dict) -> str:
     paper = [100 * v for v in (TABLE1["cifar10"]["d_rand"], TABLE1["cifar10"]["d_det"],
                                APPENDIX["robust_source"]["d_rand"], APPENDIX["robust_source"]["d_det"])]
     groups = ["D_rand\nstd source", "D_det\nstd source", "D_rand\nrobust source", "D_det\nrobust source"]
-    a_ci, s_ci = res.get("accuracy_ci", {}), res.get("shifted_accuracy_ci", {})
     table9 = grouped_bars(groups, [("ours", ours, "#4c72b0"), ("paper: CIFAR-10", paper, "#bbbbbb")],
                           ylabel="original test accuracy (%)", title="Table 9: accuracy on the original labels",
-                          chance=100 * res["chance"], errors={0: error_bars(ours, [a_ci.get(n) for n in NAMES])})
+                          chance=100 * res["chance"], errors={0: error_bars(ours, intervals([a[n] for n in NAMES]))})
     ours10 = [100 * s["d_det"], 100 * s["d_det_robust_source"]]
     shifted = APPENDIX["d_det_shifted_labels"]
     table10 = grouped_bars(["D_det, std source", "D_det, robust source"],
@@ -111,19 +110,20 @@ def section(entry: dict) -> str:
                              "#bbbbbb")],
                            ylabel="test accuracy on y+1 (%)", title="Table 10: scored against the shifted labels",
                            size=(5, 3.4),
-                           errors={0: error_bars(ours10, [s_ci.get("d_det"), s_ci.get("d_det_robust_source")])})
+                           errors={0: error_bars(ours10, intervals([s["d_det"], s["d_det_robust_source"]]))})
     rows = [[n, d["size"], pct(d["attack_success"]), pct(d["robust_agreement_perturbed"]),
-             pct(d["robust_agreement_clean"]), f"{100 * d['leakage_gap']:.1f}", pct_of(res, "accuracy", n),
-             pct_of(res, "shifted_accuracy", n)] for n, d in res["datasets"].items()]
-    return (f'<div class="grid">{img(table9, "Table 9")}{img(table10, "Table 10")}</div>'
-            + table(["dataset", "images", "attack success on its source (%)",
-                     "robust model keeps the original label: perturbed (%)", "unperturbed (%)", "gap (points)",
-                     "fresh model, original labels (%) [95 % interval]", "fresh model, labels y+1 (%)"], rows)
-            + "<p>For the robust-source datasets the robust model is the attack's own target, so its agreement "
-              "with the original label after the attack measures the attack's success, not leakage."
-            + (f" Both D_det models are trained on the same first {res['det_images']} images of their dataset "
-               "(the standard-source D_det is the paper experiment's)." if res.get("det_images") else "") + "</p>"
-            + grids([(n, f"{d['artifact']}/samples.png") for n, d in res["datasets"].items()]))
+             pct(d["robust_agreement_clean"]), f"{100 * d['leakage_gap']:.1f}", pct(a.get(n)),
+             pct(s.get(n))] for n, d in res["datasets"].items()]
+    return join([Markup('<div class="grid">'), img(table9, "Table 9"), img(table10, "Table 10"), Markup("</div>"),
+                 table(["dataset", "images", "attack success on its source (%)",
+                        "robust model keeps the original label: perturbed (%)", "unperturbed (%)", "gap (points)",
+                        "fresh model, original labels (%) [95 % interval]", "fresh model, labels y+1 (%)"], rows),
+                 para("For the robust-source datasets the robust model is the attack's own target, so its agreement "
+                      "with the original label after the attack measures the attack's success, not leakage."
+                      + (f" Both D_det models are trained on the same first {res['det_images']} images of their "
+                         "dataset (the standard-source D_det is the paper experiment's)."
+                         if res.get("det_images") else "")),
+                 grids([(n, d.get("samples")) for n, d in res["datasets"].items()])])
 
 
 EXPERIMENT = Experiment(

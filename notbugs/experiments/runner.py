@@ -1,29 +1,46 @@
 """``notbugs reproduce [NAME ...]``: run experiments of the registry on one lab, collect one results dict.
 
 Every experiment of the registry has an entry in ``results["experiments"]``
-(status done / error / not run / running / pending), so the argument map can
-list every claim of the discussion whatever ran. An experiment that raises is
-recorded as an error and the others still run. When the paper experiment ran,
-its results also sit at the top level (the results contract of a paper run).
+(a ``Status``), so the argument map can list every claim of the discussion
+whatever ran. An experiment that raises is recorded as an error and the others
+still run. When the paper experiment ran, its results also sit at the top
+level (the results contract of a paper run).
+
+An experiment's results are a store step of their own, keyed by its settings,
+the data's content, the fingerprint of its code and every shared kind's
+version: a rerun reads them instead of re-measuring, and an edit to the
+experiment recomputes them. Its report section is drawn from the results, never
+kept. The pictures its results name are copied into the run folder, so a run
+folder can be moved and still renders.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+import torch
+
+from .. import __version__
+from ..data.content import files_content
 from ..errors import NotbugsError
-from ..pipeline import Store
+from ..pipeline import Build, Store
 from ..reference import all_reference
-from ..storage import atomic_write_bytes, read_json, write_json
-from .base import ERROR, NOT_RUN, Experiment, claim_rows
+from ..storage import read_json, write_json
+from ..values import Status
+from ..versions import all_versions, function_fingerprint
+from .base import Experiment, claim_rows
 from .lab import Lab
 from .presets import Preset, get_preset
 from .registry import REGISTRY, by_name
 
 PAPER_TOP_LEVEL = ("arch", "num_classes", "threat", "models", "datasets", "artifacts")
+COST, PROVENANCE = "cost.json", "provenance.json"
 
 
 def select(names: list[str]) -> list[Experiment]:
@@ -37,6 +54,22 @@ def select(names: list[str]) -> list[Experiment]:
         raise NotbugsError(f"unknown experiment {', '.join(repr(n) for n in unknown)}; use one of "
                            f"{', '.join(known)} or all ('notbugs reproduce --list' says what each does)")
     return [e for e in REGISTRY if e.name in names]
+
+
+def check_device(device: str) -> None:
+    """A device the machine has, before any work (a missing GPU is one line, not a traceback after the report)."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise NotbugsError(f"unknown device '{device}'; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise NotbugsError(f"--device {device}: this machine has no CUDA device (or this torch is the CPU build);"
+                               " use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise NotbugsError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type != "cpu":
+        raise NotbugsError(f"--device {device}: notbugs computes on cpu or cuda")
 
 
 def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device: str | None = None,
@@ -65,9 +98,27 @@ def _plain(settings) -> dict:
     return asdict(settings) if is_dataclass(settings) else dict(settings or {})
 
 
-def _entry(e: Experiment, status: str, reason: str = "") -> dict:
+def _entry(e: Experiment, status: Status, reason: str = "") -> dict:
     return {"title": e.title, "question": e.question, "method": e.method, "status": status, "reason": reason,
-            "results": None, "claims": claim_rows(e, None), "timings": {}, "error": None, "settings": None}
+            "results": None, "claims": claim_rows(e, None), "timings": {}, "error": None, "settings": None,
+            "artifacts": []}
+
+
+def code_version() -> dict:
+    """The package version and, in a git checkout, the commit (and whether the tree had edits)."""
+    out = {"notbugs": __version__, "torch": torch.__version__}
+    here = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5)
+        if commit.returncode == 0:
+            out["commit"] = commit.stdout.strip()
+            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "notbugs"],
+                                   capture_output=True, text=True, timeout=5)
+            out["edited"] = bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
 
 
 class Progress:
@@ -94,15 +145,44 @@ class Progress:
         self.say(f"[{elapsed / 60:5.1f} min | {eta}] {self.name}: {label}{' (cached)' if cached else ''}")
 
 
+def _relative(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when it lies inside it, else absolute: what results name a store by."""
+    path, base = Path(path).resolve(), Path(base).resolve()
+    return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
+
+
+def _inputs_content(lab: Lab, e: Experiment, settings) -> dict:
+    """What an experiment's results depend on besides its settings and code: the content of every dataset it
+    reads and of every model the user gave."""
+    content = {"data": lab.data.key}
+    for name in e.extra_data(settings):
+        try:
+            content[f"data {name}"] = lab.load_data(name).key
+        except NotbugsError:
+            content[f"data {name}"] = "missing"
+    for role, path in sorted(lab.preset.given.items()):
+        path = Path(path)
+        files = {"model": path / "model.safetensors", "manifest": path / "manifest.json"} if path.is_dir() \
+            else {"model": path}
+        content[f"given {role}"] = files_content(files)
+    return content
+
+
 def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path | None = None,
                     progress: bool = True, say: Callable[[str], None] | None = None,
-                    on_update: Callable[[dict], None] | None = None) -> dict:
+                    on_update: Callable[[dict], None] | None = None, rebuild: tuple[str, ...] = (),
+                    read_only: bool = False, on_event: Callable[[dict], None] | None = None) -> dict:
     """Run the named experiments; ``on_update(results)`` after each one (the CLI rewrites the report there)."""
     chosen = select(names)
-    lab = Lab(preset, Store(cache or Path(out) / "cache"), progress=progress)
+    check_device(preset.device)
+    out = Path(out)
+    store = Store(cache or out / "cache", device=preset.device, rebuild=rebuild, read_only=read_only,
+                  on_event=on_event)
+    lab = Lab(preset, store, progress=progress)
     results = {"dataset": lab.data.name, "preset": preset.name, "seed": lab.seed, "device": preset.device,
                "requested": [e.name for e in chosen], "experiments": {}, "reference": all_reference(),
-               "settings": preset.to_dict(), "timings": {}}
+               "settings": preset.to_dict(), "timings": {}, "store": _relative(store.root, out),
+               "context": store.context, "code": code_version()}
     todo = []
     for e in REGISTRY:
         reason = ""
@@ -116,7 +196,7 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
             raise NotbugsError(f"experiment '{e.name}' cannot run here: {reason}")
         if not reason:
             todo.append(e)
-        results["experiments"][e.name] = _entry(e, "pending" if not reason else NOT_RUN, reason)
+        results["experiments"][e.name] = _entry(e, Status.PENDING if not reason else Status.NOT_RUN, reason)
 
     say = say or (lambda line: None)
     for e in todo:  # before any work: which parts will not run for want of a dataset
@@ -126,46 +206,46 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
             except NotbugsError as exc:
                 say(f"{e.name}: {exc} The parts of {e.name} that need {name} will be shown as not run.")
     tracker = Progress([e.cost.get(preset.name) for e in todo], say)
-    lab.store.on_step = tracker.step
+    store.on_step = tracker.step
     start = time.perf_counter()
     for i, e in enumerate(todo):
         entry = results["experiments"][e.name]
         settings = e.settings[preset.name](preset)
         entry["settings"] = _plain(settings)
-        # the whole experiment is a step too: a rerun reads its results instead of re-measuring them (and the
-        # page is then written once at the end, not after each experiment)
-        config = {"experiment": e.name, "settings": entry["settings"], "preset": preset.to_dict(),
-                  "dataset": lab.data.name}
-        stored = lab.store.has("results", config)
-        entry["status"] = "running"
+        params = {"experiment": e.name, "settings": entry["settings"], "preset": preset.to_dict(),
+                  "inputs": _inputs_content(lab, e, settings)}
+        version = {"code": function_fingerprint(e.run), "shared": all_versions()}
+        stored = store.has("results", params, version=version) and not rebuild
+        entry["status"] = Status.RUNNING
         if on_update and not stored:
             on_update(results)
         tracker.begin(i, e.name)
-        first_step, t0 = len(lab.store.log), time.perf_counter()
-        built = None
+        first_step, t0 = len(store.log), time.perf_counter()
+        art = None
         try:
-            folder, built = lab.store.get("results", config, lambda folder: _measured(e, settings, lab, folder),
-                                          f"results of {e.name}", record=False)
-            entry["results"] = built["summary"]
+            art = store.get("results", params, lambda b: _measured(e, settings, lab, b), label=f"results of {e.name}",
+                            version=version, record=False, composite=True, group=e.name)
+            entry["results"] = art.summary
             entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
-            entry["status"] = "done"
-            entry["section"] = _drawn(e, entry, folder)
+            entry["status"] = Status.DONE
+            entry["artifacts"] = read_json(art.file(PROVENANCE))["steps"]
+            _copy_pictures(art.path / "pictures", out / "pictures")
         except NotbugsError as exc:
-            entry.update(status=ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
+            entry.update(status=Status.ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one experiment's failure must not stop the others
             message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            entry.update(status=ERROR, error=message, claims=claim_rows(e, None, error=message))
-        steps = lab.store.log[first_step:]
+            entry.update(status=Status.ERROR, error=message, claims=claim_rows(e, None, error=message))
+        steps = store.log[first_step:]
         entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
                             # from scratch: the whole experiment as first measured (its steps and the rest)
-                            "uncached": round(read_json(folder / COST)["uncached"] if built
+                            "uncached": round(read_json(art.file(COST))["uncached"] if art
                                               else sum(s["build_seconds"] for s in steps), 2),
                             "steps": {s["step"]: s["build_seconds"] for s in steps}, "from_store": stored}
         if e.name == "paper" and entry["results"] is not None:
             results.update({k: entry["results"][k] for k in PAPER_TOP_LEVEL})
             results["claims"] = entry["claims"]
-        results["steps"] = lab.store.log
-        results["timings"] = {**{s["step"]: s["build_seconds"] for s in lab.store.log},
+        results["steps"] = store.log
+        results["timings"] = {**{s["step"]: s["build_seconds"] for s in store.log},
                               "total_this_run": round(time.perf_counter() - start, 2),
                               "total_uncached": round(sum(x["timings"]["uncached"] for x in
                                                           results["experiments"].values() if x["timings"]), 2)}
@@ -174,27 +254,34 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
     return results
 
 
-COST, SECTION = "cost.json", "section.html"
-
-
-def _measured(e: Experiment, settings, lab: Lab, folder: Path) -> dict:
-    """Run an experiment as a store step; beside its results, what it costs from scratch: its own time plus the
-    first-build time of every shared step it used, cached or not."""
+def _measured(e: Experiment, settings, lab: Lab, b: Build) -> dict:
+    """Run an experiment as a store step; beside its results, what it costs from scratch (its own time plus the
+    first-build time of every shared step it used, cached or not) and which steps its numbers come from."""
     first, start = len(lab.store.log), time.perf_counter()
-    results = e.run(settings, lab)
+    lab.pictures, lab.experiment = b.folder / "pictures", e.name
+    try:
+        results = e.run(settings, lab)
+    finally:
+        lab.pictures, lab.experiment = None, None
     inner = lab.store.log[first:]
     own = time.perf_counter() - start - sum(s["seconds"] for s in inner)
-    write_json(folder / COST, {"uncached": own + sum(s["build_seconds"] for s in inner)})
+    write_json(b.folder / COST, {"uncached": own + sum(s["build_seconds"] for s in inner)})
+    write_json(b.folder / PROVENANCE, {"steps": [{k: s[k] for k in ("step", "kind", "key")} for s in inner]})
     return results
 
 
-def _drawn(e: Experiment, entry: dict, folder: Path) -> str:
-    """The experiment's report section, drawn once and kept with its results (a rerun draws no figure)."""
-    path = folder / SECTION
-    if not path.is_file():
-        atomic_write_bytes(path, e.section(entry).encode())
-    return str(path)
+def _copy_pictures(source: Path, dest: Path) -> None:
+    if source.is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        for picture in source.iterdir():
+            if not (dest / picture.name).is_file():  # named by content: an existing copy is the same picture
+                shutil.copyfile(picture, dest / picture.name)
+
+
+def artifact_path(results: dict, ref: str, base: Path) -> Path:
+    """The folder of an artifact a results dict names (``kind/key``), for results that sit in ``base``."""
+    return (Path(base) / results["store"] / ref).resolve()
 
 
 def failed(results: dict) -> list[str]:
-    return [name for name, entry in results["experiments"].items() if entry["status"] == ERROR]
+    return [name for name, entry in results["experiments"].items() if entry["status"] == Status.ERROR]

@@ -15,10 +15,11 @@ from typing import Callable
 
 from ..errors import NotbugsError
 from ..stats import summarise
+from ..values import Status
 from .base import ERROR, FAILS, HOLDS, NOT_RUN
 from .runner import make_preset, run_experiments
 
-SHARED = ("dataset", "preset", "device", "requested", "reference", "settings")
+SHARED = ("dataset", "preset", "device", "requested", "reference", "settings", "context", "code")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -60,13 +61,13 @@ def combine(per_seed: dict[int, dict]) -> dict:
     for name, entry in first["experiments"].items():
         entries = [r["experiments"][name] for r in runs]
         statuses = {e["status"] for e in entries}
-        status = "done" if statuses == {"done"} else next(s for s in (ERROR, "running", "pending", NOT_RUN, "done")
-                                                         if s in statuses)
+        status = Status.DONE if statuses == {Status.DONE} else next(
+            s for s in (Status.ERROR, Status.RUNNING, Status.PENDING, Status.NOT_RUN, Status.DONE) if s in statuses)
         rows = [combine_claim([e["claims"][i] for e in entries], list(per_seed)) for i in range(len(entry["claims"]))]
         out["experiments"][name] = {
             **{k: entry[k] for k in ("title", "question", "method", "reason")},
             "error": next((e["error"] for e in entries if e.get("error")), None), "status": status, "claims": rows,
-            "results": None, "summary": summarise([e["results"] for e in entries]) if status == "done" else None,
+            "results": None, "summary": summarise([e["results"] for e in entries]) if status == Status.DONE else None,
             "seed_reports": {str(s): f"seed-{s}/report.html" for s in per_seed},
             "timings": {"wall": sum(e.get("timings", {}).get("wall", 0.0) for e in entries),
                         "uncached": sum(e.get("timings", {}).get("uncached", 0.0) for e in entries)}}
@@ -80,9 +81,10 @@ def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path
               dataset: str | None = None, device: str | None = None, given: dict[str, str] | None = None,
               given_arch: str | None = None, progress: bool = True,
               say: Callable[[str], None] | None = None,
-              on_update: Callable[[int | None, dict], None] | None = None) -> dict:
+              on_update: Callable[[int | None, dict], None] | None = None, **store_options) -> dict:
     """Run the experiments once per seed on one store; ``on_update(seed, results)`` after each experiment of a
-    seed, and ``on_update(None, combined)`` after each seed."""
+    seed, and ``on_update(None, combined)`` after each seed; ``store_options`` (rebuild, read_only, on_event) go
+    to every seed's run."""
     cache = cache or Path(out) / "cache"
     per_seed = {}
     for seed in seeds:
@@ -92,7 +94,8 @@ def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path
                              given_arch=given_arch)
         per_seed[seed] = run_experiments(names, preset, out=Path(out) / f"seed-{seed}", cache=cache,
                                          progress=progress, say=say,
-                                         on_update=(lambda r, s=seed: on_update(s, r)) if on_update else None)
+                                         on_update=(lambda r, s=seed: on_update(s, r)) if on_update else None,
+                                         **store_options)
         if on_update:
             on_update(None, combine(per_seed))
     return combine(per_seed)

@@ -12,16 +12,17 @@ stronger attack runs only on the examples still standing (which is what makes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 
 from ..attacks import margin, pgd
+from ..data import subset
 from ..evaluate import robust_mask
-from ..figures import error_bars, line_plot
-from ..htmlparts import img, pct_of, table
-from ..stats import with_intervals
-from ..steps import subset
+from ..figures import error_bars, intervals, line_plot
+from ..htmlparts import img, join, pct, table
+from ..inputs import device_of
+from ..values import Proportion
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -46,43 +47,41 @@ def _attack_rest(model, x, y, alive: torch.Tensor, attack, batch_size: int) -> t
     return out
 
 
+def curve(lab: Lab, inputs: dict, *, settings: dict, eps: float, seed: int) -> dict:
+    """One model's cumulative worst case under every attack in turn, on the same test images."""
+    s = Settings(**settings)
+    model, data = lab.model(inputs["model"]), inputs["data"]
+    dev = device_of(model)
+    x, y = subset(data.test_x, data.test_y, s.images, seed)
+    x, y = x.to(dev), y.to(dev)
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x)
+    alive = robust_mask(model, x, y, [])  # clean accuracy first: a misclassified image is not robust
+    points = [{"attack": "clean", "steps": 0, "robust_accuracy": Proportion.of(int(alive.sum()), n)}]
+    for k in s.steps:
+        alive = _attack_rest(model, x, y, alive, lambda xb, yb, k=k: pgd(
+            model, xb, yb, norm="l2", eps=eps, steps=k, best=True, select=margin), s.batch_size)
+        points.append({"attack": f"PGD-{k} (CE)", "steps": k, "robust_accuracy": Proportion.of(int(alive.sum()), n)})
+    alive = _attack_rest(model, x, y, alive, lambda xb, yb: pgd(
+        model, xb, yb, norm="l2", eps=eps, steps=s.restart_steps, loss_fn=margin, best=True, select=margin),
+        s.batch_size)
+    points.append({"attack": f"CW margin, PGD-{s.restart_steps}", "steps": s.restart_steps,
+                   "robust_accuracy": Proportion.of(int(alive.sum()), n)})
+    for r in range(s.restarts):
+        alive = _attack_rest(model, x, y, alive, lambda xb, yb: pgd(
+            model, xb, yb, norm="l2", eps=eps, steps=s.restart_steps, loss_fn=margin, random_start=True,
+            best=True, select=margin, generator=gen), s.batch_size)
+        points.append({"attack": f"CW margin, random start {r + 1}", "steps": s.restart_steps,
+                       "robust_accuracy": Proportion.of(int(alive.sum()), n)})
+    return {"points": points}
+
+
 def run(s: Settings, lab: Lab) -> dict:
-    p = lab.preset
-    eps = p.main_eval_eps
-    x, y = subset(lab.data.test_x, lab.data.test_y, s.images, lab.seed)
-    x, y = x.to(lab.device), y.to(lab.device)
-    gen = torch.Generator().manual_seed(lab.seed)
-    curves = {}
-    for name in s.models:
-        folder = lab.paper_model(name)
-        model = lab.model(folder).to(lab.device)
-
-        def measure() -> dict:
-            alive = robust_mask(model, x, y, [])  # clean accuracy first: a misclassified image is not robust
-            points = [{"attack": "clean", "steps": 0, "robust_accuracy": alive.float().mean().item()}]
-            for k in s.steps:
-                alive = _attack_rest(model, x, y, alive, lambda xb, yb, k=k: pgd(
-                    model, xb, yb, norm="l2", eps=eps, steps=k, best=True, select=margin), s.batch_size)
-                points.append({"attack": f"PGD-{k} (CE)", "steps": k, "robust_accuracy": alive.float().mean().item()})
-            alive = _attack_rest(model, x, y, alive, lambda xb, yb: pgd(
-                model, xb, yb, norm="l2", eps=eps, steps=s.restart_steps, loss_fn=margin, best=True, select=margin),
-                s.batch_size)
-            points.append({"attack": f"CW margin, PGD-{s.restart_steps}", "steps": s.restart_steps,
-                           "robust_accuracy": alive.float().mean().item()})
-            for r in range(s.restarts):
-                alive = _attack_rest(model, x, y, alive, lambda xb, yb: pgd(
-                    model, xb, yb, norm="l2", eps=eps, steps=s.restart_steps, loss_fn=margin, random_start=True,
-                    best=True, select=margin, generator=gen), s.batch_size)
-                points.append({"attack": f"CW margin, random start {r + 1}", "steps": s.restart_steps,
-                               "robust_accuracy": alive.float().mean().item()})
-            return {"points": points}
-
-        config = {"model": folder.name, "eps": eps, "settings": vars(s), "seed": lab.seed}
-        curves[name] = lab.measure(f"stress {name}", config, measure)["points"]
-    for pts in curves.values():
-        for pt in pts:
-            with_intervals(pt, len(x), "robust_accuracy")
-    return {"eps": eps, "images": len(x), "curves": curves}
+    eps = lab.preset.main_eval_eps
+    curves = {name: lab.measure(f"stress {name}", curve, params={"settings": asdict(s), "eps": eps, "seed": lab.seed},
+                                inputs={"model": lab.paper_model(name), "data": lab.data}).summary["points"]
+              for name in s.models}
+    return {"eps": eps, "images": min(s.images, len(lab.data.test_x)), "curves": curves}
 
 
 WHO = "Ilyas et al. 2019"
@@ -112,17 +111,17 @@ def section(entry: dict) -> str:
     pgd_points = {name: [pt for pt in pts if pt["attack"].startswith("PGD")] for name, pts in curves.items()}
     lines = {name: ([pt["steps"] for pt in pts], [100 * pt["robust_accuracy"] for pt in pts])
              for name, pts in pgd_points.items()}
-    errors = {name: error_bars(lines[name][1], [pt.get("robust_accuracy_ci") for pt in pts])
+    errors = {name: error_bars(lines[name][1], intervals([pt["robust_accuracy"] for pt in pts]))
               for name, pts in pgd_points.items()}
     fig = line_plot(lines, xlabel="PGD steps (cumulative worst case)", ylabel="robust accuracy (%)",
                     title=f"L2 eps {res['eps']:g}, {res['images']} test images", logx=True, ylim=(0, 100),
                     errors=errors)
     attacks = [pt["attack"] for pt in next(iter(curves.values()))]
-    rows = [[a] + [pct_of(curves[m][i], "robust_accuracy") for m in curves]
+    rows = [[a] + [pct(curves[m][i]["robust_accuracy"]) for m in curves]
             for i, a in enumerate(attacks)]
-    return img(fig, "robust accuracy against attack strength") + table(
+    return join([img(fig, "robust accuracy against attack strength"), table(
         ["attack (each row: robust to it and to every row above)"] + [f"{m} (%) [95 % interval]" for m in curves],
-        rows)
+        rows)])
 
 
 def _settings(preset) -> Settings:

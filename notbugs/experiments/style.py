@@ -15,7 +15,7 @@ frequencies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -26,9 +26,11 @@ from .. import spectral
 from ..attacks import frozen, pgd
 from ..errors import NotbugsError
 from ..grid import image_grid_png
-from ..htmlparts import img, table
+from ..htmlparts import h3, img, join, para, table
+from ..inputs import device_of
+from ..storage import atomic_write_bytes
 from ..reference import NAKANO
-from ..steps import subset
+from ..data import subset
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -155,36 +157,40 @@ def _conv_stages(model: nn.Module) -> int:
     return count
 
 
+def measured(lab: Lab, inputs: dict, *, settings: dict, seed: int, folder) -> dict:
+    """R(f) at every stage of both models, and a photograph stylised through each (its grid saved in ``folder``)."""
+    s = Settings(**settings)
+    models = {"standard": lab.model(inputs["standard"]), "robust": lab.model(inputs["robust"])}
+    data, dev = inputs["data"], device_of(models["standard"])
+    x, _ = subset(data.test_x, data.test_y, s.images, seed)
+    x = x.to(dev)
+    conv = _conv_stages(models["standard"])
+    content = sample_photo(s.content, s.size, data.image_shape[0]).to(dev)
+    style = sample_photo(s.style, s.size, data.image_shape[0]).to(dev)
+    gen = torch.Generator().manual_seed(seed)
+    out = {"R": {name: layer_robustness(m, x, eps=s.eps, steps=s.steps, generator=gen) for name, m in models.items()}}
+    outputs = {name: stylise(m, content, style, steps=s.style_steps, style_weight=s.style_weight, conv_stages=conv)
+               for name, m in models.items()}
+    out["high_frequency_share"] = {name: spectral.high_frequency_share(o, s.high_cutoff) for name, o in
+                                   outputs.items()}
+    out["high_frequency_share"]["content"] = spectral.high_frequency_share(content, s.high_cutoff)
+    out["high_frequency_share"]["style"] = spectral.high_frequency_share(style, s.high_cutoff)
+    atomic_write_bytes(folder / "picture.png", image_grid_png(
+        torch.cat([content, style, outputs["standard"], outputs["robust"]]),
+        ["content", "style", "standard model", "robust model"], columns=4))
+    return out
+
+
 def run(s: Settings, lab: Lab) -> dict:
     data = lab.data
-    models = {"standard": lab.model(lab.std()), "robust": lab.model(lab.robust())}
-    x, _ = subset(data.test_x, data.test_y, s.images, lab.seed)
-    conv = _conv_stages(models["standard"])
+    conv = _conv_stages(lab.model(lab.std()))
     if conv == 0:
         raise NotbugsError(f"architecture '{lab.preset.arch}' has no convolutional ReLU stage to stylise through")
-    content = sample_photo(s.content, s.size, data.image_shape[0])
-    style = sample_photo(s.style, s.size, data.image_shape[0])
-
-    def measure() -> dict:
-        gen = torch.Generator().manual_seed(lab.seed)
-        out = {"R": {name: layer_robustness(m, x, eps=s.eps, steps=s.steps, generator=gen) for name, m in models.items()}}
-        outputs = {name: stylise(m, content, style, steps=s.style_steps, style_weight=s.style_weight,
-                                 conv_stages=conv) for name, m in models.items()}
-        out["high_frequency_share"] = {name: spectral.high_frequency_share(o, s.high_cutoff) for name, o in
-                                       outputs.items()}
-        out["high_frequency_share"]["content"] = spectral.high_frequency_share(content, s.high_cutoff)
-        out["high_frequency_share"]["style"] = spectral.high_frequency_share(style, s.high_cutoff)
-        grid = image_grid_png(torch.cat([content, style, outputs["standard"], outputs["robust"]]),
-                              ["content", "style", "standard model", "robust model"],
-                              columns=4)
-        out["picture"] = str(lab.picture("stylised images", {"style": vars(s), "models": [lab.std().name,
-                                                                                          lab.robust().name]},
-                                         lambda: grid))
-        return out
-
-    res = lab.measure("layer robustness and style transfer",
-                      {"settings": vars(s), "models": [lab.std().name, lab.robust().name], "seed": lab.seed}, measure)
-    return {**res, "eps": s.eps, "images": len(x), "conv_stages": conv, "high_cutoff": s.high_cutoff}
+    art = lab.measure("layer robustness and style transfer", measured, files=True,
+                      params={"settings": asdict(s), "seed": lab.seed},
+                      inputs={"standard": lab.std(), "robust": lab.robust(), "data": data})
+    return {**art.summary, "picture": lab.exhibit(art.file("picture.png")), "eps": s.eps,
+            "images": min(s.images, len(data.test_x)), "conv_stages": conv, "high_cutoff": s.high_cutoff}
 
 
 WHO = "Nakano; Engstrom et al. (Distill)"
@@ -220,14 +226,14 @@ def section(entry: dict) -> str:
     rows = [[f"stage {i + 1}", f"{a:.3f}", f"{b:.3f}"] for i, (a, b) in enumerate(zip(res["R"]["standard"],
                                                                                      res["R"]["robust"]))]
     hf = res["high_frequency_share"]
-    return (f"<h3>Layer robustness R(f) at L2 eps {res['eps']:g} ({res['images']} test images)</h3>"
-            + table(["ReLU stage", "standard", "robust"], rows)
-            + "<p>Published: " + "; ".join(f"{k.replace('_', ' ')} {lo:g}-{hi:g}" for k, (lo, hi) in
-                                              NAKANO["layer_robustness"].items()) + " (ImageNet-scale eps).</p>"
-            + f"<h3>Style transfer through the first {res['conv_stages']} (convolutional) stages</h3>"
-            + img(res["picture"], "stylised images")
-            + table(["image", f"spectral energy at radius >= {res['high_cutoff']} (%)"],
-                    [[k, f"{100 * v:.1f}"] for k, v in hf.items()]))
+    return join([h3(f"Layer robustness R(f) at L2 eps {res['eps']:g} ({res['images']} test images)"),
+                 table(["ReLU stage", "standard", "robust"], rows),
+                 para("Published: " + "; ".join(f"{k.replace('_', ' ')} {lo:g}-{hi:g}" for k, (lo, hi) in
+                                                NAKANO["layer_robustness"].items()) + " (ImageNet-scale eps)."),
+                 h3(f"Style transfer through the first {res['conv_stages']} (convolutional) stages"),
+                 img(res["picture"], "stylised images"),
+                 table(["image", f"spectral energy at radius >= {res['high_cutoff']} (%)"],
+                       [[k, f"{100 * v:.1f}"] for k, v in hf.items()])])
 
 
 def _tiny(preset) -> Settings:

@@ -21,7 +21,7 @@ import torch
 
 from .. import gaussian as g
 from ..figures import line_plot
-from ..htmlparts import img, table
+from ..htmlparts import h3, img, join, para, table
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -55,7 +55,11 @@ def _mu_star(d: int) -> torch.Tensor:
 
 
 def run(s: Settings, lab: Lab) -> dict:
-    return lab.measure("gaussian model", {"theory": asdict(s)}, lambda: compute(s))
+    return lab.measure("gaussian model", measured, params={"settings": asdict(s)}).summary
+
+
+def measured(lab: Lab, inputs: dict, *, settings: dict) -> dict:
+    return compute(Settings(**settings))
 
 
 def compute(s: Settings) -> dict:
@@ -178,11 +182,12 @@ def section(entry: dict) -> str:
                       "robust MLE": ([r["kappa"] for r in t3], [r["robust"] for r in t3])},
                      xlabel="condition number of Sigma*", ylabel="worst-case cos(gradient, mu)",
                      title="Theorem 3: gradient alignment", logx=True)
-    return (f"<p>Dimension d = {res['d']}. The loss is twice the negative log-likelihood; the Theorem 1 adversary "
-            "maximises loss(z + delta) - C ||delta||^2 and is found by L-BFGS, not taken from the closed form; the "
-            "Theorem 2 adversary is the exact L2-ball maximiser, and the robust MLE is fitted by gradient descent.</p>"
-            f"<h3>Theorem 1</h3>{t1}{img(fig1, 'Theorem 1')}<h3>Theorem 2</h3>{img(fig2, 'Theorem 2')}"
-            f"<h3>Theorem 3</h3>{img(fig3, 'Theorem 3')}")
+    return join([para(f"Dimension d = {res['d']}. The loss is twice the negative log-likelihood; the Theorem 1 "
+                      "adversary maximises loss(z + delta) - C ||delta||^2 and is found by L-BFGS, not taken from the "
+                      "closed form; the Theorem 2 adversary is the exact L2-ball maximiser, and the robust MLE is "
+                      "fitted by gradient descent."),
+                 h3("Theorem 1"), t1, img(fig1, "Theorem 1"), h3("Theorem 2"), img(fig2, "Theorem 2"),
+                 h3("Theorem 3"), img(fig3, "Theorem 3")])
 
 
 def _quick(preset) -> Settings:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..evaluate import accuracy, predict
-from ..figures import error_bars, png
-from ..htmlparts import img, pct_of, table
+from ..evaluate import accuracy, agreement
+from ..figures import error_bars, intervals, png
+from ..htmlparts import img, join, para, pct, table
 from ..models import check_fits, model_spec
 from ..reference import FIGURE3
-from ..stats import with_intervals
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
 
@@ -63,7 +62,7 @@ def run(s: Settings, lab: Lab) -> dict:
     data, p = lab.data, lab.preset
     for _, arch, options in s.archs:  # before any training: every architecture must fit the images
         check_fits(model_spec(arch, data.image_shape, data.num_classes, data.mean, data.std, **options))
-    ddet = lab.constructed(lab.dataset("det")[0], "d_det")
+    ddet = lab.constructed(lab.dataset("det"), "d_det")
     xt, tt = ddet.train_x[:s.transfer_images], ddet.train_y[:s.transfer_images]  # images and their targets y+1
     points = []
     for label, arch, options in s.archs:
@@ -71,12 +70,10 @@ def run(s: Settings, lab: Lab) -> dict:
                          limit=s.d_images)
         on_det = lab.fresh_prefix("det", s.det_images, arch=arch, arch_options=options, epochs=s.det_epochs)
         model_d = lab.model(on_d)
-        point = {"label": label, "arch": arch, "options": options,
-                 "clean_accuracy_on_d": accuracy(model_d, data.test_x, data.test_y),
-                 "transfer_rate": (predict(model_d, xt) == tt).float().mean().item(),
-                 "d_det_accuracy": accuracy(lab.model(on_det), data.test_x, data.test_y)}
-        with_intervals(point, len(data.test_y), "clean_accuracy_on_d", "d_det_accuracy")
-        points.append(with_intervals(point, len(xt), "transfer_rate"))
+        points.append({"label": label, "arch": arch, "options": options,
+                       "clean_accuracy_on_d": accuracy(model_d, data.test_x, data.test_y),
+                       "transfer_rate": agreement(model_d, xt, tt),
+                       "d_det_accuracy": accuracy(lab.model(on_det), data.test_x, data.test_y)})
     return {"points": points, "spearman": spearman([q["transfer_rate"] for q in points],
                                                     [q["d_det_accuracy"] for q in points]),
             "chance": 1 / data.num_classes, "d_images": s.d_images, "det_images": s.det_images or len(ddet.train_x),
@@ -106,7 +103,7 @@ def _figure(res: dict) -> bytes:
     fig, (ax, ref) = plt.subplots(1, 2, figsize=(10, 3.8))
     for q in res["points"]:
         x, y = 100 * q["transfer_rate"], 100 * q["d_det_accuracy"]
-        xerr, yerr = (error_bars([v], [q.get(k + "_ci")]) for v, k in ((x, "transfer_rate"), (y, "d_det_accuracy")))
+        xerr, yerr = (error_bars([v], intervals([q[k]])) for v, k in ((x, "transfer_rate"), (y, "d_det_accuracy")))
         ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="o", markersize=6, capsize=3)
         ax.annotate(q["label"], (100 * q["transfer_rate"], 100 * q["d_det_accuracy"]), fontsize=8,
                     xytext=(4, 4), textcoords="offset points")
@@ -128,15 +125,15 @@ def _figure(res: dict) -> bytes:
 def section(entry: dict) -> str:
     res = entry["results"]
     rows = [[q["label"], ", ".join(f"{k}={v}" for k, v in q["options"].items()) or "default",
-             *(pct_of(q, k) for k in ("clean_accuracy_on_d", "transfer_rate", "d_det_accuracy"))]
+             *(pct(q[k]) for k in ("clean_accuracy_on_d", "transfer_rate", "d_det_accuracy"))]
             for q in res["points"]]
-    return (img(_figure(res), "transfer against learnability")
-            + table(["architecture", "width", "trained on D: test accuracy (%) [95 % interval]",
-                     "D_det transfer (%)", "trained on D_det: test accuracy (%)"], rows)
-            + f"<p>Models on D: {res['d_images'] or 'all'} training images; models on D_det: its first "
-              f"{res['det_images']} images; transfer measured on {res['transfer_images']} D_det images. The paper's "
-              "per-architecture values are drawn in its Figure 3 and not tabulated, so its panel shows the range "
-              "they span rather than read-off points.</p>")
+    return join([img(_figure(res), "transfer against learnability"),
+                 table(["architecture", "width", "trained on D: test accuracy (%) [95 % interval]",
+                        "D_det transfer (%)", "trained on D_det: test accuracy (%)"], rows),
+                 para(f"Models on D: {res['d_images'] or 'all'} training images; models on D_det: its first "
+                      f"{res['det_images']} images; transfer measured on {res['transfer_images']} D_det images. "
+                      "The paper's per-architecture values are drawn in its Figure 3 and not tabulated, so its panel "
+                      "shows the range they span rather than read-off points.")])
 
 
 def _full(preset) -> Settings:

@@ -12,18 +12,18 @@ uniformly random wrong labels teach nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
 from ..data import ImageData
 from ..errors import NotbugsError
-from ..evaluate import accuracy, predict
-from ..htmlparts import pct, pct_of, table
+from ..evaluate import accuracy, agreement, predict
+from ..htmlparts import h3, join, para, pct, table
 from ..models import build_model, model_spec
 from ..reference import WALLACE
-from ..stats import with_intervals
-from ..steps import subset
+from ..values import Proportion
+from ..data import subset
 from ..train import TrainConfig, train
 from .base import Claim, Experiment, Verdict
 from .lab import Lab
@@ -59,15 +59,14 @@ def in_domain(s: Settings, lab: Lab) -> dict:
     x, wrong_y, true_y = data.train_x[wrong], pred[wrong], data.train_y[wrong]
     gen = torch.Generator().manual_seed(lab.seed)
     control_y = (true_y + torch.randint(1, data.num_classes, true_y.shape, generator=gen)) % data.num_classes
-    out = {"labeler_train_accuracy": 1 - wrong.float().mean().item(), "wrong_images": int(wrong.sum()),
+    out = {"labeler_train_accuracy": Proportion.of(len(wrong) - int(wrong.sum()), len(wrong)),
+           "wrong_images": int(wrong.sum()),
            "labeler_test_accuracy": accuracy(lab.model(labeler), data.test_x, data.test_y)}
     for name, labels in (("wrong_labels", wrong_y), ("control", control_y)):
         built = ImageData(f"{data.name}:{name}", x, labels, data.test_x, data.test_y, data.classes)
-        folder = lab.train(f"train on {name.replace('_', ' ')}", _plain(s.fresh_epochs, lab.seed), data=built,
-                           source={"wallace": name, "labeler": labeler.name, "seed": lab.seed})
+        folder = lab.train(f"train on {name.replace('_', ' ')}", _plain(s.fresh_epochs, lab.seed), data=built)
         out[name] = accuracy(lab.model(folder), data.test_x, data.test_y)
-    with_intervals(out, len(data.train_y), "labeler_train_accuracy")
-    return with_intervals(out, len(data.test_y), "labeler_test_accuracy", "wrong_labels", "control")
+    return out
 
 
 def out_of_domain(s: Settings, lab: Lab, labeler_set: str, image_set: str) -> dict:
@@ -86,15 +85,17 @@ def out_of_domain(s: Settings, lab: Lab, labeler_set: str, image_set: str) -> di
     labels = predict(lab.model(labeler), x)
     built = ImageData(f"{image_set}:labelled-by-{labeler_set}", x, labels, src.test_x, src.test_y, src.classes)
     folder = lab.train(f"train on {image_set} labelled by {labeler_set}", _plain(s.ood_epochs, lab.seed), data=built,
-                       source={"wallace": "out of domain", "labeler": labeler.name, "images": image_set,
-                               "limit": s.ood_images, "seed": lab.seed}, test_dataset=src.name)
-    out = {"labeler_test_accuracy": accuracy(lab.model(labeler), src.test_x, src.test_y),
-           "label_histogram": torch.bincount(labels, minlength=src.num_classes).tolist(),
-           "test_accuracy": accuracy(lab.model(folder), src.test_x, src.test_y), "images": len(x)}
-    return with_intervals(out, len(src.test_y), "labeler_test_accuracy", "test_accuracy")
+                       test_dataset=src.name)
+    return {"labeler_test_accuracy": accuracy(lab.model(labeler), src.test_x, src.test_y),
+            "label_histogram": torch.bincount(labels, minlength=src.num_classes).tolist(),
+            "test_accuracy": accuracy(lab.model(folder), src.test_x, src.test_y), "images": len(x)}
 
 
-def toy(s: Settings, seed: int) -> list[dict]:
+def toy_trials(lab: Lab, inputs: dict, *, settings: dict, seed: int) -> dict:
+    return {"trials": toy(Settings(**{**settings, "ood_pair": tuple(settings["ood_pair"])}), seed, lab.device)}
+
+
+def toy(s: Settings, seed: int, device: str = "cpu") -> list[dict]:
     """Wallace's 2-D toy: fit random labels on random points, move each point across the boundary (Linf eps),
     relabel it with the other class, train afresh on the moved points, count the original labels recovered."""
     from ..attacks import pgd
@@ -104,18 +105,19 @@ def toy(s: Settings, seed: int) -> list[dict]:
         gen = torch.Generator().manual_seed(seed * 1000 + t)
         x = torch.rand(s.toy_points, 1, 1, 2, generator=gen)
         y = torch.randint(0, 2, (s.toy_points,), generator=gen)
+        x, y = x.to(device), y.to(device)
         spec = model_spec("mlp", (1, 1, 2), 2, [0.5], [0.29], hidden=100)
         cfg = TrainConfig(epochs=s.toy_epochs, batch_size=s.toy_points, lr=1e-2, schedule="constant", crop_padding=0,
-                          flip=False, seed=seed * 1000 + t)
+                          flip=False, seed=seed * 1000 + t, device=device)
         torch.manual_seed(cfg.seed)
         first = build_model(spec)
         train(first, x, y, cfg, progress=False)
         fitted = accuracy(first, x, y)
         moved = pgd(first, x, 1 - y, norm="linf", eps=s.toy_eps, steps=50, step_size=s.toy_eps / 10, targeted=True)
-        flipped = (predict(first, moved) == 1 - y).float().mean().item()
+        flipped = agreement(first, moved, 1 - y)
         second = build_model(spec)
         train(second, moved, 1 - y, cfg, progress=False)
-        trials.append({"fit": fitted, "flipped": flipped, "recovered": int((predict(second, x) == y).sum()),
+        trials.append({"fit": fitted, "flipped": flipped, "recovered": int((predict(second, x) == y.cpu()).sum()),
                        "points": s.toy_points})
     return trials
 
@@ -129,9 +131,7 @@ def run(s: Settings, lab: Lab) -> dict:
             out["out_of_domain"][key] = out_of_domain(s, lab, labeler_set, image_set)
         except NotbugsError as exc:  # a dataset that is not here: this part is not run, and says why
             out["out_of_domain"][key] = {"not_run": str(exc)}
-    out["toy"] = lab.measure("wallace toy", {"toy": [s.toy_trials, s.toy_points, s.toy_eps, s.toy_epochs],
-                                             "seed": lab.seed},
-                             lambda: {"trials": toy(s, lab.seed)})["trials"]
+    out["toy"] = lab.measure("wallace toy", toy_trials, params={"settings": asdict(s), "seed": lab.seed}).summary["trials"]
     return out
 
 
@@ -171,25 +171,23 @@ def section(entry: dict) -> str:
     res = entry["results"]
     d = res["in_domain"]
     ref = WALLACE
-    rows = [["in domain: wrong labels", d["wrong_images"], pct_of(d, "wrong_labels"),
+    rows = [["in domain: wrong labels", d["wrong_images"], pct(d["wrong_labels"]),
              pct(ref["in_domain"]["fresh_test_accuracy"])],
-            ["in domain: random wrong labels (control)", d["wrong_images"], pct_of(d, "control"),
-             "–"]]
+            ["in domain: random wrong labels (control)", d["wrong_images"], pct(d["control"]), "–"]]
     for key, o in res["out_of_domain"].items():
         labeler, images = key.split("->")
         label = f"{images} images labelled by a {labeler} model, tested on {labeler}"
-        rows.append([label, o.get("images", "–"), "not run: " + o["not_run"] if "not_run" in o
-                     else pct_of(o, "test_accuracy"),
+        rows.append([label, o.get("images", "–"), "not run: " + str(o["not_run"]) if "not_run" in o
+                     else pct(o["test_accuracy"]),
                      pct(ref["out_of_domain"]["fresh_mnist_test_accuracy"]) if labeler == "mnist" else "not published"])
     toy_rows = [[i + 1, pct(t["fit"]), pct(t["flipped"]), f"{t['recovered']} / {t['points']}"]
                 for i, t in enumerate(res["toy"])]
-    return (f"<p>Weak labeler: {pct_of(d, 'labeler_train_accuracy')} % on the "
-            f"training set, {pct_of(d, 'labeler_test_accuracy')} % on the test set "
-            "(95 % intervals in brackets).</p>"
-            + table(["fresh model trained on", "images", "accuracy (%) [95 % interval]", "Wallace (%)"], rows)
-            + f"<h3>The 2-D toy (random points, random labels, Linf eps {ref['toy']['linf_eps']}; Wallace recovered "
-              f"{ref['toy']['recovered']} of {ref['toy']['points']})</h3>"
-            + table(["trial", "first model fits", "moved points flipped", "original labels recovered"], toy_rows))
+    return join([para(f"Weak labeler: {pct(d['labeler_train_accuracy'])} % on the training set, "
+                      f"{pct(d['labeler_test_accuracy'])} % on the test set (95 % intervals in brackets)."),
+                 table(["fresh model trained on", "images", "accuracy (%) [95 % interval]", "Wallace (%)"], rows),
+                 h3(f"The 2-D toy (random points, random labels, Linf eps {ref['toy']['linf_eps']}; Wallace "
+                    f"recovered {ref['toy']['recovered']} of {ref['toy']['points']})"),
+                 table(["trial", "first model fits", "moved points flipped", "original labels recovered"], toy_rows)])
 
 
 def _tiny(preset) -> Settings:

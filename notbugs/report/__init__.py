@@ -2,145 +2,224 @@
 
 It opens with the argument map (every claim of the discussion, whose it is,
 the published number, ours, the verdict), then one section per experiment,
-rendered by that experiment's own ``section``. It runs nothing: every number
-comes from the results dict. A results.json of a paper-only run of earlier
-versions (no ``experiments`` key) renders as a run of the paper alone.
+drawn by that experiment's own ``section`` from its results. It runs nothing
+and reads nothing but the results and the pictures inside the run folder:
+every value it did not write itself is escaped, and a results file of the
+wrong shape is one error naming the field. Results of earlier versions
+(paper-only, or accuracies with ``<key>_ci`` beside them) are read through
+``upgrade``.
 """
 
 from __future__ import annotations
 
-import html
+import hashlib
 import json
 from pathlib import Path
 
+from ..errors import NotbugsError
 from ..experiments.base import HOLDS
 from ..experiments.registry import by_name
-from ..htmlparts import claims_table, table, verdict_span
-from ..storage import atomic_write_bytes
+from ..htmlparts import Markup, claims_table, esc, join, pictures_from, table, verdict_span
+from ..storage import atomic_write_bytes, json_text
+from ..values import ByNumber, Proportion, from_json, to_json
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.holds{color:#17803d;font-weight:bold}
-.fails{color:#b3261e;font-weight:bold}.notrun{color:#777}.grid{display:flex;flex-wrap:wrap;gap:1em}
-.grid figure{margin:0}figcaption{font-size:.85em;color:#555}
+.fails{color:#b3261e;font-weight:bold}.unsure{color:#9a6700;font-weight:bold}.notrun{color:#777}
+.grid{display:flex;flex-wrap:wrap;gap:1em}.grid figure{margin:0}figcaption{font-size:.85em;color:#555}
+img{max-width:100%;height:auto}
 pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}
 .warn{background:#fff4e5;border-left:4px solid #e08a00;padding:.5em 1em}
 table.map td{text-align:left;vertical-align:top}.question{font-style:italic}
 """
 
 
-def _as_multi(results: dict) -> dict:
-    """An older paper-only results.json, seen as a run of the paper experiment."""
+def upgrade(results: dict) -> dict:
+    """Results of earlier versions in today's shape: a paper-only file as a run of the paper experiment, and
+    accuracies with ``<key>_ci`` beside them as proportions carrying that interval."""
+    results = _with_proportions(from_json(to_json(results)))  # typed values, whether read typed or plain
     if "experiments" in results:
         return results
     claims = [{**c, "who": c.get("who", "Ilyas et al. 2019"), "published": c.get("published", "–"),
-               "ours": c.get("ours", "–"), "verdict": c.get("verdict", "holds" if c["holds"] else "does not hold")}
-              for c in results["claims"]]
+               "ours": c.get("ours", "–"), "verdict": c.get("verdict", "holds" if c.get("holds") else "does not hold")}
+              for c in results.get("claims", [])]
     entry = {"title": "Ilyas et al. 2019, §3.1-3.2", "question": "", "method": "", "status": "done", "reason": "",
              "results": results, "claims": claims, "timings": {}, "error": None}
     return {**results, "experiments": {"paper": entry}}
 
 
-def _argument_map(experiments: dict) -> str:
+def _with_proportions(tree):
+    if isinstance(tree, list):
+        return [_with_proportions(v) for v in tree]
+    if not isinstance(tree, dict):
+        return tree
+    out = type(tree)() if isinstance(tree, ByNumber) else {}
+    for key, value in tree.items():
+        if isinstance(key, str) and key.endswith("_ci") and key[:-3] in tree:
+            continue
+        ci = tree.get(f"{key}_ci") if isinstance(key, str) else None
+        out[key] = _with_ci(value, ci) if ci is not None else _with_proportions(value)
+    return out
+
+
+def _with_ci(value, ci):
+    if isinstance(value, dict) and isinstance(ci, dict):
+        return ByNumber({k: _with_ci(v, ci.get(k)) for k, v in value.items()}) if isinstance(value, ByNumber) \
+            else {k: _with_ci(v, ci.get(k)) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(ci, list) and len(ci) == 2 \
+            and 0 <= value <= 1:
+        return Proportion(value, None, ci)
+    return _with_proportions(value)
+
+
+def check_shape(results) -> dict:
+    """The fields the page is drawn from, each of the type it must have; the first that is not is named."""
+    if not isinstance(results, dict):
+        raise NotbugsError(f"results must be a JSON object, got {type(results).__name__}")
+    results = upgrade(results)
+    for field, kind in (("experiments", dict), ("dataset", str), ("preset", str)):
+        if not isinstance(results.get(field), kind):
+            raise NotbugsError(f"results field '{field}' must be a {kind.__name__}, got "
+                               f"{type(results.get(field)).__name__}; is this a notbugs results.json?")
+    for name, entry in results["experiments"].items():
+        if not isinstance(entry, dict):
+            raise NotbugsError(f"results field 'experiments.{name}' must be an object")
+        if not isinstance(entry.get("claims", []), list) or not all(isinstance(c, dict) for c in entry.get("claims", [])):
+            raise NotbugsError(f"results field 'experiments.{name}.claims' must be a list of objects")
+        if not isinstance(entry.get("status", ""), str):
+            raise NotbugsError(f"results field 'experiments.{name}.status' must be a string")
+    return results
+
+
+def _argument_map(experiments: dict) -> Markup:
     rows = []
     for name, entry in experiments.items():
-        for c in entry["claims"]:
+        for c in entry.get("claims", []):
             why = entry.get("reason") or entry.get("error") or ""
-            verdict = verdict_span(c["verdict"]) + (f"<br><small>{html.escape(why)}</small>"
-                                                    if why and c["verdict"] in ("not run", "error") else "")
-            if "seeds_held" in c and c["verdict"] in ("holds", "does not hold"):  # over seeds: holds only on all
-                verdict += f"<br><small>held on {html.escape(c['seeds_held'])}</small>"
-            rows.append([f'<a href="#{name}">{html.escape(c["who"])}</a>', html.escape(c["statement"]),
-                         html.escape(c["published"]), html.escape(c["ours"]), verdict])
-    return table(["whose claim", "claim (with our margin)", "published", "ours", "verdict"], rows,
-                 escape=False).replace("<table>", '<table class="map">', 1)
+            verdict = verdict_span(c.get("verdict", ""))
+            if why and str(c.get("verdict")) in ("not run", "error"):
+                verdict = join([verdict, Markup("<br><small>"), why, Markup("</small>")])
+            if "seeds_held" in c and str(c.get("verdict")) in ("holds", "does not hold"):  # over seeds
+                verdict = join([verdict, Markup("<br><small>"), f"held on {c['seeds_held']}", Markup("</small>")])
+            rows.append([Markup(f'<a href="#{esc(name)}">{esc(c.get("who", ""))}</a>'), c.get("statement", ""),
+                         c.get("published", ""), c.get("ours", ""), verdict])
+    return table(["whose claim", "claim (with our margin)", "published", "ours", "verdict"], rows, cls="map")
 
 
-def _section(name: str, entry: dict) -> str:
-    head = (f'<h2 id="{name}">{html.escape(name)}: {html.escape(entry["title"])}</h2>'
-            + (f'<p class="question">{html.escape(entry["question"])}</p>' if entry.get("question") else "")
-            + (f"<p>{html.escape(entry['method'])}</p>" if entry.get("method") else ""))
-    status = entry["status"]
+def _section_body(name: str, entry: dict, cache: dict | None) -> Markup:
+    experiment = by_name().get(name)
+    if "summary" in entry:  # a run over seeds: numbers as mean ± sd, each seed's own section in its report
+        return _over_seeds(entry)
+    if experiment is None:
+        return Markup("<p>(no section for this experiment in this version)</p>")
+    stamp = hashlib.sha256(json_text(entry.get("results")).encode()).hexdigest()
+    if cache is not None and cache.get(name, (None,))[0] == stamp:
+        return cache[name][1]
+    try:
+        body = esc(experiment.section(entry))
+    except Exception as exc:  # noqa: BLE001 - results from elsewhere may not fit this version's section
+        body = Markup(f'<p class="warn">This section could not be drawn from these results '
+                      f'({esc(type(exc).__name__)}: {esc(str(exc).splitlines()[0] if str(exc) else "")}).</p>')
+    if cache is not None:
+        cache[name] = (stamp, body)
+    return body
+
+
+def _section(name: str, entry: dict, cache: dict | None) -> Markup:
+    head = join([Markup(f'<h2 id="{esc(name)}">'), f"{name}: {entry.get('title', '')}", Markup("</h2>"),
+                 Markup(f'<p class="question">{esc(entry["question"])}</p>') if entry.get("question") else "",
+                 Markup(f"<p>{esc(entry['method'])}</p>") if entry.get("method") else ""])
+    status = str(entry.get("status", ""))
     if status == "error":
-        return head + f'<p class="warn">This experiment stopped with an error: {html.escape(entry["error"])}</p>'
+        return head + Markup(f'<p class="warn">This experiment stopped with an error: {esc(entry.get("error"))}</p>')
     if status != "done":
         text = {"running": "running now; this page is rewritten when it finishes",
                 "pending": "not yet run; this page is rewritten as each experiment finishes"}.get(
             status, f"not run: {entry.get('reason') or 'not requested'}")
-        return head + f'<p class="notrun">{html.escape(text)}</p>'
-    experiment = by_name().get(name)
-    if "summary" in entry:  # a run over seeds: numbers as mean ± sd, each seed's own section in its report
-        body = _over_seeds(entry)
-    elif entry.get("section") and Path(entry["section"]).is_file():  # drawn once when the experiment finished
-        body = Path(entry["section"]).read_text()
-    else:
-        body = experiment.section(entry) if experiment else "<p>(no section for this experiment in this version)</p>"
+        return head + Markup(f'<p class="notrun">{esc(text)}</p>')
+    body = _section_body(name, entry, cache)
     timings = entry.get("timings") or {}
-    cost = (f"<p><small>{timings['wall']:.0f} s this run, {timings['uncached']:.0f} s to build its steps from "
-            f"scratch.</small></p>" if "wall" in timings else "")
-    return head + f"<h3>Claims</h3>{claims_table(entry['claims'])}{body}{cost}"
+    cost = ""
+    if isinstance(timings.get("wall"), (int, float)) and isinstance(timings.get("uncached"), (int, float)):
+        cost = Markup(f"<p><small>{timings['wall']:.0f} s this run, {timings['uncached']:.0f} s to build its steps "
+                      "from scratch.</small></p>")
+    return join([head, Markup("<h3>Claims</h3>"), claims_table(entry.get("claims", [])), body, cost])
 
 
-PERCENT = ("accuracy", "gap", "success", "transfer", "share")  # fractions, shown in %
-KEEP = PERCENT + ("spearman", "recovered")  # the numbers worth a row
 SHOWN = 80
 
 
 def _leaves(tree, path: str = ""):
-    """(path, {"mean", "sd", "values"}) for every summarised number below ``tree``."""
-    if isinstance(tree, dict) and {"mean", "sd", "values"} <= set(tree):
+    """(path, leaf) for every summarised measurement below ``tree`` (not inside lists of lists, e.g. grids)."""
+    if isinstance(tree, dict) and "values" in tree and "kind" in tree:
         yield path, tree
     elif isinstance(tree, dict):
         for key, sub in tree.items():
-            yield from _leaves(sub, f"{path}.{key}" if path else str(key))
-    elif isinstance(tree, list):
+            key = f"{key:g}" if isinstance(key, float) else str(key)
+            yield from _leaves(sub, f"{path}.{key}" if path else key)
+    elif isinstance(tree, list) and not any(isinstance(v, list) for v in tree):
         for i, sub in enumerate(tree):
             yield from _leaves(sub, f"{path}[{i}]")
 
 
-def _over_seeds(entry: dict) -> str:
-    rows = [[path, f"{100 * leaf['mean']:.1f} ± {100 * leaf['sd']:.1f}" if any(k in path for k in PERCENT)
-             else f"{leaf['mean']:.3g} ± {leaf['sd']:.2g}",
-             ", ".join(f"{v:.3g}" for v in leaf["values"])]
-            for path, leaf in _leaves(entry.get("summary"))
-            if any(k in path.lower() for k in KEEP) and "sanity" not in path and "_ci" not in path]
-    more = f"<p><small>{len(rows) - SHOWN} more numbers in results.json (summary).</small></p>" if len(rows) > SHOWN else ""
-    links = " ".join(f'<a href="{html.escape(link)}">seed {html.escape(seed)}</a>'
-                     for seed, link in entry.get("seed_reports", {}).items())
-    return (f"<h3>Numbers over seeds (mean ± sd; accuracies in %)</h3>"
-            + table(["number", "mean ± sd", "each seed"], rows[:SHOWN]) + more
-            + f"<p>Each seed's figures and tables: {links}.</p>")
+def _over_seeds(entry: dict) -> Markup:
+    rows = []
+    for path, leaf in _leaves(entry.get("summary")):
+        if ".sanity." in f".{path}." or leaf["kind"] == "count":
+            continue
+        scale = 100 if leaf["kind"] == "proportion" else 1
+        rows.append([path, f"{scale * leaf['mean']:.1f} ± {scale * leaf['sd']:.1f}" if scale == 100
+                     else f"{leaf['mean']:.3g} ± {leaf['sd']:.2g}",
+                     ", ".join(f"{scale * v:.3g}" for v in leaf["values"])])
+    more = (Markup(f"<p><small>{len(rows) - SHOWN} more numbers in results.json (summary).</small></p>")
+            if len(rows) > SHOWN else "")
+    seeds = [f"{s:g}" if isinstance(s, float) else str(s) for s in (entry.get("seed_reports") or {})]
+    links = join(Markup(f'<a href="seed-{seed}/report.html">seed {seed}</a> ')
+                 for seed in seeds if seed.lstrip("-").isdigit())  # a seed is an integer: nothing else is linked
+    return join([Markup("<h3>Numbers over seeds (mean ± sd; proportions in %)</h3>"),
+                 table(["number", "mean ± sd", "each seed"], rows[:SHOWN]), more,
+                 Markup("<p>Each seed's figures and tables: "), links, Markup("</p>")])
 
 
-def render(results: dict) -> str:
-    results = _as_multi(results)
+def render(results: dict, base: Path | None = None, cache: dict | None = None) -> str:
+    """The page for ``results``; pictures are read from the run folder ``base`` (none without it); ``cache``
+    (a dict kept by the caller) keeps sections drawn from unchanged results between rewrites."""
+    results = check_shape(results)
     order = [name for name in by_name() if name in results["experiments"]]  # the discussion's order, whatever
     order += [name for name in results["experiments"] if name not in order]  # order the file keeps its keys in
     exps = {name: results["experiments"][name] for name in order}
-    ran = [n for n, e in exps.items() if e["status"] == "done"]
-    rows = [c for e in exps.values() for c in e["claims"]]
-    judged = [c for c in rows if c["verdict"] in ("holds", "does not hold")]
-    holds = sum(c["verdict"] == HOLDS for c in rows)
-    timings = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f}</td></tr>" for k, v in results.get("timings", {}).items())
-    warnings = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in results.get("warnings", []))
-    sections = "".join(_section(name, entry) for name, entry in exps.items())
+    ran = [n for n, e in exps.items() if str(e.get("status")) == "done"]
+    rows = [c for e in exps.values() for c in e.get("claims", [])]
+    judged = [c for c in rows if str(c.get("verdict")) in ("holds", "does not hold")]
+    holds = sum(str(c.get("verdict")) == HOLDS for c in rows)
+    timings = table(["step", "s"], [[k, f"{v:.1f}"] for k, v in (results.get("timings") or {}).items()
+                                    if isinstance(v, (int, float))])
+    warnings = join(Markup('<p class="warn">') + esc(w) + Markup("</p>") for w in results.get("warnings", []))
+    with pictures_from(base):
+        sections = join(_section(name, entry, cache) for name, entry in exps.items())
+    seeds = "seeds" if "seeds" in results else "seed"
     return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>notbugs: {html.escape(results['dataset'])}, {html.escape(', '.join(ran) or 'nothing yet')}</title>
+<title>notbugs: {esc(results['dataset'])}, {esc(', '.join(ran) or 'nothing yet')}</title>
 <style>{CSS}</style></head><body>
-<h1>Adversarial examples: bugs or features? ({html.escape(results['dataset'])})</h1>
-<p>Preset <b>{html.escape(results['preset'])}</b>, {'seeds' if 'seeds' in results else 'seed'} {results['seed']}.
-Experiments run: {html.escape(', '.join(ran)
-    or 'none yet')}. The published numbers are the papers' own (mostly CIFAR-10 and ImageNet): they show the shape of each
-result, not targets at this scale.</p>{warnings}
+<h1>Adversarial examples: bugs or features? ({esc(results['dataset'])})</h1>
+<p>Preset <b>{esc(results['preset'])}</b>, {seeds} {esc(results.get('seed', ''))}. Experiments run:
+{esc(', '.join(ran) or 'none yet')}. The published numbers are the papers' own (mostly CIFAR-10 and ImageNet): they
+show the shape of each result, not targets at this scale.</p>{warnings}
 <h2>The argument map: {holds} of {len(judged)} judged claims hold ({len(rows) - len(judged)} not run)</h2>
 {_argument_map(exps)}
 {sections}
-<h2>Timings (seconds to build each step)</h2><table><tr><th>step</th><th>s</th></tr>{timings}</table>
-<h2>Settings of the shared steps</h2><pre>{html.escape(json.dumps(results.get('settings', {}), indent=1))}</pre>
+<h2>Timings (seconds to build each step)</h2>{timings}
+<h2>Settings of the shared steps</h2><pre>{esc(json.dumps(results.get('settings', {}), indent=1, default=str))}</pre>
 </body></html>"""
 
 
-def write_report(results: dict, path: Path) -> Path:
-    atomic_write_bytes(Path(path), render(results).encode())
-    return Path(path)
+def write_report(results: dict, path: Path, base: Path | None = None, cache: dict | None = None) -> Path:
+    """Write the page; pictures come from ``base`` (default: the folder the page is written to)."""
+    path = Path(path)
+    atomic_write_bytes(path, render(results, base if base is not None else path.parent, cache).encode())
+    return path
+
+
+__all__ = ["check_shape", "render", "upgrade", "write_report"]

@@ -174,6 +174,13 @@ def function_fingerprint(fn) -> str:
     return closure_fingerprint(fn.__module__, [top])
 
 
+def snapshot() -> None:
+    """Read every module of the package now: fingerprints taken later in this process describe the code as it was
+    when the run started (and was imported), not an edit made to the files while it runs."""
+    for path in PACKAGE.rglob("*.py"):
+        _module_tree(path)
+
+
 def stale() -> list[str]:
     """A line for every kind whose code no longer matches its recorded fingerprint."""
     lines = []

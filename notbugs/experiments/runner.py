@@ -33,7 +33,7 @@ from ..pipeline import Build, Store
 from ..reference import all_reference
 from ..storage import read_json, write_json
 from ..values import Status
-from ..versions import all_versions, function_fingerprint
+from ..versions import all_versions, function_fingerprint, snapshot
 from .base import Experiment, claim_rows
 from .lab import Lab
 from .presets import Preset, get_preset
@@ -175,6 +175,7 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
     """Run the named experiments; ``on_update(results)`` after each one (the CLI rewrites the report there)."""
     chosen = select(names)
     check_device(preset.device)
+    snapshot()
     out = Path(out)
     store = Store(cache or out / "cache", device=preset.device, rebuild=rebuild, read_only=read_only,
                   on_event=on_event)

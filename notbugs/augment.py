@@ -1,4 +1,5 @@
-"""Batch augmentations on tensors: random translation (crop with zero padding), flips, Gaussian noise."""
+"""Batch augmentations on tensors: random translation (crop with zero padding), flips, colour jitter, small
+rotations (MadryLab robustness' standard training transforms) and Gaussian noise."""
 
 from __future__ import annotations
 
@@ -31,3 +32,37 @@ def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> t
     if std <= 0:
         return x
     return (x + std * torch.randn(x.shape, generator=generator).to(x.device)).clamp(0, 1)
+
+
+def color_jitter(x: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+    """Brightness, contrast and (for colour images) saturation each scaled by a factor drawn uniformly from
+    [1 - strength, 1 + strength] per image, as torchvision's ColorJitter(strength, strength, strength), which
+    MadryLab's robustness uses with 0.25; applied here in that fixed order (torchvision shuffles it)."""
+    if strength <= 0:
+        return x
+    n = len(x)
+
+    def factor():
+        return (1 + strength * (2 * torch.rand(n, generator=generator) - 1)).to(x.device).view(-1, 1, 1, 1)
+
+    x = (x * factor()).clamp(0, 1)
+    grey = x.mean(dim=1, keepdim=True) if x.shape[1] == 1 else \
+        (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    mean = grey.mean(dim=(1, 2, 3), keepdim=True)
+    x = ((x - mean) * factor() + mean).clamp(0, 1)
+    if x.shape[1] == 3:
+        grey = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+        x = ((x - grey) * factor() + grey).clamp(0, 1)
+    return x
+
+
+def random_rotation(x: torch.Tensor, degrees: float, generator: torch.Generator) -> torch.Tensor:
+    """A rotation about the centre by an angle drawn uniformly from [-degrees, degrees] per image, corners filled
+    with zeros (torchvision's RandomRotation(degrees); bilinear here where torchvision samples the nearest pixel)."""
+    if degrees <= 0:
+        return x
+    angle = (degrees * (2 * torch.rand(len(x), generator=generator) - 1) * torch.pi / 180).to(x.device)
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1).to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

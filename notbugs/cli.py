@@ -258,7 +258,8 @@ def _cmd_construct(args) -> None:
     if info is None:
         return
     for key, value in info["stats"].items():
-        print(f"  {key:<34} {value:.4f}")
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"  {key:<34} {shown}")
     print(f"dataset written to {args.out}/ (data.safetensors, manifest.json, samples.png)")
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .attacks import cross_entropy, frozen, pgd
 from .errors import NotbugsError
 from .evaluate import agreement
 from .inputs import check_batch, check_classes, device_of
+from .models.fake_relu import fake_relu
 from .sharding import map_batches
 
 
@@ -40,6 +42,7 @@ class InversionConfig:
     # over stop_patience steps; 0 keeps the paper's fixed number of steps
     stop_patience: int = 0
     stop_tol: float = 0.01
+    fake_relu: bool = False  # identity gradient through the representation's last ReLU (robustness' fake_relu)
 
     def to_dict(self):
         return asdict(self)
@@ -127,20 +130,30 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
     else:
         starts = (0.5 + 0.25 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
     device = device_of(model)
+    relu = None
 
     def one(lo: int, hi: int) -> dict:
+        nonlocal relu
         target = x[lo:hi].to(device)
-        xr, taken = invert(model, target, starts[lo:hi].to(device), steps=cfg.steps, step_size=cfg.step_size,
-                           schedule=cfg.schedule, stop_patience=cfg.stop_patience, stop_tol=cfg.stop_tol)
+        with fake_relu(model, target) if cfg.fake_relu else nullcontext() as relu:
+            xr, taken = invert(model, target, starts[lo:hi].to(device), steps=cfg.steps, step_size=cfg.step_size,
+                               schedule=cfg.schedule, stop_patience=cfg.stop_patience, stop_tol=cfg.stop_tol)
         return {"x": xr, "dist": feature_distance(model, xr, target), "steps": torch.tensor([taken])}
 
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc)
     if res is None:  # another rank merges
         return None
+    if cfg.fake_relu and relu is None:  # every batch came from the work folder: find the ReLU for the record
+        with fake_relu(model, x[:1].to(device)) as relu:
+            pass
+    d = res["dist"]
     return {"x": res["x"], "y": y.clone(),
-            "stats": {"relative_feature_distance_mean": res["dist"].mean().item(),
-                      "relative_feature_distance_median": res["dist"].median().item(),
-                      "mean_inversion_steps": res["steps"].sum().item() / max(len(x), 1)}}
+            "stats": {"relative_feature_distance_mean": d.mean().item(),
+                      "relative_feature_distance_median": d.median().item(),
+                      "relative_feature_distance_p90": d.quantile(0.9).item(),
+                      "relative_feature_distance_max": d.max().item(),
+                      "mean_inversion_steps": res["steps"].sum().item() / max(len(x), 1),
+                      "fake_relu": relu if cfg.fake_relu else None}}
 
 
 class NoisyAverage(nn.Module):
@@ -215,7 +228,10 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc or f"D_{cfg.mode}")
     if res is None:
         return None
-    return {"x": res["x"], "y": t, "original_y": y.clone(), "stats": {"attack_success": agreement(std_model, res["x"], t)}}
+    moved = (res["x"] - x).flatten(1).norm(dim=1)
+    return {"x": res["x"], "y": t, "original_y": y.clone(),
+            "stats": {"attack_success": agreement(std_model, res["x"], t),
+                      "perturbation_l2_mean": moved.mean().item(), "perturbation_l2_max": moved.max().item()}}
 
 
 def _nll(logp, y):

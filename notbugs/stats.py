@@ -25,6 +25,25 @@ def wilson(p: float, n: int, z: float = Z95) -> list[float]:
     return [0.0 if p <= 0 else low, 1.0 if p >= 1 else high]  # exact at the ends, not off by rounding
 
 
+def newcombe(p1: float, n1: int, p2: float, n2: int) -> list[float]:
+    """The 95 % interval of a difference p1 - p2 of two independent proportions (Newcombe 1998, method 10: the
+    two Wilson intervals combined). Conservative for proportions measured on the same images."""
+    l1, u1 = wilson(p1, n1)
+    l2, u2 = wilson(p2, n2)
+    d = p1 - p2
+    return [d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)]
+
+
+def bootstrap(stat, groups: list[list], rounds: int = 2000, seed: int = 0) -> list[float]:
+    """The 95 % percentile-bootstrap interval of ``stat(samples)``, resampling each group's values with
+    replacement (e.g. the seeds of each architecture) and passing one resampled list per group."""
+    import random
+
+    rng = random.Random(seed)
+    values = sorted(stat([[rng.choice(g) for _ in g] for g in groups]) for _ in range(rounds))
+    return [values[int(0.025 * (rounds - 1))], values[int(0.975 * (rounds - 1))]]
+
+
 def mean_sd(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (n - 1; 0 for a single value)."""
     n = len(values)

@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .attacks import pgd
-from .augment import gaussian_noise, random_crop, random_flip
+from .augment import color_jitter, gaussian_noise, random_crop, random_flip, random_rotation
 from .errors import NotbugsError
 from .inputs import check_batch, check_classes
 from .sharding import rank, world_size
@@ -36,6 +36,8 @@ class TrainConfig:
     schedule: str = "cosine"  # "cosine", "step" (10x drop at half-way) or "constant"
     crop_padding: int = 2  # random translation by up to this many pixels; 0 turns it off
     flip: bool = True  # horizontal flips, only where the dataset allows them
+    jitter: float = 0.0  # brightness / contrast / saturation factors in [1 - jitter, 1 + jitter]; 0 turns it off
+    rotation: float = 0.0  # random rotations by up to this many degrees; 0 turns it off
     adv: str | None = None  # None for standard training, "l2" or "linf" for PGD training
     eps: float = 0.0
     steps: int = 7
@@ -56,8 +58,9 @@ class TrainConfig:
             raise NotbugsError(f"unknown schedule '{self.schedule}'; use cosine, step or constant")
         if self.adv not in (None, "l2", "linf"):
             raise NotbugsError(f"unknown norm '{self.adv}' for adversarial training; use l2 or linf")
-        if self.eps < 0 or self.noise_std < 0:
-            raise NotbugsError(f"eps and noise_std must be >= 0, got {self.eps} and {self.noise_std}")
+        if self.eps < 0 or self.noise_std < 0 or self.jitter < 0 or self.rotation < 0:
+            raise NotbugsError(f"eps, noise_std, jitter and rotation must be >= 0, got {self.eps}, {self.noise_std}, "
+                               f"{self.jitter} and {self.rotation}")
         if self.adv and (self.eps == 0 or self.steps < 1):
             raise NotbugsError("adversarial training needs eps > 0 and steps >= 1")
 
@@ -119,6 +122,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
             xb = random_crop(xb, cfg.crop_padding, gen)
             if cfg.flip and hflip_ok:
                 xb = random_flip(xb, gen)
+            xb = random_rotation(color_jitter(xb, cfg.jitter, gen), cfg.rotation, gen)
             xb = gaussian_noise(xb, cfg.noise_std, gen)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
                 if cfg.adv:

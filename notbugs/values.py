@@ -94,6 +94,36 @@ class Proportion(float):
         return f"Proportion({float(self)!r}, n={self.n})"
 
 
+class Estimate(float):
+    """A statistic with its 95 % interval, when it has one: a difference of accuracies, a rank correlation."""
+
+    _ci: tuple[float, float] | None
+
+    def __new__(cls, value: float, ci=None):
+        obj = super().__new__(cls, float(value))
+        obj._ci = tuple(float(c) for c in ci) if ci is not None else None
+        return obj
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        return self._ci
+
+    def __reduce__(self):
+        return (Estimate, (float(self), self._ci))
+
+    def __repr__(self) -> str:
+        return f"Estimate({float(self)!r}, ci={self._ci})"
+
+
+def difference(a: float, b: float) -> Estimate:
+    """a - b, with the Newcombe interval when both are proportions with known sizes."""
+    from .stats import newcombe
+
+    if isinstance(a, Proportion) and isinstance(b, Proportion) and a.n and b.n:
+        return Estimate(float(a) - float(b), newcombe(float(a), a.n, float(b), b.n))
+    return Estimate(float(a) - float(b))
+
+
 def _key(k) -> float:
     if isinstance(k, str):
         try:
@@ -145,6 +175,8 @@ def to_json(obj):
         if obj.ci is not None:
             out["ci"] = list(obj.ci)
         return out
+    if isinstance(obj, Estimate):
+        return {"estimate": float(obj), "ci": list(obj.ci) if obj.ci is not None else None}
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
@@ -176,6 +208,8 @@ def from_json(obj):
         return obj
     if _is_proportion(obj):
         return Proportion(obj["p"], obj["n"], obj.get("ci") if obj["n"] is None else None)
+    if set(obj) == {"estimate", "ci"} and isinstance(obj["estimate"], (int, float)):
+        return Estimate(obj["estimate"], obj["ci"])
     values = {k: from_json(v) for k, v in obj.items()}
     if values and all(_NUMBER.match(k) for k in values):
         return ByNumber(values)

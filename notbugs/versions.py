@@ -32,11 +32,11 @@ PACKAGE = Path(__file__).parent
 
 # kind -> (version, fingerprint of its code, the code: modules (folders) or "module:function" / "module:Class.method")
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
-    "data": (1, "b6a003ac7247", ("data",)),
-    "model": (1, "b25df47d3f94", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
+    "data": (2, "ea50716a95ce", ("data",)),
+    "model": (2, "5ed0cbd46027", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
-    "import": (1, "9e91b010e470", ("checkpoint", "models", "experiments.lab:Lab.imported")),
-    "dataset": (1, "9c2c21ce9270", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
+    "import": (1, "94292d80e2e8", ("checkpoint", "models", "experiments.lab:Lab.imported")),
+    "dataset": (2, "3dc40a1c0b8e", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
     "leakage": (1, "041a37e762d6", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
     "eval": (1, "7e5606c27127", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),

@@ -16,7 +16,7 @@ from notbugs.experiments.base import FAILS, HOLDS, NOT_RUN
 from notbugs.experiments.runner import make_preset, run_experiments
 from notbugs.report import render
 from notbugs.storage import json_text
-from notbugs.values import shares
+from notbugs.values import Outcome, shares
 
 NAMES = [e.name for e in registry.REGISTRY]
 
@@ -79,8 +79,9 @@ def test_all_runs_every_experiment(everything):
         declared = {c.id for c in registry.by_name()[name].claims}
         assert {c["id"] for c in entry["claims"]} == declared
         for c in entry["claims"]:
-            assert c["verdict"] in (HOLDS, FAILS, NOT_RUN) and c["evidence"]
-            assert (c["holds"] is None) == (c["verdict"] == NOT_RUN)
+            assert c["verdict"] in set(Outcome) - {Outcome.ERROR} and c["evidence"]
+            assert (c["holds"] is None) == (c["verdict"] not in (HOLDS, FAILS))
+            assert (c["tests"] == []) == (c["verdict"] == NOT_RUN)  # every judged claim shows its statistic
     assert {"models", "datasets", "claims", "threat"} <= set(res)  # the paper's keys stay at the top level
     json.loads(json_text(res))
 

@@ -99,19 +99,16 @@ class ImageData:
 
 
 def subset_index(n: int, limit: int | None, seed: int = 0) -> torch.Tensor:
-    """Indices of the first ``limit`` of n examples in a fixed shuffle (all of them, in order, when limit is None
-    or covers them)."""
-    if limit is None or limit >= n:
-        return torch.arange(n)
-    if limit < 1:
+    """Indices of the first ``limit`` of n examples in one fixed shuffle per seed (all n, shuffled, when limit is
+    None or covers them). Every limit takes a prefix of the same shuffle, so the first k examples of a dataset
+    built from all images are the same images as a dataset built from k: comparisons pair like for like."""
+    if limit is not None and limit < 1:
         raise NotbugsError(f"a limit must be >= 1, got {limit}")
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:limit]
 
 
 def subset(x: torch.Tensor, y: torch.Tensor, limit: int | None, seed: int = 0):
-    """The first ``limit`` examples of a fixed shuffle (all of them when limit is None)."""
-    if limit is None or limit >= len(x):
-        return x, y
+    """The first ``limit`` examples of the seed's fixed shuffle (see ``subset_index``)."""
     idx = subset_index(len(x), limit, seed)
     return x[idx], y[idx]
 

@@ -225,15 +225,18 @@ class Lab:
         return self.train(f"train {name}", cfg, data=self.constructed(built, name))
 
     def fresh_prefix(self, kind: str, n: int | None, *, arch: str | None = None, arch_options: dict | None = None,
-                     epochs: int | None = None, built: Artifact | None = None, name: str | None = None) -> Artifact:
+                     epochs: int | None = None, built: Artifact | None = None, name: str | None = None,
+                     seed: int | None = None) -> Artifact:
         """A fresh model on the first n images of a built dataset (default: the paper's ``kind`` dataset; another
-        built one of that kind is called ``name``), with the paper's recipe for that kind; experiments that ask
-        the same get the same model."""
+        built one of that kind is called ``name``), with the paper's recipe for that kind (another ``seed`` for an
+        independently trained one); experiments that ask the same get the same model."""
         built = built or self.dataset(kind)
         data = self.constructed(built, f"{name or KINDS[kind]}").prefix(n)
         cfg = self.preset.fresh_det if kind == "det" else self.preset.fresh
-        return self.train(f"train {arch or self.preset.arch} on {data.name.split(':', 1)[1]}",
-                          replace(cfg, epochs=epochs or cfg.epochs), data=data, arch=arch, arch_options=arch_options)
+        cfg = replace(cfg, epochs=epochs or cfg.epochs, seed=cfg.seed if seed is None else seed)
+        label = f"train {arch or self.preset.arch} on {data.name.split(':', 1)[1]}"
+        return self.train(label + (f" (seed {seed})" if seed is not None else ""), cfg, data=data, arch=arch,
+                          arch_options=arch_options)
 
     def paper_model(self, name: str) -> Artifact:
         """A model of the paper experiment by its results name: std, adv, d_r, d_nr, d_rand or d_det."""

@@ -23,9 +23,9 @@ from sklearn.preprocessing import StandardScaler
 from ..htmlparts import join, para, pct, table
 from ..inputs import device_of
 from ..reference import GOH_LEAKAGE
-from ..values import Proportion
+from ..values import Estimate, Proportion
 from ..train import TrainConfig
-from .base import Claim, Experiment, Verdict
+from .base import Bound, Claim, Experiment, Verdict
 from .lab import Lab
 
 
@@ -87,29 +87,36 @@ def run(s: Settings, lab: Lab) -> dict:
 
 
 WHO = "Goh (Distill)"
+DET = Bound("D_det probe minus chance", "<=", 0.05)
+RAND = Bound("D_rand probe minus chance", ">=", 0.10)
 CLAIMS = (
     Claim("no_leakage_in_d_det", f"{WHO}, Robust Feature Leakage",
           "A linear probe on provably robust features, trained on D_det, is at most 5 points above chance on the "
           "clean test set: D_det teaches through non-robust features only.",
-          "CIFAR-10: 6.81 % (chance 10 %)"),
+          "CIFAR-10: 6.81 % (chance 10 %)", tests=(DET,)),
     Claim("leakage_in_d_rand", f"{WHO}, Robust Feature Leakage",
-          "The same probe trained on D_rand beats the D_det probe by at least 10 points: D_rand leaks robust features.",
-          "CIFAR-10: 23.5 % (of an 88 % ceiling) vs 6.81 %"),
+          "The same probe trained on D_rand is at least 10 points above chance: D_rand leaks robust features.",
+          "CIFAR-10: 23.5 % (of an 88 % ceiling; chance 10 %)", tests=(RAND,)),
 )
+
+
+def _above_chance(p, chance: float) -> Estimate:
+    return Estimate(p - chance, tuple(c - chance for c in p.ci) if getattr(p, "ci", None) else None)
 
 
 def judge(res: dict, s: Settings) -> dict[str, Verdict]:
     p, chance = res["probe"], res["chance"]
+    gaps = (f"the paper experiment's leakage gaps: D_rand {res['paper_leakage_gap']['d_rand'] * 100:.1f}, D_det "
+            f"{res['paper_leakage_gap']['d_det'] * 100:.1f} points")
     return {
         "no_leakage_in_d_det": Verdict(
-            p["d_det"] <= chance + 0.05, f"{p['d_det']:.1%}",
+            {DET.name: _above_chance(p["d_det"], chance)}, f"{p['d_det']:.1%}",
             f"probe trained on D_det: {p['d_det']:.1%} on the clean test set (chance {chance:.0%}; ceiling, trained on "
             f"D: {p['d']:.1%})"),
         "leakage_in_d_rand": Verdict(
-            p["d_rand"] - p["d_det"] >= 0.10, f"{p['d_rand']:.1%} vs {p['d_det']:.1%}",
-            f"probe trained on D_rand {p['d_rand']:.1%}, on D_det {p['d_det']:.1%} (difference "
-            f"{(p['d_rand'] - p['d_det']) * 100:.1f} points); the paper experiment's leakage gaps: D_rand "
-            f"{res['paper_leakage_gap']['d_rand'] * 100:.1f}, D_det {res['paper_leakage_gap']['d_det'] * 100:.1f} points"),
+            {RAND.name: _above_chance(p["d_rand"], chance)}, f"{p['d_rand']:.1%} (chance {chance:.0%})",
+            f"probe trained on D_rand {p['d_rand']:.1%}, {(p['d_rand'] - chance) * 100:+.1f} points from chance "
+            f"(the D_det probe: {p['d_det']:.1%}); {gaps}"),
     }
 
 
@@ -122,7 +129,7 @@ def section(entry: dict) -> str:
              f"{pct(ref['probe']['d_rand'])} (of {pct(ref['ceiling']['d_rand'])})"],
             ["D_det", pct(p["d_det"]), f"{100 * res['paper_leakage_gap']['d_det']:.1f}",
              f"{pct(ref['probe']['d_det'])} (of {pct(ref['ceiling']['d_det'])})"]]
-    agree = ("The two measures agree" if (p["d_rand"] - p["d_det"] >= 0.10) ==
+    agree = ("The two measures agree" if (p["d_rand"] > p["d_det"]) ==
              (res["paper_leakage_gap"]["d_rand"] > res["paper_leakage_gap"]["d_det"]) else "The two measures disagree")
     return join([para(f"Robust linear model (L2 adversarial training at eps {rl['eps']:g}): clean "
                       f"{pct(rl['clean_accuracy'])} %, certified at L2 {rl['eps']:g}: "

@@ -13,11 +13,14 @@ Every step is a shared, cached artifact of the lab.
 
 from __future__ import annotations
 
+import torch
+
 from ..figures import figure2, robustness_curves, table1
-from ..htmlparts import grids, h3, img, join, para, pct, sanity_table, span, table
+from ..htmlparts import grids, h3, img, join, num, para, pct, sanity_table, span, table
 from ..reference import FIGURE2_CIFAR10, TABLE1
 from ..steps import KINDS
-from .base import Claim, Experiment, Verdict
+from ..values import Estimate, difference
+from .base import Bound, Claim, Experiment, Verdict, converged
 from .lab import Lab
 from .presets import PRESETS, Preset
 
@@ -25,8 +28,6 @@ MODELS = ["std", "adv", "d_r", "d_nr", "d_rand", "d_det"]
 NAMES = {"std": "standard training on D", "adv": "adversarial training on D", "d_r": "standard training on D_R",
          "d_nr": "standard training on D_NR", "d_rand": "standard training on D_rand",
          "d_det": "standard training on D_det"}
-MAX_LEAKAGE_GAP = 0.10
-RAND_FLOOR, DET_FLOOR = 0.60, 0.30
 
 
 def run(preset: Preset, lab: Lab) -> dict:
@@ -39,15 +40,26 @@ def run(preset: Preset, lab: Lab) -> dict:
             built[name].update(lab.leakage(art))
     models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, art) for name, art in models.items()}
+    spread = lab.measure("distance between two images", image_distance, params={"pairs": 2000, "seed": lab.seed},
+                         inputs={"data": data}).summary["median"]
     return {
         "dataset": data.name, "arch": preset.arch, "arch_options": preset.arch_options, "num_classes": data.num_classes,
         "threat": {"norm": "l2", "train_eps": preset.adv.eps, "eval_eps": preset.eval_eps,
                    "main_eval_eps": preset.main_eval_eps, "eval_steps": preset.eval_steps,
                    "eval_images": lab.eval_images},
         "models": {name: {**lab.scores(ev), "sanity": ev["sanity"]} for name, ev in evals.items()},
-        "datasets": built,
+        "datasets": built, "image_distance_median": spread,
         "artifacts": {"samples_d": lab.samples(), "models": {k: v.ref for k, v in models.items()}},
     }
+
+
+def image_distance(lab: Lab, inputs: dict, *, pairs: int, seed: int) -> dict:
+    """The median L2 distance between two training images drawn at random: the scale a perturbation is
+    perceptible against."""
+    x = inputs["data"].train_x
+    gen = torch.Generator().manual_seed(seed)
+    a, b = torch.randint(0, len(x), (2, pairs), generator=gen)
+    return {"median": (x[a] - x[b]).flatten(1).norm(dim=1).median().item()}
 
 
 def _robust(results: dict, model: str) -> float:
@@ -55,28 +67,37 @@ def _robust(results: dict, model: str) -> float:
 
 
 WHO = "Ilyas et al. 2019"
+STD_NOT_ROBUST = Bound("standard model: robust over clean accuracy", "<=", 0.5)
+ADV_GAIN = Bound("adversarial minus standard model's robust accuracy", ">=", 0.30)
+LEAKAGE = {name: Bound(f"{label} leakage gap", "<=", 0.10) for name, label in (("d_rand", "D_rand"), ("d_det", "D_det"))}
+FLOORS = {"d_rand": 0.60, "d_det": 0.30}
+GAP = Bound("D_R minus D_NR robust accuracy", ">=", 0.25)
 CLAIMS = (
     Claim("setup_adversarial_training_robust", f"{WHO}, §3 (setup)",
-          "The standard model is not robust (it loses at least half its clean accuracy at the main eval eps) and "
+          "The standard model is not robust (it keeps at most half its clean accuracy at the main eval eps) and "
           "adversarial training buys robustness (at least 30 points more robust accuracy).",
-          "CIFAR-10 at L2 0.25: standard 95.3 % clean / 4.5 % robust; adversarial 90.8 % / 82.5 %"),
+          "CIFAR-10 at L2 0.25: standard 95.3 % clean / 4.5 % robust; adversarial 90.8 % / 82.5 %",
+          tests=(STD_NOT_ROBUST, ADV_GAIN)),
     Claim("robust_features_give_robustness", f"{WHO}, §3.1, Fig. 2",
           "Standard training on the robust dataset D_R gives a robust model: its robust accuracy beats the D_NR "
           "model's by at least 25 points.",
-          "CIFAR-10 at L2 0.25: D_R 48.2 % vs D_NR 0.8 %"),
+          "CIFAR-10 at L2 0.25: D_R 48.2 % vs D_NR 0.8 %",
+          tests=(GAP,), premises=(converged("D_R"), converged("D_NR"), ADV_GAIN)),
     Claim("nonrobust_features_suffice", f"{WHO}, §3.1, Fig. 2",
           "Non-robust features alone suffice for good accuracy: the D_NR model reaches at least 75 % clean accuracy.",
-          "CIFAR-10: D_NR 87.7 % clean"),
+          "CIFAR-10: D_NR 87.7 % clean",
+          tests=(Bound("D_NR clean accuracy", ">=", 0.75),), premises=(converged("D_NR"),)),
     Claim("d_rand_generalizes", f"{WHO}, §3.2, Table 1",
-          f"A model trained only on images relabelled with random wrong labels (D_rand) generalises to the original "
-          f"test set (at least {RAND_FLOOR:.0%}), without the perturbation changing robust features (leakage gap "
-          f"under {MAX_LEAKAGE_GAP:.0%}).",
-          "CIFAR-10: 63.3 %; Restricted ImageNet: 87.9 %"),
+          "A model trained only on images relabelled with random wrong labels (D_rand) generalises to the original "
+          "test set (at least 60 %), the perturbation not having changed robust features (leakage gap at most "
+          "10 points).",
+          "CIFAR-10: 63.3 %; Restricted ImageNet: 87.9 %",
+          tests=(Bound("D_rand clean accuracy", ">=", FLOORS["d_rand"]),), premises=(LEAKAGE["d_rand"],)),
     Claim("d_det_generalizes", f"{WHO}, §3.2, Table 1",
-          f"A model trained only on images relabelled y+1 (D_det) generalises to the original test set (at least "
-          f"{DET_FLOOR:.0%}), without the perturbation changing robust features (leakage gap under "
-          f"{MAX_LEAKAGE_GAP:.0%}).",
-          "CIFAR-10: 43.7 %; Restricted ImageNet: 64.4 %"),
+          "A model trained only on images relabelled y+1 (D_det) generalises to the original test set (at least "
+          "30 %), the perturbation not having changed robust features (leakage gap at most 10 points).",
+          "CIFAR-10: 43.7 %; Restricted ImageNet: 64.4 %",
+          tests=(Bound("D_det clean accuracy", ">=", FLOORS["d_det"]),), premises=(LEAKAGE["d_det"],)),
 )
 
 
@@ -84,25 +105,40 @@ def judge(results: dict, preset: Preset | None = None) -> dict[str, Verdict]:
     m, d = results["models"], results["datasets"]
     eps = results["threat"]["main_eval_eps"]
     std_r, adv_r, std_c = _robust(results, "std"), _robust(results, "adv"), m["std"]["clean_accuracy"]
+    ratio = Estimate(std_r / std_c, tuple(c / std_c for c in std_r.ci) if getattr(std_r, "ci", None) else None)
+    gain = difference(adv_r, std_r)
+    distances = {"mean relative feature distance of D_R": d["d_r"].get("relative_feature_distance_mean"),
+                 "mean relative feature distance of D_NR": d["d_nr"].get("relative_feature_distance_mean")}
     v = {"setup_adversarial_training_robust": Verdict(
-        std_r <= std_c / 2 and adv_r - std_r >= 0.30, f"std {std_r:.1%} / adv {adv_r:.1%} robust",
+        {STD_NOT_ROBUST.name: ratio, ADV_GAIN.name: gain}, f"std {std_r:.1%} / adv {adv_r:.1%} robust",
         f"std: clean {std_c:.1%}, robust {std_r:.1%}; adv: clean {m['adv']['clean_accuracy']:.1%}, robust {adv_r:.1%}"
-        f" (eps {eps:g})")}
+        f" (eps {eps:g})",
+        statement=f"The standard model is not robust (it keeps at most half its clean accuracy at L2 eps {eps:g}) "
+                  "and adversarial training buys robustness (at least 30 points more robust accuracy).")}
     r_r, r_nr = _robust(results, "d_r"), _robust(results, "d_nr")
+    gap = difference(r_r, r_nr)
     v["robust_features_give_robustness"] = Verdict(
-        r_r - r_nr >= 0.25, f"D_R {r_r:.1%} vs D_NR {r_nr:.1%}",
-        f"robust accuracy at eps {eps:g}: D_R {r_r:.1%} vs D_NR {r_nr:.1%} (gap {(r_r - r_nr) * 100:.1f} points)")
+        {GAP.name: gap, ADV_GAIN.name: gain, **distances}, f"D_R {r_r:.1%} vs D_NR {r_nr:.1%}",
+        f"robust accuracy at eps {eps:g}: D_R {r_r:.1%} vs D_NR {r_nr:.1%} (gap {gap * 100:.1f} points); "
+        f"feature distances D_R {_pct(distances['mean relative feature distance of D_R'])}, D_NR "
+        f"{_pct(distances['mean relative feature distance of D_NR'])}",
+        statement="Standard training on the robust dataset D_R gives a robust model: its robust accuracy at L2 eps "
+                  f"{eps:g} beats the D_NR model's by at least 25 points.")
     v["nonrobust_features_suffice"] = Verdict(
-        m["d_nr"]["clean_accuracy"] >= 0.75, f"D_NR {m['d_nr']['clean_accuracy']:.1%}",
+        {"D_NR clean accuracy": m["d_nr"]["clean_accuracy"], **distances}, f"D_NR {m['d_nr']['clean_accuracy']:.1%}",
         f"D_NR model: clean {m['d_nr']['clean_accuracy']:.1%}, robust {r_nr:.1%}")
-    for name, floor in (("d_rand", RAND_FLOOR), ("d_det", DET_FLOOR)):
+    for name, label in (("d_rand", "D_rand"), ("d_det", "D_det")):
         acc, gap = m[name]["clean_accuracy"], d[name]["leakage_gap"]
         v[f"{name}_generalizes"] = Verdict(
-            acc >= floor and gap < MAX_LEAKAGE_GAP, f"{acc:.1%} (leakage gap {gap * 100:.1f})",
+            {f"{label} clean accuracy": acc, LEAKAGE[name].name: gap}, f"{acc:.1%} (leakage gap {gap * 100:.1f})",
             f"test accuracy {acc:.1%}; attack success {d[name]['attack_success']:.1%}; robust model agrees with the "
             f"original label on {d[name]['robust_agreement_perturbed']:.1%} of the images vs "
             f"{d[name]['robust_agreement_clean']:.1%} unperturbed (gap {gap * 100:.1f} points)")
     return v
+
+
+def _pct(v) -> str:
+    return "undefined" if v is None else f"{100 * v:.1f} %"
 
 
 def _models_table(results: dict) -> str:
@@ -120,16 +156,22 @@ def _models_table(results: dict) -> str:
 
 def _datasets_table(results: dict) -> str:
     rows = []
+    spread = results.get("image_distance_median")
     for name, d in results["datasets"].items():
         leak = (f"{pct(d['robust_agreement_perturbed'], False)} vs {pct(d['robust_agreement_clean'], False)} "
                 f"(gap {100 * d['leakage_gap']:.1f})" if "leakage_gap" in d else "–")
-        if d.get("leakage_gap", 0) > MAX_LEAKAGE_GAP:
+        if d.get("leakage_gap", 0) > LEAKAGE["d_det"].margin:
             leak = join([leak, " ", span("fails", "leakage")])
-        dist = f"{d['relative_feature_distance_median']:.3f}" if "relative_feature_distance_median" in d else "–"
-        rows.append([name, d["size"], pct(d.get("attack_success")), leak, dist])
+        moved = d.get("perturbation_l2_mean")
+        seen = (f"{moved:.2f} ({100 * moved / spread:.0f} % of {spread:.2f})"
+                if isinstance(moved, float) and isinstance(spread, float) and spread else "–")
+        dist = (" / ".join(num(d.get(f"relative_feature_distance_{k}"), ".3f") for k in ("mean", "median", "p90"))
+                if "relative_feature_distance_mean" in d else "–")
+        rows.append([name, d["size"], pct(d.get("attack_success")), leak, seen, dist])
     return table(["dataset", "images", "attack success (%)",
                   "robust model agrees with original label: perturbed vs clean (%)",
-                  "median relative feature distance"], rows)
+                  "perturbation L2 (share of the median distance between two images)",
+                  "relative feature distance: mean / median / 90th percentile"], rows)
 
 
 def section(entry: dict) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import NotbugsError
-from ..stats import summarise
+from ..stats import mean_sd, summarise
 from ..values import Status
-from .base import ERROR, FAILS, HOLDS, NOT_RUN
+from .base import ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE
 from .runner import make_preset, run_experiments
 
 SHARED = ("dataset", "preset", "device", "requested", "reference", "settings", "context", "code")
@@ -33,21 +33,27 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
-    """One claim over seeds (``rows[i]`` is seed ``seeds[i]``'s): holds only if it held on every seed; an error or
-    a missing seed is said as such."""
+    """One claim over seeds (``rows[i]`` is seed ``seeds[i]``'s): it holds only if it held on every seed; any seed on
+    which it does not hold makes it not hold; else a seed where it was not testable or inconclusive says so. Each
+    test's statistic is given as its mean and sample sd over the seeds."""
     words = [r["verdict"] for r in rows]
     held = words.count(HOLDS)
-    if ERROR in words:
-        word = ERROR
-    elif NOT_RUN in words:
-        word = NOT_RUN  # on no seed, or not yet on all of them (still running): no verdict over the seeds
-    else:
-        word = HOLDS if held == len(rows) else FAILS
+    word = next((w for w in (ERROR, NOT_RUN, FAILS, NOT_TESTABLE, INCONCLUSIVE) if w in words), HOLDS)
     first = rows[0]
+    tests = []
+    for i, t in enumerate(first.get("tests") or []):
+        values = [r["tests"][i]["value"] for r in rows if len(r.get("tests") or []) > i]
+        defined = [float(v) for v in values if v is not None]
+        mean, sd = mean_sd(defined) if defined else (None, None)
+        tests.append({**{k: t[k] for k in ("name", "sense", "margin", "percent")}, "value": mean, "sd": sd,
+                      "values": values, "outcomes": [r["tests"][i]["outcome"] for r in rows
+                                                     if len(r.get("tests") or []) > i]})
     return {**{k: first[k] for k in ("id", "who", "statement", "published")},
             "ours": "–" if all(r["ours"] == "–" for r in rows) else " / ".join(r["ours"] for r in rows),
             "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
             "seeds_held": f"{held} of {len(rows)} seeds", "held": held, "seeds": len(rows),
+            "per_seed": words, "tests": tests, "premises": [p for r in rows for p in r.get("premises") or []
+                                                            if not p.get("passed")][:4],
             "evidence": "; ".join(f"seed {seed}: {r['evidence']}" for seed, r in zip(seeds, rows))}
 
 

@@ -11,6 +11,14 @@ the inner max found by PGD on the feature distance. Here R is measured at
 every ReLU stage of the standard and robust models, and the visual claim is
 quantified: the share of the stylised image's spectral energy at high
 frequencies.
+
+Premises of the style claim: the standard network's stylised image does show
+high-frequency artefacts (more high-frequency energy than the content image),
+and both optimisations converged (the loss fell by at most 1 % over the last
+tenth of the steps). Departures: the small CNNs of the preset instead of
+ResNet-50 and VGG-19, a grey 64x64 photograph (scikit-learn's samples), Adam
+instead of L-BFGS, one style weight for both networks, and a number in place
+of Nakano's visual comparison.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from ..inputs import device_of
 from ..storage import atomic_write_bytes
 from ..reference import NAKANO
 from ..data import subset
-from .base import Claim, Experiment, Verdict
+from .base import Bound, Claim, Experiment, Verdict
 from .lab import Lab
 
 
@@ -125,15 +133,17 @@ def _gram(f: torch.Tensor) -> torch.Tensor:
 
 
 def stylise(model: nn.Module, content: torch.Tensor, style: torch.Tensor, *, steps: int, style_weight: float,
-            conv_stages: int) -> torch.Tensor:
+            conv_stages: int) -> tuple[torch.Tensor, list[float]]:
     """Gatys et al.: match the last convolutional stage's features of ``content`` and the Gram matrices of every
-    convolutional stage of ``style``, optimising the image (Adam, pixels kept in [0, 1]), from the content image."""
+    convolutional stage of ``style``, optimising the image (Adam, pixels kept in [0, 1]), from the content image.
+    Returns the image and the loss at every step (to tell whether the optimisation converged)."""
     f = Stages(model)
     with frozen(model), torch.no_grad():
         target_c = f.all(content, conv_stages)[-1]
         target_s = [_gram(s) for s in f.all(style, conv_stages)]
     x = content.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=0.02)
+    losses = []
     with frozen(model):
         for _ in range(steps):
             feats = f.all(x, conv_stages)
@@ -142,9 +152,17 @@ def stylise(model: nn.Module, content: torch.Tensor, style: torch.Tensor, *, ste
             opt.zero_grad()
             loss.backward()
             opt.step()
+            losses.append(loss.item())
             with torch.no_grad():
                 x.clamp_(0, 1)
-    return x.detach()
+    return x.detach(), losses
+
+
+def last_tenth_fall(losses: list[float]) -> float:
+    """How much the loss fell, relative to its value, over the last tenth of the steps: near 0 once converged."""
+    k = max(1, len(losses) // 10)
+    before = losses[-k - 1] if len(losses) > k else losses[0]
+    return (before - losses[-1]) / max(abs(before), 1e-12)
 
 
 def _conv_stages(model: nn.Module) -> int:
@@ -169,8 +187,11 @@ def measured(lab: Lab, inputs: dict, *, settings: dict, seed: int, folder) -> di
     style = sample_photo(s.style, s.size, data.image_shape[0]).to(dev)
     gen = torch.Generator().manual_seed(seed)
     out = {"R": {name: layer_robustness(m, x, eps=s.eps, steps=s.steps, generator=gen) for name, m in models.items()}}
-    outputs = {name: stylise(m, content, style, steps=s.style_steps, style_weight=s.style_weight, conv_stages=conv)
-               for name, m in models.items()}
+    runs = {name: stylise(m, content, style, steps=s.style_steps, style_weight=s.style_weight, conv_stages=conv)
+            for name, m in models.items()}
+    outputs = {name: x for name, (x, _) in runs.items()}
+    out["style_loss"] = {name: {"final": losses[-1], "last_tenth_fall": last_tenth_fall(losses)}
+                         for name, (_, losses) in runs.items()}
     out["high_frequency_share"] = {name: spectral.high_frequency_share(o, s.high_cutoff) for name, o in
                                    outputs.items()}
     out["high_frequency_share"]["content"] = spectral.high_frequency_share(content, s.high_cutoff)
@@ -194,30 +215,43 @@ def run(s: Settings, lab: Lab) -> dict:
 
 
 WHO = "Nakano; Engstrom et al. (Distill)"
+LAYERS = Bound("largest robust over standard R(f), any stage", "<=", 1.0, percent=False)
+LAST = Bound("robust over standard R(f) at the representation layer", "<=", 0.5, percent=False)
+SMOOTHER = Bound("standard over robust output's high-frequency share", ">=", 2.0, percent=False)
+ARTEFACTS = Bound("standard output's high-frequency share minus the content image's", ">=", 0.0)
+CONVERGED = {m: Bound(f"fall of the {m} stylisation's loss over its last tenth of steps", "<=", 0.01)
+             for m in ("standard", "robust")}
 CLAIMS = (
     Claim("robust_layers_robust", f"{WHO}, layer robustness",
           "R(robust) <= R(standard) at every ReLU stage, and at most half of it at the representation layer.",
-          "robust ResNet-50 layers ~0.05-0.07 vs standard ResNet-50 ~0.44-0.58"),
+          "robust ResNet-50 layers ~0.05-0.07 vs standard ResNet-50 ~0.44-0.58", tests=(LAYERS, LAST)),
     Claim("robust_style_smoother", f"{WHO}, Adversarially Robust Neural Style Transfer",
           "The image stylised through the standard model has at least twice the high-frequency energy share of the "
           "one stylised through the robust model.",
-          "shown by eye: the standard ResNet's results carry high-frequency artefacts"),
+          "shown by eye: the standard ResNet's results carry high-frequency artefacts",
+          tests=(SMOOTHER,), premises=(ARTEFACTS, *CONVERGED.values())),
 )
 
 
 def judge(res: dict, s: Settings) -> dict[str, Verdict]:
     std, rob = res["R"]["standard"], res["R"]["robust"]
     hf = res["high_frequency_share"]
+    loss = res.get("style_loss", {})
     return {
         "robust_layers_robust": Verdict(
-            all(r <= q for r, q in zip(rob, std)) and rob[-1] <= std[-1] / 2,
+            {LAYERS.name: max(r / q for r, q in zip(rob, std)), LAST.name: rob[-1] / std[-1]},
             f"last stage {rob[-1]:.3f} vs {std[-1]:.3f}",
             f"R at eps {res['eps']:g}, stage by stage: standard " + " / ".join(f"{v:.3f}" for v in std)
             + ", robust " + " / ".join(f"{v:.3f}" for v in rob)),
         "robust_style_smoother": Verdict(
-            hf["standard"] >= 2 * hf["robust"], f"{hf['standard']:.1%} vs {hf['robust']:.1%}",
+            {SMOOTHER.name: hf["standard"] / hf["robust"] if hf["robust"] else None,
+             ARTEFACTS.name: hf["standard"] - hf["content"],
+             **{CONVERGED[m].name: (loss.get(m) or {}).get("last_tenth_fall") for m in CONVERGED}},
+            f"{hf['standard']:.1%} vs {hf['robust']:.1%}",
             f"share of spectral energy at radius >= {res['high_cutoff']}: through standard {hf['standard']:.1%}, "
-            f"through robust {hf['robust']:.1%}; content image {hf['content']:.1%}, style image {hf['style']:.1%}"),
+            f"through robust {hf['robust']:.1%}; content image {hf['content']:.1%}, style image {hf['style']:.1%}; "
+            + "; ".join(f"{m} loss {v['final']:.3g}, fell {100 * v['last_tenth_fall']:.1f} % over the last tenth of "
+                        "its steps" for m, v in loss.items())),
     }
 
 

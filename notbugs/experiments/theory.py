@@ -22,7 +22,7 @@ import torch
 from .. import gaussian as g
 from ..figures import line_plot
 from ..htmlparts import h3, img, join, para, table
-from .base import Claim, Experiment, Verdict
+from .base import Bound, Claim, Experiment, Verdict
 from .lab import Lab
 
 
@@ -112,21 +112,26 @@ def compute(s: Settings) -> dict:
 
 
 WHO = "Ilyas et al. 2019"
+T1 = Bound("worst relative error of the Monte Carlo loss increase", "<=", 0.02)
+T1_MIN = Bound("condition number of the covariance with the smallest loss increase", "<=", 1.0, percent=False)
+T2_SIGMA = Bound("worst relative Frobenius error of the robust covariance", "<=", 0.02)
+T2_MU = Bound("worst relative error of the robust mean", "<=", 0.02)
+T3 = Bound("smallest margin of the robust over the standard worst-case cosine", ">=", 0.0, percent=False)
 CLAIMS = (
     Claim("theorem1_closed_form", f"{WHO}, §4, Theorem 1",
           "The standard MLE's loss increase under the penalised L2 adversary equals tr[(I + (C Sigma* - I)^-1)^2] - d: "
           "Monte Carlo with a numerically found adversary within 2 % of the closed form, for every Sigma* and C tried.",
-          "a theorem (exact)"),
+          "a theorem (exact)", tests=(T1,)),
     Claim("theorem1_isotropic_minimum", f"{WHO}, §4, Theorem 1",
           "Over covariances of fixed trace, the adversarial loss increase is smallest for the isotropic one, "
-          "Sigma* = (k/d) I (Monte Carlo).", "a theorem (exact)"),
+          "Sigma* = (k/d) I (Monte Carlo).", "a theorem (exact)", tests=(T1_MIN,)),
     Claim("theorem2_robust_parameters", f"{WHO}, §4, Theorem 2",
           "The robust MLE against an L2 adversary keeps the mean (within 2 %) and its covariance matches "
           "Sigma*/2 + I/lambda + sqrt(Sigma*/lambda + Sigma*^2/4) for a single fitted lambda (relative Frobenius "
-          "error at most 2 %), at every eps tried.", "a theorem, for eps below some eps_0"),
+          "error at most 2 %), at every eps tried.", "a theorem, for eps below some eps_0", tests=(T2_SIGMA, T2_MU)),
     Claim("theorem3_gradient_alignment", f"{WHO}, §4, Theorem 3",
           "The robust classifier's worst-case cosine between its input gradient and the class direction mu is larger "
-          "than the standard one's, at every anisotropy of Sigma* above 1.", "a theorem (exact)"),
+          "than the standard one's, at every anisotropy of Sigma* above 1.", "a theorem (exact)", tests=(T3,)),
 )
 
 
@@ -141,18 +146,19 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
     margin = min(r["robust"] - r["standard"] for r in t3)
     return {
         "theorem1_closed_form": Verdict(
-            worst1 <= 0.02, f"worst relative error {worst1:.2%}",
+            {T1.name: worst1}, f"worst relative error {worst1:.2%}",
             f"{len(res['theorem1'])} (Sigma*, C) pairs; worst Monte Carlo vs closed-form relative error {worst1:.2%}"),
         "theorem1_isotropic_minimum": Verdict(
-            argmin["kappa"] == 1.0, f"minimum at condition number {argmin['kappa']:g}",
+            {T1_MIN.name: argmin["kappa"]}, f"minimum at condition number {argmin['kappa']:g}",
             "loss increase by condition number (trace fixed): " + ", ".join(
                 f"{r['kappa']:g}: {r['monte_carlo']:.3f}" for r in fam)),
         "theorem2_robust_parameters": Verdict(
-            worst_sigma <= 0.02 and worst_mu <= 0.02, f"worst error {worst_sigma:.2%} (Sigma), {worst_mu:.2%} (mu)",
+            {T2_SIGMA.name: worst_sigma, T2_MU.name: worst_mu},
+            f"worst error {worst_sigma:.2%} (Sigma), {worst_mu:.2%} (mu)",
             "; ".join(f"eps {r['eps']:g}: lambda {r['lambda']:.3g}, Sigma error {r['relative_frobenius_error']:.2%}, "
                       f"mu error {r['mu_relative_error']:.2%}" for r in t2)),
         "theorem3_gradient_alignment": Verdict(
-            margin > 0, f"robust - standard cosine >= {margin:.3f}",
+            {T3.name: margin}, f"robust - standard cosine >= {margin:.3f}",
             "; ".join(f"condition {r['kappa']:g}: standard {r['standard']:.3f}, robust {r['robust']:.3f}" for r in t3)),
     }
 

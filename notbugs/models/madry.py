@@ -34,12 +34,13 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(planes, cout, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(cout)
         self.shortcut = shortcut(cin, cout, stride)
+        self.relu1, self.relu2, self.relu_out = nn.ReLU(), nn.ReLU(), nn.ReLU()  # hookable (fake_relu)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return F.relu(out + self.shortcut(x))
+        return self.relu_out(out + self.shortcut(x))
 
 
 class MadryResNetBody(nn.Module):
@@ -49,6 +50,7 @@ class MadryResNetBody(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(channels, base, 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(base)
+        self.relu = nn.ReLU()
         cin = base
         for i, n in enumerate(blocks):
             planes = base * 2 ** i
@@ -60,7 +62,7 @@ class MadryResNetBody(nn.Module):
         self.dim = cin
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn1(self.conv1(x)))
         for i in range(1, 5):
             out = getattr(self, f"layer{i}")(out)
         return F.adaptive_avg_pool2d(out, 1).flatten(1)  # = the library's avg_pool2d(out, 4) on 32x32 images

@@ -93,19 +93,80 @@ def check_shape(results) -> dict:
     return results
 
 
-def _argument_map(experiments: dict) -> Markup:
-    rows = []
-    for name, entry in experiments.items():
+def _number(value, percent: bool) -> str:
+    return "undefined" if value is None else f"{100 * value:.1f}" if percent else f"{value:.3g}"
+
+
+def statistic(test: dict) -> str:
+    """A test's statistic with its interval, its margin, and how far from the margin it lies (in points for
+    percentages)."""
+    pc = test.get("percent", True)
+    ci = test.get("ci")
+    interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if ci else ""
+    if test.get("sd") is not None:  # over seeds: the mean and the spread of the seeds' values
+        interval = f" ± {_number(test['sd'], pc)} over seeds"
+    distance = test.get("distance")
+    away = f", {'+' if distance >= 0 else '−'}{_number(abs(distance), pc)} from it" if distance is not None else ""
+    return (f"{test['name']}: {_number(test.get('value'), pc)}{interval} (margin {test['sense']} "
+            f"{_number(test['margin'], pc)}{away})")
+
+
+def premise_text(p: dict) -> str:
+    pc = p.get("percent", True)
+    return (f"{'met' if p.get('passed') else 'NOT MET'}: {p['name']} {_number(p.get('value'), pc)} "
+            f"({p['sense']} {_number(p['threshold'], pc)})")
+
+
+def _claim_row(name: str, entry: dict, c: dict) -> list:
+    why = entry.get("reason") or entry.get("error") or ""
+    verdict = verdict_span(c.get("verdict", ""))
+    if why and str(c.get("verdict")) in ("not run", "error"):
+        verdict = join([verdict, Markup("<br><small>"), why, Markup("</small>")])
+    if "seeds_held" in c:  # over seeds: holds only on all
+        verdict = join([verdict, Markup("<br><small>"), f"held on {c['seeds_held']}", Markup("</small>")])
+    ours = join([c.get("ours", "")] + [part for t in c.get("tests") or []
+                                        for part in (Markup("<br><small>"), statistic(t), Markup("</small>"))])
+    premises = [p for p in c.get("premises") or []]
+    if premises:
+        verdict = join([verdict] + [part for p in premises
+                                    for part in (Markup('<br><small class="premise">'), premise_text(p),
+                                                 Markup("</small>"))])
+    return [Markup(f'<a href="#{esc(name)}">{esc(c.get("who", ""))}</a>'), c.get("statement", ""),
+            c.get("published", ""), ours, verdict]
+
+
+def _tally(experiments: dict) -> Markup:
+    """Per paper or response: how many of its claims hold, fail, cannot be decided or tested, or did not run."""
+    counts: dict[str, dict[str, int]] = {}
+    for entry in experiments.values():
         for c in entry.get("claims", []):
-            why = entry.get("reason") or entry.get("error") or ""
-            verdict = verdict_span(c.get("verdict", ""))
-            if why and str(c.get("verdict")) in ("not run", "error"):
-                verdict = join([verdict, Markup("<br><small>"), why, Markup("</small>")])
-            if "seeds_held" in c and str(c.get("verdict")) in ("holds", "does not hold"):  # over seeds
-                verdict = join([verdict, Markup("<br><small>"), f"held on {c['seeds_held']}", Markup("</small>")])
-            rows.append([Markup(f'<a href="#{esc(name)}">{esc(c.get("who", ""))}</a>'), c.get("statement", ""),
-                         c.get("published", ""), c.get("ours", ""), verdict])
-    return table(["whose claim", "claim (with our margin)", "published", "ours", "verdict"], rows, cls="map")
+            who = str(c.get("who", "")).split(",")[0]
+            row = counts.setdefault(who, {})
+            row[str(c.get("verdict"))] = row.get(str(c.get("verdict")), 0) + 1
+    words = ["holds", "does not hold", "inconclusive", "not testable", "not run", "error"]
+    return table(["whose claims"] + words, [[who] + [row.get(w, 0) or "" for w in words]
+                                            for who, row in counts.items()])
+
+
+def _counts(claims: list[dict]) -> str:
+    words = [str(c.get("verdict")) for c in claims]
+    return ", ".join(f"{words.count(w)} {w}" for w in ("does not hold", "inconclusive", "not testable", "not run",
+                                                        "error") if words.count(w))
+
+
+def _argument_map(experiments: dict) -> Markup:
+    rows, idle = [], []
+    for name, entry in experiments.items():
+        if str(entry.get("status")) == "not run" and entry.get("reason") == "not requested":
+            idle.append(f"{name} ({len(entry.get('claims', []))})")
+            continue
+        rows += [_claim_row(name, entry, c) for c in entry.get("claims", [])]
+    page = table(["whose claim", "claim (with our margin)", "published", "ours (statistic [95 % interval])",
+                  "verdict (and premises)"], rows, cls="map")
+    if idle:
+        page += Markup("<p><small>Not requested in this run (their claims are listed in a run of <code>all</code>): "
+                       ) + esc(", ".join(idle)) + Markup(".</small></p>")
+    return page
 
 
 def _section_body(name: str, entry: dict, cache: dict | None) -> Markup:
@@ -191,8 +252,8 @@ def render(results: dict, base: Path | None = None, cache: dict | None = None) -
     order += [name for name in results["experiments"] if name not in order]  # order the file keeps its keys in
     exps = {name: results["experiments"][name] for name in order}
     ran = [n for n, e in exps.items() if str(e.get("status")) == "done"]
-    rows = [c for e in exps.values() for c in e.get("claims", [])]
-    judged = [c for c in rows if str(c.get("verdict")) in ("holds", "does not hold")]
+    rows = [c for e in exps.values() if not (str(e.get("status")) == "not run" and e.get("reason") == "not requested")
+            for c in e.get("claims", [])]
     holds = sum(str(c.get("verdict")) == HOLDS for c in rows)
     timings = table(["step", "s"], [[k, f"{v:.1f}"] for k, v in (results.get("timings") or {}).items()
                                     if isinstance(v, (int, float))])
@@ -200,14 +261,18 @@ def render(results: dict, base: Path | None = None, cache: dict | None = None) -
     with pictures_from(base):
         sections = join(_section(name, entry, cache) for name, entry in exps.items())
     seeds = "seeds" if "seeds" in results else "seed"
+    smoke = Markup(f'<p class="warn"><b>A smoke test, not evidence:</b> preset {esc(results["preset"])} runs every '
+                   'code path at toy sizes in seconds; its verdicts say nothing about the claims.</p>') \
+        if (results.get("settings") or {}).get("smoke") else ""
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>notbugs: {esc(results['dataset'])}, {esc(', '.join(ran) or 'nothing yet')}</title>
 <style>{CSS}</style></head><body>
-<h1>Adversarial examples: bugs or features? ({esc(results['dataset'])})</h1>
+{smoke}<h1>Adversarial examples: bugs or features? ({esc(results['dataset'])})</h1>
 <p>Preset <b>{esc(results['preset'])}</b>, {seeds} {esc(results.get('seed', ''))}. Experiments run:
 {esc(', '.join(ran) or 'none yet')}. The published numbers are the papers' own (mostly CIFAR-10 and ImageNet): they
 show the shape of each result, not targets at this scale.</p>{warnings}
-<h2>The argument map: {holds} of {len(judged)} judged claims hold ({len(rows) - len(judged)} not run)</h2>
+<h2>The argument map: {holds} of {len(rows)} claims hold ({_counts(rows)})</h2>
+{_tally(exps)}
 {_argument_map(exps)}
 {sections}
 <h2>Timings (seconds to build each step)</h2>{timings}

@@ -1,0 +1,114 @@
+"""Verdicts: four outcomes decided the same way for every claim, premises, and checks that can fail."""
+
+import torch
+
+from notbugs.data import subset_index
+from notbugs.experiments import leakage, nakkiran, noise_start, wallace
+from notbugs.experiments.base import (FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE, Bound, Claim, Verdict,
+                                      claim_rows, decide)
+from notbugs.experiments.registry import REGISTRY
+from notbugs.values import ByNumber, Estimate, Proportion
+
+AT_LEAST = Bound("accuracy", ">=", 0.60)
+CONVERGED = Bound("distance", "<=", 0.10)
+CLAIM = Claim("c", "who", "accuracy at least 60 %", "published", tests=(AT_LEAST,), premises=(CONVERGED,))
+
+
+def outcome(value, premise=0.05):
+    return decide(CLAIM, Verdict({AT_LEAST.name: value, CONVERGED.name: premise}, "", ""))[0]
+
+
+def test_the_interval_decides():
+    assert outcome(Proportion(0.70, 10000)) == HOLDS  # [0.69, 0.71] clears 0.60
+    assert outcome(Proportion(0.50, 10000)) == FAILS  # wholly below
+    assert outcome(Proportion(0.62, 100)) == INCONCLUSIVE  # [0.52, 0.71] straddles the margin
+    assert outcome(0.62) == HOLDS  # a number without an interval is decided by its value
+    assert outcome(Estimate(0.65, (0.55, 0.75))) == INCONCLUSIVE
+
+
+def test_a_failed_premise_makes_the_claim_not_testable_with_its_number():
+    word, tests, premises = decide(CLAIM, Verdict({AT_LEAST.name: Proportion(0.9, 1000), CONVERGED.name: 0.47},
+                                                  "", ""))
+    assert word == NOT_TESTABLE and premises == [{"name": "distance", "value": 0.47, "sense": "<=",
+                                                   "threshold": 0.10, "percent": True, "passed": False}]
+    assert outcome(None) == NOT_TESTABLE  # an undefined statistic decides nothing
+    assert decide(CLAIM, Verdict(None, "–", "not run"))[0] == NOT_RUN
+
+
+def test_every_test_must_hold_and_one_failure_decides():
+    claim = Claim("c", "w", "s", "p", tests=(Bound("a", ">=", 0.5), Bound("b", "<=", 0.1)))
+    assert decide(claim, Verdict({"a": 0.9, "b": 0.05}, "", ""))[0] == HOLDS
+    assert decide(claim, Verdict({"a": 0.9, "b": 0.2}, "", ""))[0] == FAILS
+    assert decide(claim, Verdict({"a": Proportion(0.55, 50), "b": 0.2}, "", ""))[0] == FAILS
+    assert decide(claim, Verdict({"a": Proportion(0.55, 50), "b": 0.05}, "", ""))[0] == INCONCLUSIVE
+
+
+def test_every_claim_declares_its_tests_and_premises():
+    for e in REGISTRY:
+        for c in e.claims:
+            assert c.tests, (e.name, c.id)
+            names = [b.name for b in c.tests + c.premises]
+            assert len(set(names)) == len(names), (e.name, c.id)
+            rows = claim_rows(e, {c.id: Verdict({n: None for n in names}, "–", "x")})
+            assert {r["id"]: r["verdict"] for r in rows}[c.id] == NOT_TESTABLE
+
+
+def test_like_for_like_comparisons_pair_the_same_images():
+    """A dataset built from k images and the first k of one built from all are the same images (the limit takes a
+    prefix of one shuffle, whatever it is)."""
+    full = subset_index(60000, None, seed=3)
+    for k in (10, 10000, 60000, 70000):
+        assert torch.equal(subset_index(60000, k, seed=3), full[:k])
+    assert not torch.equal(full, torch.arange(60000))  # all of them are shuffled too
+
+
+# --- checks that can fail: each shown failing on the case it guards against -----------------------------------
+
+def test_the_wallace_control_is_at_chance_not_below_it():
+    """Labels from the wrong classes only are never the true label, which puts a model trained on them below chance
+    by construction; the control draws from every class."""
+    y = torch.randint(0, 10, (20000,), generator=torch.Generator().manual_seed(0))
+    same = (wallace.control_labels(y, 10, torch.Generator().manual_seed(1)) == y).float().mean().item()
+    assert abs(same - 0.1) < 0.01
+    wrong_only = (y + torch.randint(1, 10, y.shape, generator=torch.Generator().manual_seed(1))) % 10
+    assert (wrong_only == y).float().mean().item() == 0.0  # what the old control did
+
+
+def test_the_d_rand_probe_is_judged_against_chance():
+    """The old test (D_rand probe >= D_det probe + 10 points) held because the D_det probe fell below chance."""
+    res = {"probe": {"d": Proportion(0.80, 10000), "d_rand": Proportion(0.118, 10000),
+                     "d_det": Proportion(0.016, 10000)}, "chance": 0.1,
+           "paper_leakage_gap": {"d_rand": 0.02, "d_det": 0.03}}
+    verdicts = leakage.judge(res, leakage.Settings())
+    assert decide(leakage.CLAIMS[1], verdicts["leakage_in_d_rand"])[0] == FAILS
+    assert res["probe"]["d_rand"] - res["probe"]["d_det"] >= 0.10  # the old test would have passed
+
+
+def test_the_non_transferable_attack_needs_plain_pgd_to_transfer():
+    """'Plain PGD transfers 3x as often' held against 0 % transfer: that plain targeted PGD transfers is now a
+    premise, and a run where it does not leaves the claim not testable."""
+    rows = []
+    for attack, success, transfer in (("targeted PGD", 0.99, 0.044), ("non-transferable", 0.99, 0.0)):
+        rows.append({"norm": "l2", "eps": 2.0, "attack": attack, "images": 500, "success": Proportion(success, 500),
+                     "transfer": Proportion(transfer, 500), "held_out_keeps_label": Proportion(0.9, 500)})
+    d_det = {k: {"accuracy": Proportion(a, 10000), "shifted_accuracy": Proportion(b, 10000)}
+             for k, a, b in (("targeted PGD", 0.16, 0.5), ("non-transferable", 0.02, 0.78))}
+    d_det["non-transferable"]["attack_success"] = Proportion(0.99, 5000)
+    res = {"attacks": rows, "d_det": d_det, "chance": 0.1, "members": 3, "det_images": 5000}
+    verdicts = nakkiran.judge(res, nakkiran.Settings())
+    assert decide(nakkiran.CLAIMS[0], verdicts["non_transferable_attack"])[0] == NOT_TESTABLE
+    assert decide(nakkiran.CLAIMS[1], verdicts["non_transferable_d_det"])[0] == HOLDS
+
+
+def test_d_nr_from_noise_must_teach_less_by_a_margin():
+    """'Less accurate' held for any decrease; now it needs 10 points."""
+    def models(noise_clean):
+        m = {n: {"clean_accuracy": Proportion(c, 10000), "robust_accuracy": ByNumber({1.0: Proportion(r, 500)})}
+             for n, c, r in (("d_r", 0.82, 0.45), ("d_nr", 0.83, 0.15), ("d_r_noise", 0.80, 0.42),
+                             ("d_nr_noise", noise_clean, 0.14))}
+        data = {n: {"relative_feature_distance_mean": 0.05} for n in m}
+        return {"eps": 1.0, "models": m, "datasets": data}
+
+    claim = noise_start.CLAIMS[1]
+    assert decide(claim, noise_start.judge(models(0.82), None)[claim.id])[0] == FAILS  # one point less
+    assert decide(claim, noise_start.judge(models(0.52), None)[claim.id])[0] == HOLDS

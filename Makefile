@@ -11,6 +11,8 @@ $(BIN)/notbugs: pyproject.toml
 	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test]'
+	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch
+	$(BIN)/pip install -q --no-deps torchattacks==3.5.1
 	touch $@
 
 install: $(BIN)/notbugs

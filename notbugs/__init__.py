@@ -1,8 +1,56 @@
 """notbugs: a lab for the robust / non-robust features view of adversarial examples.
 
-Conventions (see README): images are float tensors in [0, 1], NCHW; eps is in
-that pixel space; normalisation lives inside the model; every model has
-``features(x)`` and ``forward(x) = head(features(x))``.
+Conventions: images are float tensors in [0, 1], NCHW; eps is in that pixel
+space; normalisation lives inside the model; every model has ``features(x)``
+and ``forward(x) = head(features(x))``.
+
+The main entry points, importable from here (loaded when first used, so that
+``import notbugs`` stays light):
+
+- data: ``load_dataset(name)`` (fashion-mnist, mnist, cifar10, digits, folder:PATH, madry:DIR, built:RUN)
+- models: ``build_model(model_spec(...))``, ``wrap(module, features=...)`` for any ``nn.Module``,
+  ``load_model(run_folder)``
+- attacks: ``pgd(...)``, ``PGD`` / ``PGDL2`` (torchattacks' call shape), ``auto_attack(...)``
+- evaluation: ``accuracy``, ``robust_accuracy``, ``evaluate_robustness``, ``sanity_checks``
+- constructions: ``feature_dataset`` (D_R / D_NR), ``relabelled_dataset`` (D_rand / D_det), ``leakage``
+- training: ``TrainConfig``, ``train_model`` (a run folder)
+- experiments: ``run_experiments(names, make_preset("quick"), out=...)``, ``write_report``
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.2.0"
+
+_ENTRY_POINTS = {  # name here -> (module, its name there); none shadows a submodule (notbugs.evaluate is one)
+    "load_dataset": ("notbugs.data", "load_dataset"), "ImageData": ("notbugs.data", "ImageData"),
+    "build_model": ("notbugs.models", "build_model"), "model_spec": ("notbugs.models", "model_spec"),
+    "wrap": ("notbugs.models", "wrap"), "load_model": ("notbugs.checkpoint", "load_model"),
+    "pgd": ("notbugs.attacks", "pgd"), "PGD": ("notbugs.attacks", "PGD"), "PGDL2": ("notbugs.attacks", "PGDL2"),
+    "auto_attack": ("notbugs.autoattack", "autoattack"),
+    "accuracy": ("notbugs.evaluate", "accuracy"), "robust_accuracy": ("notbugs.evaluate", "robust_accuracy"),
+    "evaluate_robustness": ("notbugs.evaluate", "evaluate"), "sanity_checks": ("notbugs.sanity", "sanity_checks"),
+    "feature_dataset": ("notbugs.construct", "feature_dataset"),
+    "relabelled_dataset": ("notbugs.construct", "relabelled_dataset"), "leakage": ("notbugs.construct", "leakage"),
+    "InversionConfig": ("notbugs.construct", "InversionConfig"), "RelabelConfig": ("notbugs.construct", "RelabelConfig"),
+    "train_model": ("notbugs.steps", "train_model"), "TrainConfig": ("notbugs.train", "TrainConfig"),
+    "run_experiments": ("notbugs.experiments.runner", "run_experiments"),
+    "make_preset": ("notbugs.experiments.runner", "make_preset"), "write_report": ("notbugs.report", "write_report"),
+    "NotbugsError": ("notbugs.errors", "NotbugsError"),
+}
+
+__all__ = sorted(_ENTRY_POINTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _ENTRY_POINTS:
+        module, attribute = _ENTRY_POINTS[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'notbugs' has no attribute '{name}'")
+
+
+def __dir__():
+    return __all__

@@ -11,6 +11,7 @@ bench measures speed, not accuracy, and needs no dataset on disk.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -72,7 +73,7 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     """Measure every figure of ``notbugs bench``; return them as one flat-ish dict."""
     if dataset not in SHAPES:
         raise NotbugsError(f"no shape known for '{dataset}'; use one of {', '.join(SHAPES)}")
-    if batch_size < 1 or steps < 1 or inversion_steps < 1 or min_seconds <= 0:
+    if batch_size < 1 or steps < 1 or inversion_steps < 1 or not (math.isfinite(min_seconds) and min_seconds > 0):
         raise NotbugsError("batch size, steps and inversion steps must be >= 1 and seconds > 0")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():

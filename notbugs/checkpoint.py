@@ -52,6 +52,10 @@ def _load_state(model: nn.Module, state: dict, where: str) -> None:
                            for name, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys)
         raise NotbugsError(f"{where} does not fit the architecture/class count asked for ({detail}); "
                            "check --arch and --dataset")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise NotbugsError(f"{where} has NaN or infinite weights ({', '.join(broken[:4])}"
+                           f"{' ...' if len(broken) > 4 else ''}): it cannot give a number; retrain it or use another")
     model.load_state_dict(state)
 
 

@@ -122,6 +122,9 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
     if cfg.start not in ("image", "noise"):
         raise NotbugsError(f"unknown inversion start '{cfg.start}'; use image or noise")
     y = check_batch(x, y, "source")
+    if not callable(getattr(model, "features", None)):
+        raise NotbugsError(f"{type(model).__name__} has no features(x), the representation an inversion matches; "
+                           "wrap it: notbugs.models.wrap(module, features='<layer name>')")
     gen = torch.Generator().manual_seed(cfg.seed)
     if cfg.start == "image":
         # a different training image for each x, chosen independently of its label

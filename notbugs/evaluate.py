@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .attacks import frozen, margin, pgd
 from .errors import NotbugsError
-from .inputs import check_batch, device_of
+from .inputs import check_batch, check_logits, device_of
 from .values import ByNumber, Proportion
 
 
@@ -24,7 +24,29 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
     """Predicted classes (on the CPU) of images anywhere, computed on the model's device."""
     dev = device_of(model)
     with frozen(model), torch.inference_mode():
-        return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+        return torch.cat([check_logits(model(x[i:i + batch_size].to(dev)), model).argmax(1).cpu()
+                          for i in range(0, len(x), batch_size)])
+
+
+def batches(x, y=None, batch_size: int = 1024):
+    """(images, labels) batch by batch, from tensors or from an iterable of (x, y) batches such as a DataLoader
+    (for data that does not fit in memory); each batch checked where it enters."""
+    if isinstance(x, torch.Tensor):
+        if y is None:
+            raise NotbugsError("give the labels with the images (or a DataLoader of (x, y) batches)")
+        y = check_batch(x, y)
+        for i in range(0, len(x), batch_size):
+            yield x[i:i + batch_size], y[i:i + batch_size]
+        return
+    try:
+        items = iter(x)
+    except TypeError:
+        raise NotbugsError(f"images must be a tensor or a DataLoader of (x, y) batches, got {type(x).__name__}") \
+            from None
+    for item in items:
+        if not (isinstance(item, (tuple, list)) and len(item) >= 2):
+            raise NotbugsError("a DataLoader given for evaluation must yield (images, labels) batches")
+        yield item[0], check_batch(item[0], item[1], "batch")
 
 
 def agreement(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> Proportion:
@@ -34,9 +56,17 @@ def agreement(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: in
     return Proportion.of(int((predict(model, x, batch_size) == y.cpu()).sum()), len(x))
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> Proportion:
-    y = check_batch(x, y)
-    return agreement(model, x, y, batch_size)
+def accuracy(model: nn.Module, x, y: torch.Tensor | None = None, batch_size: int = 1024) -> Proportion:
+    """Clean accuracy on images and labels, or on a DataLoader of (x, y) batches."""
+    if isinstance(x, torch.Tensor):
+        return agreement(model, x, check_batch(x, y), batch_size)
+    hits = total = 0
+    for xb, yb in batches(x):
+        hits += int((predict(model, xb, batch_size) == yb.cpu()).sum())
+        total += len(xb)
+    if total == 0:
+        raise NotbugsError("no images to measure an accuracy on")
+    return Proportion.of(hits, total)
 
 
 def robust_mask(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarials) -> torch.Tensor:
@@ -48,20 +78,22 @@ def robust_mask(model: nn.Module, x: torch.Tensor, y: torch.Tensor, adversarials
     return ok
 
 
-def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
+def robust_accuracy(model: nn.Module, x, y: torch.Tensor | None = None, *, norm: str, eps: float, steps: int,
                     step_size: float | None = None, random_start: bool = False, seed: int = 0,
                     batch_size: int = 512, progress: bool = False) -> Proportion:
-    if len(x) == 0:
-        raise NotbugsError("no images to measure a robust accuracy on")
+    """Accuracy under PGD (see the module docstring), on images and labels or on a DataLoader of (x, y) batches."""
     dev = device_of(model)
     gen = torch.Generator().manual_seed(seed)
-    robust = 0
-    for i in tqdm(range(0, len(x), batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False):
-        xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
+    robust = total = 0
+    for xb, yb in tqdm(batches(x, y, batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False):
+        xb, yb = xb.to(dev), yb.to(dev)
         x_adv = pgd(model, xb, yb, norm=norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start,
                     best=True, select=margin, generator=gen)
         robust += robust_mask(model, xb, yb, [x_adv]).sum().item()
-    return Proportion.of(robust, len(x))
+        total += len(xb)
+    if total == 0:
+        raise NotbugsError("no images to measure a robust accuracy on")
+    return Proportion.of(robust, total)
 
 
 def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
@@ -80,18 +112,21 @@ def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     return Proportion.of(robust, len(x))
 
 
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps_list, steps: int = 20,
+def evaluate(model: nn.Module, x, y: torch.Tensor | None = None, *, norm: str, eps_list, steps: int = 20,
              step_size_factor: float = 2.5, seed: int = 0, progress: bool = True, batch_size: int = 512) -> dict:
-    """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps)."""
-    y = check_batch(x, y)
+    """Clean accuracy and robust accuracy at each eps (step size = factor * eps / steps), on images and labels or
+    on a DataLoader of (x, y) batches (read once per eps)."""
+    if isinstance(x, torch.Tensor):
+        y = check_batch(x, y)
     robust = ByNumber()
     for eps in eps_list:
         robust[eps] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,
                                       step_size=step_size_factor * eps / max(steps, 1), seed=seed,
                                       batch_size=batch_size, progress=progress)
+    clean = accuracy(model, x, y)
     return {
-        "clean_accuracy": accuracy(model, x, y),
+        "clean_accuracy": clean,
         "robust_accuracy": robust,
         "attack": {"name": "pgd", "norm": norm, "steps": steps, "step_size": f"{step_size_factor:g} * eps / steps",
-                   "random_start": False, "n": len(x)},
+                   "random_start": False, "n": clean.n},
     }

@@ -84,3 +84,14 @@ def check_batch(x, y, what: str = "") -> torch.Tensor:
     check_images(x, f"{what} images".strip())
     check_labels(y, len(x), f"{what} labels".strip())
     return y.long()
+
+
+def check_logits(out, model: nn.Module) -> torch.Tensor:
+    """A model's output must be one tensor of logits, (N, classes): a tuple or a dict (a model that returns
+    features and logits, a Hugging Face output) is told how to adapt, not failed on later."""
+    if isinstance(out, torch.Tensor) and out.ndim == 2:
+        return out
+    what = type(out).__name__ if not isinstance(out, torch.Tensor) else f"a tensor of shape {tuple(out.shape)}"
+    raise NotbugsError(f"{type(model).__name__} returned {what}, not (N, classes) logits; wrap it so that it returns "
+                       "logits, e.g. notbugs.models.wrap(module) around a module whose forward returns them, or a "
+                       "small nn.Module that picks the logits out of its output")

@@ -30,7 +30,7 @@ from typing import Callable
 
 import torch
 
-from .errors import NotbugsError
+from .errors import DiskFull, NotbugsError
 from .locks import HOST, STALE_SECONDS, StepLock, holder_gone
 from .storage import read_json, write_json
 from .values import from_json, to_json
@@ -38,6 +38,7 @@ from .versions import version as kind_version
 
 DONE = "artifact.json"
 PRODUCTS = ("picture",)  # kinds a step may make inside its own make (drawn from what it computed)
+BUILT = [0]  # steps this process built and kept (what an interrupted run tells the user it keeps)
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ class Store:
             shutil.rmtree(tmp, ignore_errors=True)
             if exc.errno == errno.ENOSPC:
                 free = shutil.disk_usage(final.parent).free
-                raise NotbugsError(f"no space left on the device while building '{label}' in {final.parent} "
+                raise DiskFull(f"no space left on the device while building '{label}' in {final.parent} "
                                    f"({free / 1e6:.0f} MB free); free some space and rerun: finished steps are "
                                    "kept and this one starts again") from None
             raise
@@ -253,6 +254,7 @@ class Store:
             self._frames.pop()
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
+        BUILT[0] += 1
         self._emit("built", label, kind, key, seconds=round(seconds, 3))
         return Artifact(kind, key, final, read_json(final / DONE)["summary"], label, seconds)
 
@@ -322,6 +324,27 @@ class Store:
                     if fix:
                         self._discard(final)
         return problems
+
+    def unused(self, keep: set[str]) -> list[tuple[str, int]]:
+        """(kind/key, bytes) of every artifact neither in ``keep`` nor an input, however indirect, of one in it."""
+        records = {}
+        for record in self.root.glob(f"*/*/{DONE}") if self.root.is_dir() else []:
+            try:
+                records[record.parent.name] = (record.parent, read_json(record, typed=False).get("inputs", {}))
+            except NotbugsError:
+                records[record.parent.name] = (record.parent, {})
+        needed, todo = set(), [k for k in keep if k in records]
+        while todo:
+            key = todo.pop()
+            if key not in needed:
+                needed.add(key)
+                todo += [k for k in records.get(key, (None, {}))[1].values() if k in records]
+        return [(f"{folder.parent.name}/{key}", sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()))
+                for key, (folder, _) in sorted(records.items()) if key not in needed]
+
+    def remove(self, ref: str) -> None:
+        """Remove one artifact (``kind/key``) from the store."""
+        self._discard(self.root / ref)
 
     def _discard(self, final: Path) -> None:
         grave = final.parent / f".{final.name}.damaged-{HOST}-{os.getpid()}"

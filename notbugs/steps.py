@@ -160,19 +160,25 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
                       limit: int | None = None, steps: int | None = None, step_size: float = 0.1, eps: float = 0.5,
                       noise_std: float = 0.0, noise_samples: int = 1, start: str = "image", seed: int = 0,
                       device: str = "cpu", progress: bool = True, arch: str | None = None,
-                      features_layer: str | None = None, robust_arch: str | None = None) -> dict:
-    """The CLI's ``construct``: build one dataset from a saved model and save it at ``out``; ``robust_model``
-    (a run folder, or a file of ``robust_arch``, default ``arch``) is the leakage check's robust model."""
+                      features_layer: str | None = None, robust_arch: str | None = None,
+                      into: Path | None = None) -> dict:
+    """The CLI's ``construct``: build one dataset from a saved model and save it in ``into`` (default ``out``,
+    whose name keys the resumable work folder); ``robust_model`` (a run folder, or a file of ``robust_arch``,
+    default ``arch``) is the leakage check's robust model."""
     if kind not in KINDS:
         raise NotbugsError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
     model, info, data = model_and_data(model_path, dataset, arch=arch, features_layer=features_layer)
     model = model.to(device)
     x, y = subset(data.train_x, data.train_y, limit, seed)
+    if steps is not None and steps < 1:
+        raise NotbugsError(f"--steps must be at least 1, got {steps}")
+    if noise_samples < 1:
+        raise NotbugsError(f"--noise-samples must be at least 1, got {noise_samples}")
     if kind in ("robust", "nonrobust"):
-        cfg = InversionConfig(steps=steps or 1000, step_size=step_size, start=start, seed=seed)
+        cfg = InversionConfig(steps=1000 if steps is None else steps, step_size=step_size, start=start, seed=seed)
     else:
-        cfg = RelabelConfig(mode=kind, eps=eps, steps=steps or 100, step_size=step_size, noise_std=noise_std,
-                            noise_samples=noise_samples, seed=seed)
+        cfg = RelabelConfig(mode=kind, eps=eps, steps=100 if steps is None else steps, step_size=step_size,
+                            noise_std=noise_std, noise_samples=noise_samples, seed=seed)
     robust = model_for(robust_model, data, arch=robust_arch or arch)[0].to(device) if robust_model else None
     config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
               "source_model_sha256": info.get("sha256"), "source_model": str(model_path),
@@ -185,6 +191,6 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
     tensors, stats = built
     if robust is not None and kind in ("rand", "det"):
         stats.update(leakage(robust, tensors["x"], x, y))
-    info = save_dataset(out, tensors, stats, data.classes, kind, config)
+    info = save_dataset(into or out, tensors, stats, data.classes, kind, config)
     shutil.rmtree(work)
     return info

@@ -24,6 +24,10 @@ from .errors import NotbugsError
 from .inputs import check_batch, check_classes
 from .sharding import rank, world_size
 
+# an epoch whose mean cross-entropy is this many times a uniform guess's (ln of the class count) has diverged: a
+# model that learns anything stays far below it, even on adversarial batches
+DIVERGED = 100
+
 
 @dataclass
 class TrainConfig:
@@ -50,8 +54,12 @@ class TrainConfig:
     noise_std: float = 0.0  # Gaussian noise augmentation (per pixel, clamped); 0 turns it off
 
     def validate(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1 or self.lr <= 0:
-            raise NotbugsError("epochs must be >= 0, batch size >= 1 and lr > 0")
+        if self.epochs < 0 or self.batch_size < 1 or not (math.isfinite(self.lr) and self.lr > 0):
+            raise NotbugsError(f"epochs must be >= 0, batch size >= 1 and lr a finite number > 0 (got {self.epochs}, "
+                               f"{self.batch_size}, {self.lr})")
+        if not all(math.isfinite(v) for v in (self.eps, self.noise_std, self.jitter, self.rotation, self.momentum,
+                                              self.weight_decay) + ((self.step_size,) if self.step_size else ())):
+            raise NotbugsError("eps, step size, noise_std, jitter, rotation, momentum and weight decay must be finite")
         if self.optimizer not in ("adam", "sgd"):
             raise NotbugsError(f"unknown optimizer '{self.optimizer}'; use adam or sgd")
         if self.schedule not in ("cosine", "step", "constant"):
@@ -89,6 +97,8 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
     ``after_epoch(epoch, model)``, if given, sees the model after each epoch (1-based), e.g. to keep a snapshot."""
     cfg.validate()
     y = check_batch(x, y, "training")
+    if len(x) == 0:
+        raise NotbugsError("no training images: the training set (or its --train-limit) is empty")
     device = torch.device(cfg.device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())  # the one torchrun's LOCAL_RANK chose
@@ -148,7 +158,11 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
         if w > 1:
             dist.all_reduce(sums)
         seen, correct, loss_sum = sums.tolist()
-        history.append({"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
+        mean_loss = loss_sum / max(seen, 1)
+        if not math.isfinite(mean_loss) or mean_loss > DIVERGED * math.log(max(2, logits.shape[1])):
+            raise NotbugsError(f"training diverged in epoch {epoch + 1} of {cfg.epochs}: the mean loss is "
+                               f"{mean_loss:.4g}; lower the learning rate (now {cfg.lr:g})")
+        history.append({"epoch": epoch + 1, "loss": mean_loss, "train_accuracy": correct / max(seen, 1),
                         "seconds": time.perf_counter() - start})
         if after_epoch is not None:
             after_epoch(epoch + 1, model)

@@ -32,14 +32,14 @@ PACKAGE = Path(__file__).parent
 
 # kind -> (version, fingerprint of its code, the code: modules (folders) or "module:function" / "module:Class.method")
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
-    "data": (2, "ea50716a95ce", ("data",)),
-    "model": (2, "5ed0cbd46027", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
+    "data": (2, "5014e6bd05ed", ("data",)),
+    "model": (2, "84ad06b9c3e6", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
-    "import": (1, "94292d80e2e8", ("checkpoint", "models", "experiments.lab:Lab.imported")),
-    "dataset": (2, "3dc40a1c0b8e", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
+    "import": (1, "1813dd262c00", ("checkpoint", "models", "experiments.lab:Lab.imported")),
+    "dataset": (2, "f3b44b0b5f4f", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
-    "leakage": (1, "041a37e762d6", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
-    "eval": (1, "7e5606c27127", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),
+    "leakage": (1, "86969bb3e902", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
+    "eval": (1, "e7308073c307", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),
     "picture": (1, "c5c7c4633279", ("grid",)),
 }
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from notbugs.attacks import PGD, margin, pgd
+from notbugs.attacks import PGD, PGDL2, margin, pgd
 from notbugs.errors import NotbugsError
 from notbugs.evaluate import robust_accuracy
 from notbugs.models import build_model, model_spec
@@ -130,9 +130,22 @@ def test_custom_loss_hook_is_used(digits_mlp, tiny_batch):
 
 
 def test_torchattacks_call_shape(digits_mlp, tiny_batch):
+    """torchattacks' keywords and defaults: eps, alpha (the step), steps, random_start=True, Linf."""
     x, y = tiny_batch
-    atk = PGD(digits_mlp, norm="l2", eps=0.5, steps=5)
-    assert torch.equal(atk(x, y), pgd(digits_mlp, x, y, norm="l2", eps=0.5, steps=5))
+    atk = PGD(digits_mlp, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False)
+    assert torch.equal(atk(x, y), pgd(digits_mlp, x, y, norm="linf", eps=8 / 255, steps=10, step_size=2 / 255))
+    assert torch.equal(PGD(digits_mlp, norm="L2", eps=0.5, alpha=0.1, steps=5, random_start=False)(x, y),
+                       pgd(digits_mlp, x, y, norm="l2", eps=0.5, steps=5, step_size=0.1))
+    started = PGD(digits_mlp, seed=0)(x, y)  # the default random start, reproducible with a seed
+    assert torch.equal(started, PGD(digits_mlp, seed=0)(x, y)) and (started - x).abs().max() <= 8 / 255 + 1e-6
+    assert torch.equal(PGDL2(digits_mlp, seed=1)(x, y), PGD(digits_mlp, eps=1.0, alpha=0.2, norm="l2", seed=1)(x, y))
+
+
+@pytest.mark.parametrize("norm", ["Linf", "LINF", "linf", "inf"])
+def test_the_fields_spellings_of_a_norm(digits_mlp, tiny_batch, norm):
+    x, y = tiny_batch
+    assert torch.equal(pgd(digits_mlp, x, y, norm=norm, eps=0.1, steps=2),
+                       pgd(digits_mlp, x, y, norm="linf", eps=0.1, steps=2))
 
 
 @pytest.mark.parametrize("bad", [dict(eps=-0.1), dict(norm="l3"), dict(steps=-1), dict(eps=torch.ones(3))])

@@ -47,9 +47,11 @@ def test_editing_a_folder_dataset_rebuilds_what_was_trained_on_it(folder_data, t
     hashed = content.HASHED["files"]
     again = run_experiments(["paper"], preset, out=tmp_path / "o2", cache=tmp_path / "c", progress=False)
     assert not built(again) and content.HASHED["files"] == hashed
-    # a class relabelled (its images moved to another class folder) and some images deleted
-    for f in list((folder_data / "train" / "3").iterdir()):
-        f.rename(folder_data / "train" / "5" / f"moved-{f.name}")
+    # two classes relabelled (their folders swapped) and some images deleted
+    train = folder_data / "train"
+    (train / "3").rename(train / "swap")
+    (train / "5").rename(train / "3")
+    (train / "swap").rename(train / "5")
     for f in sorted((folder_data / "train" / "7").iterdir())[:10]:
         f.unlink()
     edited = run_experiments(["paper"], preset, out=tmp_path / "o3", cache=tmp_path / "c", progress=False)

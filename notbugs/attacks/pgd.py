@@ -10,6 +10,8 @@ input tensor is never modified.
 
 from __future__ import annotations
 
+import math
+import warnings
 from contextlib import contextmanager
 from typing import Callable
 
@@ -17,8 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import NotbugsError
-from ..inputs import check_batch, check_classes, check_device, check_images
+from ..errors import NotbugsError, NotbugsWarning
+from ..inputs import check_batch, check_classes, check_device, check_images, check_logits
 from .threat import THREATS
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -40,16 +42,42 @@ def frozen(model: nn.Module):
         model.train(was_training)
 
 
+def norm_name(norm: str) -> str:
+    """The threat model's name in any of the field's spellings: l2 / L2, linf / Linf / LINF / inf."""
+    name = str(norm).lower().replace("_", "")
+    name = {"inf": "linf", "l-inf": "linf", "linfinity": "linf", "2": "l2"}.get(name, name)
+    if name not in THREATS:
+        raise NotbugsError(f"unknown norm '{norm}'; use one of L2 or Linf")
+    return name
+
+
 def as_eps(eps, x: torch.Tensor, what: str = "eps") -> torch.Tensor:
-    """A scalar or a length-N eps as an (N, 1, 1, 1) tensor on x's device; refuse negatives."""
+    """A scalar or a length-N eps as an (N, 1, 1, 1) tensor on x's device; refuse negatives and non-finite values."""
     eps_t = torch.as_tensor(eps, dtype=x.dtype, device=x.device)
     if eps_t.ndim == 0:
         eps_t = eps_t.expand(len(x))
     if eps_t.shape != (len(x),):
         raise NotbugsError(f"{what} must be a scalar or have one value per example ({len(x)}), got shape {tuple(eps_t.shape)}")
-    if torch.isnan(eps_t).any() or (eps_t < 0).any():
-        raise NotbugsError(f"{what} must be >= 0, got {eps if eps_t.numel() == 1 else 'negative or NaN entries'}")
+    if not torch.isfinite(eps_t).all() or (eps_t < 0).any():
+        raise NotbugsError(f"{what} must be a finite number >= 0, got "
+                           f"{eps if eps_t.numel() == 1 else 'negative, NaN or infinite entries'}")
     return eps_t.view(-1, *([1] * (x.ndim - 1)))
+
+
+def pixel_box(norm: str, x: torch.Tensor) -> float:
+    """The radius of the ball that holds the whole [0, 1] pixel box around any image: larger eps mean the same."""
+    return 1.0 if norm == "linf" else math.sqrt(x[0].numel())
+
+
+def within_box(eps_t: torch.Tensor, norm: str, x: torch.Tensor) -> torch.Tensor:
+    """eps capped at the whole pixel box, with a warning when it was above it: the attack is then unbounded (any
+    image at all), and an L2 eps of 1e20 would otherwise overflow float32 norms into keeping the clean image."""
+    box = pixel_box(norm, x)
+    if len(x) and bool((eps_t > box).any()):
+        warnings.warn(NotbugsWarning(f"{norm} eps {float(eps_t.max()):g} covers the whole pixel box (radius "
+                                     f"{box:.3g} for these images): the attack is unbounded"), stacklevel=3)
+        return eps_t.clamp(max=box)
+    return eps_t
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -102,12 +130,11 @@ def pgd(
         if len(y) != len(x):
             raise NotbugsError(f"{len(x)} images but {len(y)} targets; give one per image")
     check_device(model, x, y)  # no values read: free on any device
-    if norm not in THREATS:
-        raise NotbugsError(f"unknown norm '{norm}'; use one of {', '.join(THREATS)}")
+    norm = norm_name(norm)
     if steps < 0:
         raise NotbugsError(f"steps must be >= 0, got {steps}")
     threat = THREATS[norm]
-    eps_t = as_eps(eps, x)
+    eps_t = within_box(as_eps(eps, x), norm, x)
     alpha = as_eps(step_size if step_size is not None else 2.5 * eps_t.flatten() / max(steps, 1), x, "step_size")
     sign = -1.0 if targeted else 1.0
     x0 = x.detach()
@@ -121,8 +148,11 @@ def pgd(
         for i in range(steps + 1 if best else steps):  # only ``best`` needs the last iterate's forward pass
             x_adv = (x0 + delta).requires_grad_(True)
             logits = model(x_adv)
-            if i == 0 and check_values:
-                check_classes(logits.shape[-1], y)
+            if i == 0:
+                if not isinstance(logits, torch.Tensor):
+                    check_logits(logits, model)
+                if check_values:
+                    check_classes(logits.shape[-1], y)
             loss = loss_fn(logits, y)
             if best:
                 score = sign * (loss if select is None else select(logits, y)).detach().float()
@@ -141,10 +171,25 @@ def pgd(
 
 
 class PGD:
-    """The call shape torchattacks users know: ``PGD(model, norm=..., eps=..., steps=...)(x, y)``."""
+    """torchattacks' call shape and defaults: ``PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)(x, y)``,
+    Linf unless ``norm`` says otherwise. ``alpha`` is the step size (``step_size`` is accepted too)."""
 
-    def __init__(self, model: nn.Module, *, norm: str = "linf", eps=8 / 255, steps: int = 10, step_size=None, **options):
-        self.model, self.kwargs = model, dict(norm=norm, eps=eps, steps=steps, step_size=step_size, **options)
+    def __init__(self, model: nn.Module, eps=8 / 255, alpha=2 / 255, steps: int = 10, random_start: bool = True,
+                 *, norm: str = "Linf", step_size=None, seed: int | None = None, **options):
+        if step_size is not None and alpha not in (None, 2 / 255) and step_size != alpha:
+            raise NotbugsError("give the step size once, as alpha (torchattacks' name) or step_size")
+        self.model = model
+        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.kwargs = dict(norm=norm_name(norm), eps=eps, steps=steps,
+                           step_size=step_size if step_size is not None else alpha, random_start=random_start,
+                           **options)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return pgd(self.model, x, y, **self.kwargs)
+        return pgd(self.model, x, y, generator=self.generator, **self.kwargs)
+
+
+class PGDL2(PGD):
+    """torchattacks' ``PGDL2``: ``PGDL2(model, eps=1.0, alpha=0.2, steps=10, random_start=True)(x, y)``."""
+
+    def __init__(self, model: nn.Module, eps=1.0, alpha=0.2, steps: int = 10, random_start: bool = True, **options):
+        super().__init__(model, eps=eps, alpha=alpha, steps=steps, random_start=random_start, norm="L2", **options)

@@ -70,6 +70,10 @@ class ImageData:
     def __post_init__(self):
         for split in ("train", "test"):
             check_images(getattr(self, f"{split}_x"), getattr(self, f"{split}_y"), len(self.classes), f"{self.name} {split}")
+            if len(getattr(self, f"{split}_x")) == 0:
+                raise NotbugsError(f"{self.name}: its {split} split holds no images")
+        if not self.classes:
+            raise NotbugsError(f"{self.name} has no classes")
         self.mean = tuple(self.train_x.mean(dim=(0, 2, 3)).tolist())
         self.std = tuple(self.train_x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist())
 

@@ -90,6 +90,9 @@ def read_archive(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         with tarfile.open(path, "r:gz") as tar:
             for member in tar:
                 if member.name in wanted and member.isfile():
+                    if member.size > MAX_BATCH_BYTES:  # read nothing that would not fit a batch (a tar bomb)
+                        raise NotbugsError(f"{path}:{member.name} declares {member.size} bytes; a CIFAR-10 batch "
+                                           f"holds about 31 MB: this is not CIFAR-10's python archive")
                     batches[wanted[member.name]] = parse_batch(tar.extractfile(member).read(),
                                                                f"{path}:{member.name}")
     except (tarfile.TarError, OSError, EOFError) as exc:
@@ -106,6 +109,7 @@ ARCHIVE = "cifar-10-python.tar.gz"
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_FILES = ["test_batch"]
 RELEASE_SIZE = 10000  # images per batch of the release
+MAX_BATCH_BYTES = 256 << 20  # a release batch is 31 MB; a member larger than this is not one
 RELEASE_MD5 = {"data_batch_1": "c99cafc152244af753f735de768cd75f", "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
                "data_batch_3": "54ebc095f3ab1f0389bbae665268c751", "data_batch_4": "634d18415352ddfa80567beed471001a",
                "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb", "test_batch": "40351d587109b95175f43aff81a1287e"}

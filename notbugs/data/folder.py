@@ -7,12 +7,14 @@ one-channel.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NotbugsError
 
+MAX_PIXELS = 4096 * 4096  # per image: larger ones are refused before they are decompressed
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".webp", ".tif", ".tiff"}
 
 
@@ -41,13 +43,23 @@ def read_folder(root: Path, size: tuple[int, int] | None = None):
         used.update({f"{split}/{classes[i]}/{f.name}": f for f, i in files})
         if not files:
             raise NotbugsError(f"{base} holds no images in the class folders {classes}")
+        empty = [c for i, c in enumerate(classes) if not any(j == i for _, j in files)]
+        if empty and split == "train":
+            raise NotbugsError(f"{base}: the class folder(s) {', '.join(empty)} hold no images; remove them or add "
+                               "images (a class without images gives a model an output it never learns)")
         images = []
         for f, _ in files:
             try:
-                with Image.open(f) as im:
-                    im.load()
-                    images.append(im.copy())
-            except (UnidentifiedImageError, OSError) as exc:
+                with warnings.catch_warnings():  # a huge image is refused, not decompressed (a decompression bomb)
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(f) as im:
+                        if im.size[0] * im.size[1] > MAX_PIXELS:
+                            raise NotbugsError(f"{f} is {im.size[0]}x{im.size[1]} pixels, more than the {MAX_PIXELS} "
+                                               "an image of a dataset folder may have here; resize the images")
+                        im.load()
+                        images.append(im.copy())
+            except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning,
+                    Image.DecompressionBombError) as exc:
                 raise NotbugsError(f"{f} is not a readable image ({exc})") from None
         out.append((images, np.array([i for _, i in files], dtype=np.int64)))
     gray = all(im.mode in ("L", "1", "I;16") for images, _ in out for im in images)

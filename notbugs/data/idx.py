@@ -8,6 +8,7 @@ bytes. A bad file gets an error naming it, never a garbled tensor.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -19,10 +20,37 @@ from ..errors import NotbugsError
 _UBYTE = 0x08
 
 
+MAX_BYTES = 2 << 30  # what an IDX file may hold (the largest release, MNIST's training images, holds 47 MB)
+
+
+def _gunzip_bounded(data: bytes, path: Path) -> bytes:
+    """A gzipped IDX file inflated no further than its own header says it holds (and never past ``MAX_BYTES``): a
+    file that would inflate beyond that (a decompression bomb) is refused before it fills the memory."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    head = d.decompress(data, 4)
+    if len(head) == 4 and head[0] == 0 and head[1] == 0:
+        head += d.decompress(d.unconsumed_tail, 4 * head[3])
+        dims = struct.unpack(f">{head[3]}I", head[4:]) if len(head) == 4 + 4 * head[3] else ()
+        size = len(head) + math.prod(dims)
+        if size > MAX_BYTES:
+            raise NotbugsError(f"{path} declares {size} bytes of data, more than the {MAX_BYTES} an IDX file may "
+                               "hold here; it is not a dataset of this lab")
+        body = d.decompress(d.unconsumed_tail, size - len(head))
+        if d.decompress(d.unconsumed_tail, 1):
+            raise NotbugsError(f"{path} inflates beyond the {size} bytes its header declares; it is damaged or not "
+                               "an IDX file")
+        raw = head + body
+    else:
+        raw = head + d.decompress(d.unconsumed_tail, MAX_BYTES)
+    if not d.eof:
+        raise EOFError("the gzip stream ends before its trailer")
+    return raw
+
+
 def read_idx(path: Path) -> np.ndarray:
     path = Path(path)
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        raw = _gunzip_bounded(path.read_bytes(), path) if path.suffix == ".gz" else path.read_bytes()
     except FileNotFoundError:
         raise NotbugsError(f"{path} does not exist") from None
     except (OSError, EOFError, zlib.error) as exc:
@@ -36,7 +64,7 @@ def read_idx(path: Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise NotbugsError(f"{path} has a truncated IDX header")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)  # Python's integers: a crafted header cannot overflow the check
     if len(raw) - header != expected:
         raise NotbugsError(
             f"{path} holds {len(raw) - header} data bytes but its header declares {dims} = {expected}; "

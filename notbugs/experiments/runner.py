@@ -28,7 +28,7 @@ import torch
 
 from .. import __version__
 from ..data.content import files_content
-from ..errors import NotbugsError
+from ..errors import DiskFull, NotbugsError
 from ..pipeline import Build, Store
 from ..reference import all_reference
 from ..storage import read_json, write_json
@@ -171,12 +171,16 @@ def _inputs_content(lab: Lab, e: Experiment, settings) -> dict:
 def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path | None = None,
                     progress: bool = True, say: Callable[[str], None] | None = None,
                     on_update: Callable[[dict], None] | None = None, rebuild: tuple[str, ...] = (),
-                    read_only: bool = False, on_event: Callable[[dict], None] | None = None) -> dict:
-    """Run the named experiments; ``on_update(results)`` after each one (the CLI rewrites the report there)."""
+                    read_only: bool = False, on_event: Callable[[dict], None] | None = None,
+                    write_to: Path | None = None) -> dict:
+    """Run the named experiments; ``on_update(results)`` after each one (the CLI rewrites the report there).
+    ``out`` is the run folder results name their store and pictures relative to; ``write_to`` is where its files
+    are written meanwhile (the CLI's private sibling, moved to ``out`` when the run ends; default ``out``)."""
     chosen = select(names)
     check_device(preset.device)
     snapshot()
     out = Path(out)
+    write_to = Path(write_to) if write_to is not None else out
     store = Store(cache or out / "cache", device=preset.device, rebuild=rebuild, read_only=read_only,
                   on_event=on_event)
     lab = Lab(preset, store, progress=progress)
@@ -229,8 +233,11 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
             entry["results"] = art.summary
             entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
             entry["status"] = Status.DONE
-            entry["artifacts"] = read_json(art.file(PROVENANCE))["steps"]
-            _copy_pictures(art.path / "pictures", out / "pictures")
+            entry["artifacts"] = read_json(art.file(PROVENANCE))["steps"] + [
+                {"step": f"results of {e.name}", "kind": "results", "key": art.key}]
+            _copy_pictures(art.path / "pictures", write_to / "pictures")
+        except DiskFull:
+            raise
         except NotbugsError as exc:
             entry.update(status=Status.ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one experiment's failure must not stop the others

@@ -89,8 +89,8 @@ def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path
               say: Callable[[str], None] | None = None,
               on_update: Callable[[int | None, dict], None] | None = None, **store_options) -> dict:
     """Run the experiments once per seed on one store; ``on_update(seed, results)`` after each experiment of a
-    seed, and ``on_update(None, combined)`` after each seed; ``store_options`` (rebuild, read_only, on_event) go
-    to every seed's run."""
+    seed, and ``on_update(None, combined)`` after each seed; ``store_options`` (rebuild, read_only, on_event,
+    write_to) go to every seed's run."""
     cache = cache or Path(out) / "cache"
     per_seed = {}
     for seed in seeds:
@@ -98,10 +98,13 @@ def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path
             say(f"--- seed {seed} ({seeds.index(seed) + 1} of {len(seeds)})")
         preset = make_preset(preset_name, seed=seed, dataset=dataset, device=device, given=given,
                              given_arch=given_arch)
+        options = dict(store_options)
+        if options.get("write_to") is not None:
+            options["write_to"] = Path(options["write_to"]) / f"seed-{seed}"
         per_seed[seed] = run_experiments(names, preset, out=Path(out) / f"seed-{seed}", cache=cache,
                                          progress=progress, say=say,
                                          on_update=(lambda r, s=seed: on_update(s, r)) if on_update else None,
-                                         **store_options)
+                                         **options)
         if on_update:
             on_update(None, combine(per_seed))
     return combine(per_seed)

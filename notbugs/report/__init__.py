@@ -78,6 +78,8 @@ def check_shape(results) -> dict:
     """The fields the page is drawn from, each of the type it must have; the first that is not is named."""
     if not isinstance(results, dict):
         raise NotbugsError(f"results must be a JSON object, got {type(results).__name__}")
+    if "experiments" not in results and "models" not in results:  # neither today's shape nor a paper-only file
+        raise NotbugsError("results field 'experiments' is missing; is this a notbugs results.json?")
     results = upgrade(results)
     for field, kind in (("experiments", dict), ("dataset", str), ("preset", str)):
         if not isinstance(results.get(field), kind):
@@ -94,7 +96,13 @@ def check_shape(results) -> dict:
 
 
 def _number(value, percent: bool) -> str:
-    return "undefined" if value is None else f"{100 * value:.1f}" if percent else f"{value:.3g}"
+    """A number as the map shows it; anything else (results from elsewhere) as its text, escaped where it is
+    placed."""
+    if value is None:
+        return "undefined"
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    return f"{100 * value:.1f}" if percent else f"{value:.3g}"
 
 
 def statistic(test: dict) -> str:
@@ -102,11 +110,12 @@ def statistic(test: dict) -> str:
     percentages)."""
     pc = test.get("percent", True)
     ci = test.get("ci")
-    interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if ci else ""
+    interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if isinstance(ci, list) and len(ci) == 2 else ""
     if test.get("sd") is not None:  # over seeds: the mean and the spread of the seeds' values
         interval = f" ± {_number(test['sd'], pc)} over seeds"
     distance = test.get("distance")
-    away = f", {'+' if distance >= 0 else '−'}{_number(abs(distance), pc)} from it" if distance is not None else ""
+    away = (f", {'+' if distance >= 0 else '−'}{_number(abs(distance), pc)} from it"
+            if isinstance(distance, (int, float)) else "")
     return (f"{test['name']}: {_number(test.get('value'), pc)}{interval} (margin {test['sense']} "
             f"{_number(test['margin'], pc)}{away})")
 

@@ -25,7 +25,7 @@ from notbugs.attacks import pgd
 from notbugs.data import subset
 from notbugs.evaluate import agreement, predict
 from notbugs.experiments.lab import Lab
-from notbugs.experiments.nakkiran import Settings
+from notbugs.experiments.nakkiran import EXPERIMENT
 from notbugs.experiments.runner import make_preset
 from notbugs.pipeline import Store
 
@@ -49,11 +49,17 @@ def main():
     p.add_argument("--eps", default="2,3,4,5")
     p.add_argument("--steps", default="10,20,50")
     p.add_argument("--images", type=int, default=500)
+    p.add_argument("--members", type=int, default=None, help="default: the preset's nakkiran setting")
+    p.add_argument("--member-images", type=int, default=None, help="0: the standard model's training images")
+    p.add_argument("--member-epochs", type=int, default=None, help="0: the standard model's epochs")
     args = p.parse_args()
     preset = make_preset(args.preset, seed=args.seed)
     lab = Lab(preset, Store(args.cache, device=preset.device))
-    s = {"quick": Settings(member_images=10000)}.get(args.preset, Settings())
-    ens = [lab.model(a) for a in lab.ensemble(s.members + 1, limit=s.member_images, epochs=s.member_epochs)]
+    s = EXPERIMENT.settings[args.preset](preset)
+    k = s.members if args.members is None else args.members
+    images = s.member_images if args.member_images is None else args.member_images or None
+    epochs = s.member_epochs if args.member_epochs is None else args.member_epochs or None
+    ens = [lab.model(a) for a in lab.ensemble(k + 1, limit=images, epochs=epochs)]
     source, members, held_out = lab.model(lab.std()), ens[:-1], ens[-1]
     data = lab.data
     x, y = subset(data.test_x, data.test_y, args.images, args.seed)
@@ -65,7 +71,8 @@ def main():
             for steps in (int(k) for k in args.steps.split(",")):
                 start = time.perf_counter()
                 x_adv = pgd(attacked, x, t, norm="l2", eps=eps, steps=steps, targeted=True)
-                print(json.dumps({"source": name, "eps": eps, "steps": steps, "images": len(x),
+                print(json.dumps({"source": name, "members": k, "member_images": images,
+                                  "member_epochs": epochs, "eps": eps, "steps": steps, "images": len(x),
                                   "success": round(float(agreement(source, x_adv, t)), 4),
                                   "transfer": round(float(agreement(held_out, x_adv, t)), 4),
                                   "seconds": round(time.perf_counter() - start, 1)}), flush=True)

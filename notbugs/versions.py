@@ -36,7 +36,7 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "model": (2, "84ad06b9c3e6", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
     "import": (1, "1813dd262c00", ("checkpoint", "models", "experiments.lab:Lab.imported")),
-    "dataset": (2, "f3b44b0b5f4f", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
+    "dataset": (2, "746619b74934", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
     "leakage": (1, "86969bb3e902", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
     "eval": (1, "e7308073c307", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),

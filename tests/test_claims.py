@@ -91,13 +91,34 @@ def test_the_non_transferable_attack_needs_plain_pgd_to_transfer():
     for attack, success, transfer in (("targeted PGD", 0.99, 0.044), ("non-transferable", 0.99, 0.0)):
         rows.append({"norm": "l2", "eps": 2.0, "attack": attack, "images": 500, "success": Proportion(success, 500),
                      "transfer": Proportion(transfer, 500), "held_out_keeps_label": Proportion(0.9, 500)})
-    d_det = {k: {"accuracy": Proportion(a, 10000), "shifted_accuracy": Proportion(b, 10000)}
-             for k, a, b in (("targeted PGD", 0.16, 0.5), ("non-transferable", 0.02, 0.78))}
-    d_det["non-transferable"]["attack_success"] = Proportion(0.99, 5000)
-    res = {"attacks": rows, "d_det": d_det, "chance": 0.1, "members": 3, "det_images": 5000}
-    verdicts = nakkiran.judge(res, nakkiran.Settings())
+    def d_det(plain_y, plain_shift):
+        d = {k: {"accuracy": Proportion(a, 10000), "shifted_accuracy": Proportion(b, 10000)}
+             for k, a, b in (("targeted PGD", plain_y, plain_shift), ("non-transferable", 0.02, 0.78))}
+        d["non-transferable"]["attack_success"] = Proportion(0.99, 5000)
+        return {"attacks": rows, "d_det": d, "chance": 0.1, "members": 3, "det_images": 5000}
+
+    verdicts = nakkiran.judge(d_det(0.33, 0.27), nakkiran.Settings())
     assert decide(nakkiran.CLAIMS[0], verdicts["non_transferable_attack"])[0] == NOT_TESTABLE
     assert decide(nakkiran.CLAIMS[1], verdicts["non_transferable_d_det"])[0] == HOLDS
+
+
+def test_the_non_transferable_d_det_needs_a_plain_d_det_that_teaches():
+    """(b) contrasts with the plain D_det of the same images: one that teaches 16 % on Y (below Table 1's level)
+    or more on Y+1 than on Y leaves nothing to contrast against."""
+    rows = [{"norm": "l2", "eps": 3.0, "attack": a, "images": 500, "success": Proportion(0.99, 500),
+             "transfer": Proportion(t, 500), "held_out_keeps_label": Proportion(0.5, 500)}
+            for a, t in (("targeted PGD", 0.4), ("non-transferable", 0.02))]
+
+    def verdict(plain_y, plain_shift):
+        d = {k: {"accuracy": Proportion(a, 20000), "shifted_accuracy": Proportion(b, 20000)}
+             for k, a, b in (("targeted PGD", plain_y, plain_shift), ("non-transferable", 0.02, 0.78))}
+        d["non-transferable"]["attack_success"] = Proportion(0.99, 20000)
+        res = {"attacks": rows, "d_det": d, "chance": 0.1, "members": 3, "det_images": 20000}
+        return decide(nakkiran.CLAIMS[1], nakkiran.judge(res, nakkiran.Settings())["non_transferable_d_det"])[0]
+
+    assert verdict(0.16, 0.5) == NOT_TESTABLE
+    assert verdict(0.34, 0.40) == NOT_TESTABLE
+    assert verdict(0.34, 0.25) == HOLDS
 
 
 def test_d_nr_from_noise_must_teach_less_by_a_margin():

@@ -26,6 +26,7 @@ from ..checkpoint import MODEL_FILE, load_model, save_model
 from ..construct import leakage
 from ..data import ImageData, load_dataset, subset, subset_index
 from ..data.content import files_content
+from ..errors import NotbugsError
 from ..evaluate import accuracy, evaluate
 from ..grid import image_grid_png
 from ..pipeline import Artifact, Build, Store
@@ -39,11 +40,14 @@ from .presets import Preset
 SOURCES = {"robust": "adv", "nonrobust": "std", "rand": "std", "det": "std"}  # the paper's source model per kind
 
 
-def dataset_name(kind: str, source: str | None = None, start: str = "image", keep: bool = False) -> str:
-    """d_r, d_nr, d_rand, d_det; variants say what differs (d_det_robust_source, d_r_noise, d_det_non_transferable)."""
+def dataset_name(kind: str, source: str | None = None, start: str = "image", keep: bool = False,
+                 eps: float | None = None) -> str:
+    """d_r, d_nr, d_rand, d_det; variants say what differs (d_det_robust_source, d_r_noise, d_det_non_transferable,
+    d_det_eps3)."""
     name = KINDS[kind]
     if source and source != SOURCES[kind]:
         name += "_robust_source" if source == "adv" else f"_{source}_source"
+    name += f"_eps{eps:g}" if eps is not None else ""
     return name + ("_noise" if start == "noise" else "") + ("_non_transferable" if keep else "")
 
 
@@ -176,17 +180,24 @@ class Lab:
 
     # the paper's datasets ------------------------------------------------------------------------------
     def dataset(self, kind: str, *, source: str | None = None, start: str = "image", limit: int | None = None,
-                keep: list[Artifact] | None = None) -> Artifact:
+                keep: list[Artifact] | None = None, eps: float | None = None) -> Artifact:
         """D_R / D_NR / D_rand / D_det from a prefix of one fixed shuffle of D.
 
         ``source`` ("std" or "adv") overrides the paper's source model; ``start``
         "noise" starts inversion from noise; ``limit`` overrides the preset's size;
-        ``keep`` (models) makes the relabelling attack non-transferable to them (Nakkiran).
+        ``keep`` (models) makes the relabelling attack non-transferable to them (Nakkiran);
+        ``eps`` overrides the relabelling eps (its step keeps its ratio to eps).
         """
         p = self.preset
         source = source or SOURCES[kind]
-        name = dataset_name(kind, source, start, bool(keep))
         cfg = {"robust": p.inversion, "nonrobust": p.inversion, "rand": p.rand, "det": p.det}[kind]
+        if eps is not None and eps == getattr(cfg, "eps", None):
+            eps = None
+        if eps is not None:
+            if kind not in ("rand", "det"):
+                raise NotbugsError(f"an eps belongs to a relabelled dataset, not to '{kind}'")
+            cfg = replace(cfg, eps=eps, step_size=cfg.step_size * eps / cfg.eps)
+        name = dataset_name(kind, source, start, bool(keep), eps)
         if start != "image":
             cfg = replace(cfg, start=start)
         if limit is None:

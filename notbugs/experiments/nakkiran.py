@@ -12,6 +12,18 @@ Two counterpoints to "adversarial examples are features":
    labels flipped) a model that fits the flipped labels is flipped by a tiny
    Linf perturbation, while the same model stopped early, or trained without
    the input noise or without the label noise, is robust.
+
+Where the lab departs from the response, and why:
+- The ensemble and the held-out model are small CNNs trained with the standard model's recipe on Fashion-MNIST
+  (10 members at the full preset, as in the response; 3 at quick, for cost). Trained on 10k images for 2 epochs
+  instead (the lab's earlier setting) the held-out model took plain targeted PGD at eps 2 on 2 % of the images;
+  trained like the source, 17 % (quick, seed 0, 274 test images, benchmarks/nakkiran_transfer.py).
+- The L2 eps is 3.0, not the response's 2.5 (CIFAR-10): the claim needs plain targeted PGD to transfer (its
+  premise); between these models it does so at 3.0 (43 %, seed 0, 20 steps) and not at the paper experiment's 2.0
+  (17 %). Both D_dets of (b) are built at that eps from the same first images.
+- (b) builds both D_dets from 20,000 images (the response: all of CIFAR-10's 50,000): from 5,000 the plain D_det's
+  model learned 7.1 % on Y (quick, seed 0), nothing to contrast against.
+- Squares: a ResNet-18 of base width 16 on 2,000 images (the response: 10,000), only at the full preset.
 """
 
 from __future__ import annotations
@@ -39,12 +51,13 @@ from .lab import Lab, dataset_name
 @dataclass
 class Settings:
     members: int = 3  # the ensemble the attack must not fool (10 in the response)
-    member_images: int = 20000  # each member's training images...
-    member_epochs: int = 2  # ...and epochs (independent seeds)
+    member_images: int | None = None  # each member's (and the held-out model's) training images, None: the standard
+    member_epochs: int | None = None  # model's; epochs likewise (independent seeds)
     attack_images: int = 500
     attack_steps: int = 20
-    linf_eps: float = 0.1  # the L2 eps is the preset's D_det eps
-    det_images: int = 5000  # D_det made with the non-transferable attack, against the paper's on the same images
+    linf_eps: float = 0.1
+    l2_eps: float | None = 3.0  # of the attacks and of both D_dets (None: the preset's D_det eps); see the docstring
+    det_images: int = 20000  # both D_dets (plain and non-transferable) from these first images
     squares_skipped: str = ""  # why adversarial squares do not run at this preset ("" runs them)
     # measured here (probe, seed 0): a ResNet-18 of base width 16 on 2,000 square images, 40 epochs of Adam 1e-3 at
     # batch 64 on a cosine schedule, fitted the flipped labels (train 99.95 %, clean test 96.1 %) and kept 0.3 % under
@@ -141,17 +154,19 @@ def run(s: Settings, lab: Lab) -> dict:
     ens = lab.ensemble(s.members + 1, limit=s.member_images, epochs=s.member_epochs)
     inputs = {"source": lab.std(), "held_out": ens[-1], "data": data,
               **{f"member{i}": m for i, m in enumerate(ens[:-1])}}
+    eps = s.l2_eps or lab.preset.det.eps
     out = {"members": s.members, "attacks": lab.measure(
         "non-transferable attack", attack_table, inputs=inputs,
-        params={"settings": asdict(s), "l2_eps": lab.preset.det.eps, "seed": lab.seed}).summary["rows"]}
-    # D_det from the non-transferable attack against the paper's D_det, on the same first images
-    plain = lab.dataset("det")
-    nt = lab.dataset("det", limit=s.det_images, keep=ens[:-1])
+        params={"settings": asdict(s), "l2_eps": eps, "seed": lab.seed}).summary["rows"]}
+    # D_det from the non-transferable attack against plain D_det, both from the same first images at one eps
+    plain = lab.dataset("det", limit=s.det_images, eps=eps)
+    nt = lab.dataset("det", limit=s.det_images, keep=ens[:-1], eps=eps)
     shifted = (data.test_y + 1) % data.num_classes
     out["d_det"] = {}
-    for name, art, dname in (("targeted PGD", plain, "d_det"),
-                             ("non-transferable", nt, dataset_name("det", keep=True))):
-        model = lab.model(lab.fresh_prefix("det", s.det_images, built=art, name=dname))
+    tag = eps if eps != lab.preset.det.eps else None
+    for name, art, dname in (("targeted PGD", plain, dataset_name("det", eps=tag)),
+                             ("non-transferable", nt, dataset_name("det", keep=True, eps=tag))):
+        model = lab.model(lab.fresh_prefix("det", None, built=art, name=dname))
         out["d_det"][name] = {"accuracy": accuracy(model, data.test_x, data.test_y),
                               "shifted_accuracy": accuracy(model, data.test_x, shifted)}
     out["d_det"]["non-transferable"]["attack_success"] = nt.summary["attack_success"]
@@ -176,6 +191,9 @@ NT_Y = Bound("non-transferable D_det accuracy on Y minus chance", "<=", 0.05)
 NT_SHIFT = Bound("non-transferable D_det accuracy on Y+1", ">=", 0.40)
 CONTRAST = Bound("plain minus non-transferable D_det accuracy on Y", ">=", 0.10)
 NT_BUILT = Bound("non-transferable attack's success on the D_det images", ">=", 0.90)
+# the effect (b) contrasts against: the plain D_det of the same images reproduces Table 1 (as robust_source asks)
+PLAIN_ON_Y = Bound("plain D_det accuracy on Y", ">=", 0.30)
+PLAIN_Y_OVER_SHIFT = Bound("plain D_det: accuracy on Y minus on Y+1", ">=", 0.0)
 MEMORISED = Bound("memorising model's training accuracy", ">=", 0.99)
 FLIPPED = Bound("memorising model's accuracy under attack", "<=", 0.20)
 ROBUST = {k: Bound(f"{k} model's accuracy under attack", ">=", 0.90)
@@ -191,7 +209,7 @@ CLAIMS = (
           "points on Y), teaches the shift (at least 40 % on Y+1), and at least 10 points less on Y than the plain "
           "D_det of the same images.",
           "CIFAR-10 L2: 2.8 % on Y, 70.8 % on Y+1 (plain PGD: 33.2 % / 27.3 %)",
-          tests=(NT_Y, NT_SHIFT, CONTRAST), premises=(NT_BUILT,)),
+          tests=(NT_Y, NT_SHIFT, CONTRAST), premises=(NT_BUILT, PLAIN_ON_Y, PLAIN_Y_OVER_SHIFT)),
     Claim("squares_memorisation", f"{WHO}, Adversarial Examples are Just Bugs, Too",
           "Adversarial squares: the model that memorises the flipped labels keeps at most 20 % accuracy under a "
           "Linf 0.01 attack, while the one-epoch model and the models trained without input noise or without label "
@@ -217,9 +235,11 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
                   "10 %, where plain targeted PGD transfers (at least 30 %)."),
         "non_transferable_d_det": Verdict(
             {NT_Y.name: Estimate(d["accuracy"] - chance, y_ci), NT_SHIFT.name: d["shifted_accuracy"],
-             CONTRAST.name: difference(pd["accuracy"], d["accuracy"]), NT_BUILT.name: d["attack_success"]},
+             CONTRAST.name: difference(pd["accuracy"], d["accuracy"]), NT_BUILT.name: d["attack_success"],
+             PLAIN_ON_Y.name: pd["accuracy"],
+             PLAIN_Y_OVER_SHIFT.name: difference(pd["accuracy"], pd["shifted_accuracy"])},
             f"{d['accuracy']:.1%} on Y / {d['shifted_accuracy']:.1%} on Y+1",
-            f"D_det of {res['det_images']} images: non-transferable {d['accuracy']:.1%} on Y, {d['shifted_accuracy']:.1%}"
+            f"D_det of {res['det_images']} images at L2 eps {nt['eps']:g}: non-transferable {d['accuracy']:.1%} on Y, {d['shifted_accuracy']:.1%}"
             f" on Y+1 (attack success {d['attack_success']:.1%}); plain PGD on the same images {pd['accuracy']:.1%} / "
             f"{pd['shifted_accuracy']:.1%} (chance {chance:.0%})")}
     sq = res.get("squares")
@@ -263,6 +283,7 @@ def section(entry: dict) -> str:
 
 def _tiny(preset) -> Settings:
     return Settings(members=2, member_images=500, member_epochs=2, attack_images=100, attack_steps=5, det_images=300,
+                    l2_eps=None,
                     squares_train=400, squares_test=100, squares_arch=("mlp", {"hidden": 64}), squares_epochs=3)
 
 
@@ -276,8 +297,7 @@ QUICK_SQUARES = ("a model that memorises the flipped labels costs more than the 
 
 
 def _quick(preset) -> Settings:
-    # members on 10k images each (half the images, half the cost of their training) keep "all" inside its budget
-    return Settings(squares_skipped=QUICK_SQUARES, member_images=10000)
+    return Settings(squares_skipped=QUICK_SQUARES)
 
 
 EXPERIMENT = Experiment(
@@ -287,7 +307,7 @@ EXPERIMENT = Experiment(
     method="Attack the standard model towards y+1 while an ensemble of independently trained models must keep the "
            "true label; measure success, transfer to a held-out model, and what a D_det built this way teaches. On "
            "adversarial squares, compare a model that memorises flipped labels with early stopping and two ablations.",
-    settings={"quick": _quick, "full": lambda preset: Settings(members=10, det_images=20000),
+    settings={"quick": _quick, "full": lambda preset: Settings(members=10),
               "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
     cost={"quick": 90.0, "full": 1519.0},  # full: seed 0, in 'all' after the paper; squares step 856 s of it

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/quick
 
-.PHONY: run test install data clean
+.PHONY: run test install data docs clean
 
 $(BIN)/notbugs: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: data
 
 test: data
 	$(BIN)/python -m pytest -q
+
+# The API reference (pdoc) into docs/api/, from the docstrings; fails on a broken reference.
+docs: install
+	$(BIN)/python docs/build_api.py
 
 clean:
 	rm -rf $(VENV) runs

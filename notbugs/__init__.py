@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _ENTRY_POINTS = {  # name here -> (module, its name there); none shadows a submodule (notbugs.evaluate is one)
     "load_dataset": ("notbugs.data", "load_dataset"), "ImageData": ("notbugs.data", "ImageData"),

@@ -58,7 +58,8 @@ def components(model: nn.Module, *, norm: str, eps: float, n_classes: int, seed:
 
 
 def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, seed: int = 0,
-               batch_size: int = 500, which=STANDARD, alive: torch.Tensor | None = None, steps: int = 100) -> dict:
+               batch_size: int = 500, which=STANDARD, alive: torch.Tensor | None = None, steps: int = 100,
+               queries: int = 5000) -> dict:
     """Robust accuracy under the attacks in ``which`` (worst case per example), and after each of them.
 
     ``alive`` (a boolean mask) starts from examples already known to be robust to other attacks (the stress
@@ -70,10 +71,10 @@ def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str,
     n = len(x)
     with frozen(model), torch.no_grad():
         n_classes = model(x[:1]).shape[-1]
-    ok = robust_mask(model, x, y, []) if alive is None else alive.to(dev).clone()
+    ok = (robust_mask(model, x, y, []) if alive is None else alive.to(dev)).clone()  # a normal tensor, written below
     steps_out = [{"attack": "clean" if alive is None else "before", "robust_accuracy": Proportion.of(int(ok.sum()), n)}]
     for name, attack in components(model, norm=norm, eps=eps, n_classes=n_classes, seed=seed, which=which,
-                                   steps=steps):
+                                   steps=steps, queries=queries):
         start = time.perf_counter()
         idx = ok.nonzero().flatten()
         for i in range(0, len(idx), batch_size):

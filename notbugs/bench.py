@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import replace
 
 import torch
@@ -20,7 +21,7 @@ from torch.nn import functional as F
 
 from .attacks import frozen, pgd
 from .construct import invert
-from .errors import NotbugsError
+from .errors import NotbugsError, NotbugsWarning
 from .evaluate import robust_accuracy
 from .models import build_model, model_spec
 from .train import TrainConfig, train
@@ -69,8 +70,9 @@ def interleaved(figures: dict, device: torch.device, min_seconds: float, rounds:
 
 def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: int = 128, steps: int = 7,
               inversion_steps: int = 20, device: str = "cpu", amp: bool = False, compile: bool = False,
-              channels_last: bool = True, min_seconds: float = 2.0, seed: int = 0) -> dict:
-    """Measure every figure of ``notbugs bench``; return them as one flat-ish dict."""
+              channels_last: bool = True, min_seconds: float = 2.0, seed: int = 0, autoattack: bool = False) -> dict:
+    """Measure every figure of ``notbugs bench``; return them as one flat-ish dict. ``autoattack`` adds the
+    seconds per image of AutoAttack's four attacks and of PGD-20 on the same batch."""
     if dataset not in SHAPES:
         raise NotbugsError(f"no shape known for '{dataset}'; use one of {', '.join(SHAPES)}")
     if batch_size < 1 or steps < 1 or inversion_steps < 1 or not (math.isfinite(min_seconds) and min_seconds > 0):
@@ -136,7 +138,11 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     adv = replace(base, adv="l2", eps=eps, steps=steps)
 
     def loop(cfg):
-        return lambda: train(model, data_x, data_y, cfg, progress=False)
+        def run():
+            with warnings.catch_warnings():  # random data: a model at chance is what the bench expects
+                warnings.simplefilter("ignore", NotbugsWarning)
+                train(model, data_x, data_y, cfg, progress=False)
+        return run
 
     t = interleaved({"input_grad": input_grads, "feature_grad": feature_grads, "train_step": train_step,
                      "attack": attack, "inversion": inversion, "evaluation": evaluation,
@@ -150,7 +156,7 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
     def per_image(seconds: float) -> float:
         return batch_size / seconds
 
-    return {
+    out = {
         "dataset_shape": list(shape), "arch": arch, "batch_size": batch_size, "pgd_steps": steps,
         "device": _device_name(dev), "amp": amp, "compile": compile, "channels_last": channels_last,
         "threads": torch.get_num_threads(),
@@ -168,6 +174,33 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
         "inversion_floor_ratio": t["inversion"] / (inversion_steps * t["feature_grad"]),
         "evaluation_images_per_second": per_image(t["evaluation"]),
     }
+    if autoattack:
+        out["autoattack_seconds_per_image"] = autoattack_cost(model, x, eps=eps)
+    return out
+
+
+def autoattack_cost(model, x: torch.Tensor, *, eps: float) -> dict:
+    """Seconds per image of PGD-20 and of each of AutoAttack's attacks, every image of the batch attacked by
+    every attack (labels: the model's own predictions; none is skipped as already fooled, so this is the cost on
+    images that stay robust: the worst case). Square and FAB-T stop early on an image they fool."""
+    from .autoattack import components
+
+    dev = x.device
+    with frozen(model), torch.no_grad():
+        logits = model(x)
+    y = logits.argmax(1)
+    figures = {"pgd-20": lambda: pgd(model, x, y, norm="l2", eps=eps, steps=20)}
+    for name, attack in components(model, norm="l2", eps=eps, n_classes=logits.shape[1]):
+        figures[name] = lambda attack=attack: attack(x, y)
+    out = {}
+    for name, fn in figures.items():
+        start = time.perf_counter()
+        with frozen(model):
+            fn()
+        _sync(dev)
+        out[name] = (time.perf_counter() - start) / len(x)
+    out["autoattack_over_pgd20"] = sum(v for k, v in out.items() if k != "pgd-20") / out["pgd-20"]
+    return out
 
 
 def _device_name(dev: torch.device) -> str:
@@ -192,5 +225,10 @@ def format_table(result: dict) -> str:
     head = (f"{result['arch']} on {tuple(result['dataset_shape'])} images, batch {result['batch_size']}, "
             f"{result['device']}, amp={result['amp']}, compile={result['compile']}, "
             f"channels_last={result.get('channels_last', True)}")
+    aa = result.get("autoattack_seconds_per_image")
+    if aa:
+        rows += [(f"  {name}", f"{1e3 * seconds:,.2f} ms/img", "") for name, seconds in aa.items()
+                 if name != "autoattack_over_pgd20"]
+        rows.append(("AutoAttack (4 attacks)", "", f"{aa['autoattack_over_pgd20']:.1f}x PGD-20 per image"))
     width = max(len(r[0]) for r in rows)
     return "\n".join([head] + [f"  {a:<{width}}  {b:>20}  {c}" for a, b, c in rows])

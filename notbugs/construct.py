@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,8 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .attacks import cross_entropy, frozen, pgd
-from .errors import NotbugsError
+from .attacks import cross_entropy, frozen, norm_name, pgd
+from .errors import NotbugsError, NotbugsWarning
 from .evaluate import agreement
 from .inputs import check_batch, check_classes, device_of
 from .models.fake_relu import fake_relu
@@ -53,7 +54,8 @@ class RelabelConfig:
     mode: str = "det"  # "rand" or "det"
     eps: float = 0.5
     steps: int = 100
-    step_size: float = 0.1
+    step_size: float | None = None  # None: 2.5 * eps / steps, as every attack here
+    norm: str = "l2"  # the paper relabels in L2; "linf" for an Linf threat model
     noise_std: float = 0.0  # > 0: average the attack over Gaussian input noise (expectation over transformation)
     noise_samples: int = 1
     batch_size: int = 500
@@ -110,6 +112,14 @@ def feature_distance(model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torc
         return (fa - fb).flatten(1).norm(dim=1) / fb.flatten(1).norm(dim=1).clamp_min(1e-12)
 
 
+def start_index(n: int, seed: int) -> torch.Tensor:
+    """Where each of n inversions starts: the index of a different training image, chosen independently of its
+    label (the paper's construction); the same for the same n and seed (the report draws start beside result)."""
+    gen = torch.Generator().manual_seed(seed)
+    shift = torch.randint(1, n, (n,), generator=gen) if n > 1 else torch.zeros(1, dtype=torch.long)
+    return (torch.arange(n) + shift) % n
+
+
 def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: InversionConfig, *,
                     progress: bool = True, desc: str = "invert", work: Path | None = None) -> dict | None:
     """D_R (robust ``model``) or D_NR (standard ``model``): one inverted image per training image, computed on
@@ -125,12 +135,10 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
     if not callable(getattr(model, "features", None)):
         raise NotbugsError(f"{type(model).__name__} has no features(x), the representation an inversion matches; "
                            "wrap it: notbugs.models.wrap(module, features='<layer name>')")
-    gen = torch.Generator().manual_seed(cfg.seed)
     if cfg.start == "image":
-        # a different training image for each x, chosen independently of its label
-        shift = torch.randint(1, len(x), (len(x),), generator=gen) if len(x) > 1 else torch.zeros(1, dtype=torch.long)
-        starts = x[(torch.arange(len(x)) + shift) % len(x)]
+        starts = x[start_index(len(x), cfg.seed)]
     else:
+        gen = torch.Generator().manual_seed(cfg.seed)
         starts = (0.5 + 0.25 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
     device = device_of(model)
     relu = None
@@ -141,7 +149,10 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
         with fake_relu(model, target) if cfg.fake_relu else nullcontext() as relu:
             xr, taken = invert(model, target, starts[lo:hi].to(device), steps=cfg.steps, step_size=cfg.step_size,
                                schedule=cfg.schedule, stop_patience=cfg.stop_patience, stop_tol=cfg.stop_tol)
-        return {"x": xr, "dist": feature_distance(model, xr, target), "steps": torch.tensor([taken])}
+        with torch.no_grad():
+            dead = int((model.features(target).flatten(1).abs().sum(1) == 0).sum())
+        return {"x": xr, "dist": feature_distance(model, xr, target), "steps": torch.tensor([taken]),
+                "dead": torch.tensor([dead])}
 
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc)
     if res is None:  # another rank merges
@@ -150,6 +161,10 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
         with fake_relu(model, x[:1].to(device)) as relu:
             pass
     d = res["dist"]
+    if "dead" in res and res["dead"].sum() > 0.1 * len(x):
+        warnings.warn(f"the representation is all zeros for {int(res['dead'].sum())} of {len(x)} images: their "
+                      "feature distance is 0 by construction, so the inversion looks perfect while it matched "
+                      "nothing; invert another layer (wrap(..., features=...))", NotbugsWarning, stacklevel=2)
     return {"x": res["x"], "y": y.clone(),
             "stats": {"relative_feature_distance_mean": d.mean().item(),
                       "relative_feature_distance_median": d.median().item(),
@@ -211,8 +226,14 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
     """D_rand or D_det: x nudged by the standard model towards t, labelled t; computed on the model's device.
 
     ``keep``: models that must go on seeing the true label (Nakkiran's non-transferable attack), on that device."""
-    if cfg.eps < 0:
-        raise NotbugsError(f"eps must be >= 0, got {cfg.eps}")
+    if not cfg.eps >= 0 or not math.isfinite(cfg.eps):
+        raise NotbugsError(f"eps must be a finite number >= 0, got {cfg.eps}")
+    norm = norm_name(cfg.norm)
+    step = cfg.step_size if cfg.step_size is not None else 2.5 * cfg.eps / max(cfg.steps, 1)
+    if cfg.steps * step < cfg.eps:
+        warnings.warn(f"the relabelling attack's path ({cfg.steps} steps of {step:g} = {cfg.steps * step:g}) is "
+                      f"shorter than eps {cfg.eps:g}: it cannot reach the edge of the ball; raise the steps or the "
+                      "step size", NotbugsWarning, stacklevel=2)
     y = check_batch(x, y, "source")
     check_classes(num_classes, y, "source labels")
     t = targets_for(y, num_classes, cfg.mode, torch.Generator().manual_seed(cfg.seed))
@@ -225,16 +246,19 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
             attacked, loss = NoisyAverage(std_model, cfg.noise_std, cfg.noise_samples, gen), _nll
         if keep:
             attacked, loss = Stacked(std_model, keep), non_transferable_loss(y[lo:hi].to(device))
-        return {"x": pgd(attacked, x[lo:hi].to(device), t[lo:hi].to(device), norm="l2", eps=cfg.eps, steps=cfg.steps,
-                         step_size=cfg.step_size, targeted=True, loss_fn=loss, checked=True)}
+        return {"x": pgd(attacked, x[lo:hi].to(device), t[lo:hi].to(device), norm=norm, eps=cfg.eps, steps=cfg.steps,
+                         step_size=step, targeted=True, loss_fn=loss, checked=True)}
 
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc or f"D_{cfg.mode}")
     if res is None:
         return None
-    moved = (res["x"] - x).flatten(1).norm(dim=1)
-    return {"x": res["x"], "y": t, "original_y": y.clone(),
-            "stats": {"attack_success": agreement(std_model, res["x"], t),
-                      "perturbation_l2_mean": moved.mean().item(), "perturbation_l2_max": moved.max().item()}}
+    delta = (res["x"] - x).flatten(1)
+    moved = delta.norm(dim=1)
+    stats = {"attack_success": agreement(std_model, res["x"], t),
+             "perturbation_l2_mean": moved.mean().item(), "perturbation_l2_max": moved.max().item()}
+    if norm == "linf":
+        stats["perturbation_linf_max"] = delta.abs().max().item()
+    return {"x": res["x"], "y": t, "original_y": y.clone(), "stats": stats}
 
 
 def _nll(logp, y):

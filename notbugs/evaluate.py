@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .attacks import frozen, margin, pgd
 from .errors import NotbugsError
 from .inputs import check_batch, check_logits, device_of
+from .progress import bar
 from .values import ByNumber, Proportion
 
 
@@ -85,7 +85,8 @@ def robust_accuracy(model: nn.Module, x, y: torch.Tensor | None = None, *, norm:
     dev = device_of(model)
     gen = torch.Generator().manual_seed(seed)
     robust = total = 0
-    for xb, yb in tqdm(batches(x, y, batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False):
+    for xb, yb in bar(batches(x, y, batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False,
+                      unit="batch"):
         xb, yb = xb.to(dev), yb.to(dev)
         x_adv = pgd(model, xb, yb, norm=norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start,
                     best=True, select=margin, generator=gen)
@@ -94,22 +95,6 @@ def robust_accuracy(model: nn.Module, x, y: torch.Tensor | None = None, *, norm:
     if total == 0:
         raise NotbugsError("no images to measure a robust accuracy on")
     return Proportion.of(robust, total)
-
-
-def strong_robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str, eps: float, steps: int,
-                           restarts: int = 3, seed: int = 0, batch_size: int = 512) -> Proportion:
-    """Worst case per example over PGD on the cross-entropy, PGD on the CW margin loss (another
-    family: it keeps pushing once the softmax saturates), and ``restarts`` random-start margin PGD runs."""
-    dev = device_of(model)
-    gen = torch.Generator().manual_seed(seed)
-    robust = 0
-    kw = dict(norm=norm, eps=eps, steps=steps, step_size=2.5 * eps / max(steps, 1), best=True, select=margin)
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
-        attacks = [pgd(model, xb, yb, **kw), pgd(model, xb, yb, loss_fn=margin, **kw)]
-        attacks += [pgd(model, xb, yb, loss_fn=margin, random_start=True, generator=gen, **kw) for _ in range(restarts)]
-        robust += robust_mask(model, xb, yb, attacks).sum().item()
-    return Proportion.of(robust, len(x))
 
 
 def evaluate(model: nn.Module, x, y: torch.Tensor | None = None, *, norm: str, eps_list, steps: int = 20,

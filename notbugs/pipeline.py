@@ -24,13 +24,15 @@ import json
 import os
 import shutil
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from .errors import DiskFull, NotbugsError
+from .errors import DiskFull, NotbugsError, NotbugsWarning
 from .locks import HOST, STALE_SECONDS, StepLock, holder_gone
 from .storage import read_json, write_json
 from .values import from_json, to_json
@@ -201,6 +203,7 @@ class Store:
             if artifact is None:
                 if self.on_step:
                     self.on_step(label, False)
+                self._emit("started", label, kind, key)
                 artifact = self._build(kind, key, params, inputs, make, label, resumable, composite, final, check)
                 if forced:
                     self._rebuilt.add(key)
@@ -227,7 +230,8 @@ class Store:
                                    | {k for v in inputs.values() for k in getattr(v, "lineage", ())}, composite))
         try:
             tmp.mkdir(parents=True)
-            summary = make(Build(tmp, inputs, work)) or {}
+            with said() as warned:
+                summary = make(Build(tmp, inputs, work)) or {}
             if check is not None:
                 check(summary)
             seconds = time.perf_counter() - start
@@ -236,7 +240,8 @@ class Store:
             info = {"kind": kind, "key": key, "label": label, "params": params,
                     "inputs": {n: v.key for n, v in inputs.items()}, "context": self.context,
                     "summary": to_json(summary), "summary_sha256": _summary_hash(to_json(summary)), "files": files,
-                    "seconds": seconds, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                    "seconds": seconds, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "warnings": warned}
             write_json(tmp / DONE, info)
             self._install(tmp, final)
         except OSError as exc:
@@ -285,6 +290,8 @@ class Store:
             self._emit("damaged", info_label(final), kind, key, reason=str(exc))
             self._discard(final)
             return None
+        for message in info.get("warnings") or []:  # what building it warned of holds for every reader
+            warnings.warn(str(message), NotbugsWarning, stacklevel=2)
         return Artifact(kind, key, final, from_json(info["summary"]), info.get("label", kind),
                         info.get("seconds", 0.0))
 
@@ -393,6 +400,24 @@ class Store:
     def _record(self, step: str, kind: str, key: str, cached: bool, seconds: float, build_seconds: float) -> None:
         self.log.append({"step": step, "kind": kind, "key": key, "cached": cached, "seconds": round(seconds, 2),
                          "build_seconds": round(build_seconds, 2)})
+
+
+@contextmanager
+def said():
+    """The messages of the package's warnings raised inside (each once, in order), kept with the artifact so that
+    a later reader hears them too; every warning, ours or not, still reaches the caller's handlers."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield messages
+    seen = set()
+    for w in caught:
+        if issubclass(w.category, NotbugsWarning) and str(w.message) not in messages:
+            messages.append(str(w.message))
+        where = (w.category, str(w.message), w.filename, w.lineno)
+        if where not in seen:  # a warning raised in a loop is passed on once, as Python's default shows it
+            seen.add(where)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def info_label(final: Path) -> str:

@@ -22,8 +22,8 @@ from typing import Callable
 
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
+from .progress import bar
 from .storage import load_tensors, read_json, save_tensors, write_json
 
 
@@ -86,7 +86,7 @@ def map_batches(fn: Callable[[int, int], dict], n: int, batch_size: int, *, work
     starts = list(range(0, n, batch_size))
     mine = [b for b in range(len(starts)) if b % w == r]
     results: dict[int, dict] = {}
-    for b in tqdm(mine, desc=desc, disable=not progress or r != 0, leave=False):
+    for b in bar(mine, desc=desc, disable=not progress or r != 0, leave=False, unit="batch"):
         path = Path(work) / f"batch{b:06d}.safetensors" if work else None
         if path is not None and path.is_file():
             continue

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -16,8 +18,8 @@ from torch import nn
 from .checkpoint import load_model, read_manifest, save_model
 from .construct import InversionConfig, RelabelConfig, feature_dataset, leakage, relabelled_dataset
 from .data import ImageData, load_dataset, subset
-from .errors import NotbugsError
-from .evaluate import accuracy, evaluate, strong_robust_accuracy
+from .errors import NotbugsError, NotbugsWarning
+from .evaluate import accuracy, evaluate
 from .grid import save_grid
 from .models import build_model, check_fits, model_spec, wrap
 from .sanity import sanity_checks
@@ -98,30 +100,37 @@ def _existing(model_path: Path) -> Path:
 
 def evaluate_model(model_path: Path, dataset: str | None, *, norm: str, eps_list: list[float], steps: int,
                    arch: str | None = None, limit: int | None = None, seed: int = 0, device: str = "cpu",
-                   progress: bool = True, sanity: bool = False, strong: bool = False, restarts: int = 3,
+                   progress: bool = True, sanity: bool = False, autoattack: bool = False,
                    surrogate: Path | None = None) -> dict:
     """Clean and robust accuracy of a saved model on a dataset's test split.
 
     ``sanity`` adds the attack checks of ``notbugs.sanity`` at each eps (with
-    ``surrogate``, a transfer attack from that model); ``strong`` adds the worst
-    case over CE PGD, CW-margin PGD and random restarts.
+    ``surrogate``, a transfer attack from that model); ``autoattack`` adds
+    AutoAttack's robust accuracy and the accuracy after each of its attacks.
     """
+    from .autoattack import autoattack as run_autoattack
+
     if any(e < 0 for e in eps_list):
         raise NotbugsError(f"eps must be >= 0, got {eps_list}")
     model, info, data = model_and_data(model_path, dataset, arch=arch, split="test_dataset")
     model = model.to(device)
     x, y = subset(data.test_x, data.test_y, limit, seed)
     result = evaluate(model, x, y, norm=norm, eps_list=eps_list, steps=steps, seed=seed, progress=progress)
-    if strong:
-        result["strong_robust_accuracy"] = ByNumber(
-            {eps: strong_robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps, restarts=restarts, seed=seed)
-             for eps in eps_list})
+    if autoattack:
+        result["autoattack"] = ByNumber()
+        for eps in (e for e in eps_list if e > 0):  # at eps 0 nothing moves: robust accuracy is the clean one
+            start = time.perf_counter()
+            aa = run_autoattack(model, x, y, norm=norm, eps=eps, seed=seed)
+            result["autoattack"][eps] = {"robust_accuracy": aa["robust_accuracy"], "after": aa["after"],
+                                         "seconds": time.perf_counter() - start}
     if sanity:
         other = model_for(surrogate, data, arch=arch)[0].to(device) if surrogate else None
         result["sanity"] = ByNumber({eps: sanity_checks(model, x, y, norm=norm, eps=eps, steps=steps, surrogate=other,
                                                         seed=seed) for eps in eps_list if eps > 0})
     return {"model": str(model_path), "dataset": data.name, **result}
 
+
+LOW_SUCCESS = 0.5  # a relabelling attack that fools the source on fewer images than this is said
 
 KINDS = {"robust": "d_r", "nonrobust": "d_nr", "rand": "d_rand", "det": "d_det"}
 TITLES = {"d_r": "D_R (robust features)", "d_nr": "D_NR (non-robust features)",
@@ -157,28 +166,36 @@ def save_dataset(folder: Path, tensors: dict, stats: dict, classes: list[str], k
 
 
 def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Path, *, robust_model: Path | None = None,
-                      limit: int | None = None, steps: int | None = None, step_size: float = 0.1, eps: float = 0.5,
+                      limit: int | None = None, steps: int | None = None, step_size: float | None = None,
+                      norm: str = "l2", eps: float | None = None, default_eps: Callable[[str, str], float | None] = None,
                       noise_std: float = 0.0, noise_samples: int = 1, start: str = "image", seed: int = 0,
                       device: str = "cpu", progress: bool = True, arch: str | None = None,
                       features_layer: str | None = None, robust_arch: str | None = None,
                       into: Path | None = None) -> dict:
     """The CLI's ``construct``: build one dataset from a saved model and save it in ``into`` (default ``out``,
     whose name keys the resumable work folder); ``robust_model`` (a run folder, or a file of ``robust_arch``,
-    default ``arch``) is the leakage check's robust model."""
+    default ``arch``) is the leakage check's robust model. Without ``eps``, a relabelling takes
+    ``default_eps(dataset, norm)``."""
     if kind not in KINDS:
         raise NotbugsError(f"unknown dataset kind '{kind}'; use one of {', '.join(KINDS)}")
-    model, info, data = model_and_data(model_path, dataset, arch=arch, features_layer=features_layer)
-    model = model.to(device)
-    x, y = subset(data.train_x, data.train_y, limit, seed)
     if steps is not None and steps < 1:
         raise NotbugsError(f"--steps must be at least 1, got {steps}")
     if noise_samples < 1:
         raise NotbugsError(f"--noise-samples must be at least 1, got {noise_samples}")
+    model, info, data = model_and_data(model_path, dataset, arch=arch, features_layer=features_layer)
+    model = model.to(device)
+    x, y = subset(data.train_x, data.train_y, limit, seed)
     if kind in ("robust", "nonrobust"):
-        cfg = InversionConfig(steps=1000 if steps is None else steps, step_size=step_size, start=start, seed=seed)
+        cfg = InversionConfig(steps=1000 if steps is None else steps, step_size=step_size or 0.1, start=start,
+                              seed=seed)
     else:
+        if eps is None:
+            eps = default_eps(data.name, norm) if default_eps else None
+            if eps is None:
+                raise NotbugsError(f"no default {norm} eps for {data.name}: give --eps (the robust model's training "
+                                   "eps, as in the paper)")
         cfg = RelabelConfig(mode=kind, eps=eps, steps=100 if steps is None else steps, step_size=step_size,
-                            noise_std=noise_std, noise_samples=noise_samples, seed=seed)
+                            norm=norm, noise_std=noise_std, noise_samples=noise_samples, seed=seed)
     robust = model_for(robust_model, data, arch=robust_arch or arch)[0].to(device) if robust_model else None
     config = {"settings": cfg.to_dict(), "dataset": data.name, "limit": limit,
               "source_model_sha256": info.get("sha256"), "source_model": str(model_path),
@@ -189,6 +206,10 @@ def construct_dataset(kind: str, model_path: Path, dataset: str | None, out: Pat
     if built is None:  # another rank merges and saves
         return None
     tensors, stats = built
+    if kind in ("rand", "det") and stats["attack_success"] < LOW_SUCCESS:
+        warnings.warn(f"the targeted attack succeeded on only {stats['attack_success']:.0%} of the images: the "
+                      f"dataset carries few features of its new labels; raise --eps (now {cfg.eps:g}) or --steps",
+                      NotbugsWarning, stacklevel=2)
     if robust is not None and kind in ("rand", "det"):
         stats.update(leakage(robust, tensors["x"], x, y))
     info = save_dataset(into or out, tensors, stats, data.classes, kind, config)

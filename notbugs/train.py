@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
@@ -16,17 +17,19 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
 from .attacks import pgd
 from .augment import color_jitter, gaussian_noise, random_crop, random_flip, random_rotation
-from .errors import NotbugsError
+from .errors import NotbugsError, NotbugsWarning
+from .evaluate import accuracy
 from .inputs import check_batch, check_classes
+from .progress import bar as progress_bar
 from .sharding import rank, world_size
 
 # an epoch whose mean cross-entropy is this many times a uniform guess's (ln of the class count) has diverged: a
 # model that learns anything stays far below it, even on adversarial batches
 DIVERGED = 100
+CHANCE_CHECK = 2000  # training images an adversarially trained model is checked on for chance accuracy
 
 
 @dataclass
@@ -99,6 +102,11 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
     y = check_batch(x, y, "training")
     if len(x) == 0:
         raise NotbugsError("no training images: the training set (or its --train-limit) is empty")
+    side = min(x.shape[-2:])
+    if cfg.crop_padding > side / 6:
+        warnings.warn(f"a random crop of padding {cfg.crop_padding} shifts {side}x{side} images by more than a "
+                      "sixth of their side (on 8x8 digits the default crop cost 17 points of accuracy); lower "
+                      "crop_padding (--no-augment turns it off)", NotbugsWarning, stacklevel=2)
     device = torch.device(cfg.device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())  # the one torchrun's LOCAL_RANK chose
@@ -116,7 +124,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
     per_epoch = math.ceil(len(x) / cfg.batch_size)
     total = max(1, cfg.epochs * per_epoch)
     history = []
-    bar = tqdm(total=total, desc=desc, disable=not progress or r != 0, unit="batch", leave=False)
+    bar = progress_bar(total=total, desc=desc, disable=not progress or r != 0, unit="batch", leave=False)
     step = 0
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
@@ -168,4 +176,11 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
             after_epoch(epoch + 1, model)
     bar.close()
     model.eval()
+    if cfg.adv and history and r == 0:
+        classes = logits.shape[1]
+        clean = accuracy(model, x[:CHANCE_CHECK], y[:CHANCE_CHECK])
+        if clean <= 1 / classes + 0.05:
+            warnings.warn(f"adversarial training ended at chance accuracy ({clean:.1%} on {clean.n} clean training "
+                          f"images, chance {1 / classes:.0%}): eps {cfg.eps:g} may be too large or the learning rate "
+                          "wrong; this model's robust accuracy means nothing", NotbugsWarning, stacklevel=2)
     return history

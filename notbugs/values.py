@@ -161,8 +161,10 @@ class ByNumber(dict):
 
 
 def fmt_number(k: float) -> str:
-    """The JSON key of a number: %g (0.5, 1, 1e-05)."""
-    return f"{k:g}"
+    """The JSON key of a number: %g where that is exact (0.5, 1, 1e-05), else every digit (8/255 ->
+    0.03137254901960784), so that the key reads back as the same number."""
+    text = f"{k:g}"
+    return text if float(text) == k else repr(float(k))
 
 
 _NUMBER = re.compile(r"^-?(\d+(\.\d+)?)(e[-+]\d+)?$")

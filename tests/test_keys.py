@@ -72,7 +72,7 @@ def test_changing_the_robust_recipe_leaves_d_nr_alone(paper_store, tmp_path):
     changed = replace(preset, adv=replace(preset.adv, epochs=preset.adv.epochs + 1))
     res = run_experiments(["paper"], changed, out=tmp_path, cache=paper_store / "c", progress=False)
     assert built(res) == {"train adv", "evaluate adv", "construct d_r", "train d_r", "evaluate d_r",
-                          "leakage of d_rand", "leakage of d_det"}
+                          "inversions of d_r", "leakage of d_rand", "leakage of d_det"}
 
 
 def test_changing_the_standard_model_rebuilds_every_evaluation(paper_store, tmp_path):

@@ -1,8 +1,8 @@
 """Datasets as in-memory tensors: images float32 in [0, 1] NCHW, labels int64.
 
 ``load_dataset(name)`` takes ``fashion-mnist``, ``mnist``, ``cifar10``,
-``digits``, ``folder:PATH`` or ``madry:DIR`` (a released dataset of the paper,
-tested on CIFAR-10's test split). ``catalog()`` says for each where it was found
+``digits``, ``folder:PATH``, ``madry:DIR`` (a released dataset of the paper,
+tested on CIFAR-10's test split) or ``built:PATH`` (one ``notbugs construct`` wrote, tested on its source's). ``catalog()`` says for each where it was found
 or how to get it (``notbugs data list``).
 """
 
@@ -20,6 +20,7 @@ from ..inputs import check_batch, check_classes
 from ..versions import version
 from . import cifar, locate, mnist_wheel
 from .content import files_content, tensors_content
+from .built import check_against, read_built
 from .digits import load_digits_arrays
 from .folder import read_folder
 from .idx import idx_bytes, read_idx
@@ -231,12 +232,22 @@ def load_dataset(name: str) -> ImageData:
         content = files_content({"CIFAR_ims": folder / "CIFAR_ims", "CIFAR_lab": folder / "CIFAR_lab"})
         return ImageData(name, train_x, train_y, test.test_x, test.test_y, cifar.CLASSES, hflip=True,
                          source=str(folder), content=f"{content} tested on {test.content}")
+    if name.startswith("built:"):
+        x, y, source_name, files = read_built(Path(name.split(":", 1)[1]))
+        if source_name.startswith("built:"):
+            raise NotbugsError(f"{name} was built from another built dataset ({source_name}); build from the original")
+        source = load_dataset(source_name)
+        check_against(x, y, source, name)
+        return ImageData(name, x.float(), y.long(), source.test_x, source.test_y, source.classes, hflip=source.hflip,
+                         source=str(files["data"].parent),
+                         content=f"{files_content(files)} tested on {source.key}", lineage=source.lineage)
     if name.startswith("folder:"):
         path = Path(name.split(":", 1)[1]).expanduser()
         *arrays, classes, files = read_folder(path)
         return ImageData(name, *_to_tensors(*arrays), classes, hflip=False, source=str(path),
                          content=files_content(files))
-    raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)}, folder:PATH or madry:DIR")
+    raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)}, folder:PATH, madry:DIR or "
+                       "built:PATH")
 
 
 def how_to_get(name: str) -> str:
@@ -263,6 +274,22 @@ def download_mnist() -> Path:
 
 
 DATASETS = ["fashion-mnist", "mnist", "cifar10", "digits"]
+
+
+def check_available(name: str) -> None:
+    """That ``load_dataset(name)`` will find its files, checked without reading them: a run says a missing
+    dataset before it writes anything."""
+    if name in DATASETS:
+        row = next(r for r in catalog() if r["name"] == name)
+        if not row["found"]:
+            raise NotbugsError(f"dataset '{name}' was not found. {row['where']}")
+        return
+    prefix, _, path = name.partition(":")
+    if prefix not in ("folder", "madry", "built") or not path:
+        raise NotbugsError(f"unknown dataset '{name}'; use one of {', '.join(DATASETS)}, folder:PATH, madry:DIR or "
+                           "built:PATH")
+    if not Path(path).expanduser().is_dir():
+        raise NotbugsError(f"dataset {name}: {path} is not a folder")
 
 
 def catalog() -> list[dict]:

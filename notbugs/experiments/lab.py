@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import torch
 from torch import nn
 
 from ..checkpoint import MODEL_FILE, load_model, save_model
@@ -29,6 +30,7 @@ from ..data.content import files_content
 from ..errors import NotbugsError
 from ..evaluate import accuracy, evaluate
 from ..grid import image_grid_png
+from ..inputs import check_logits
 from ..pipeline import Artifact, Build, Store
 from ..sanity import sanity_checks
 from ..steps import KINDS, build_dataset, model_and_data, save_dataset, spec_for_foreign, train_model
@@ -52,8 +54,12 @@ def dataset_name(kind: str, source: str | None = None, start: str = "image", kee
 
 
 class Lab:
-    def __init__(self, preset: Preset, store: Store, *, progress: bool = False):
+    def __init__(self, preset: Preset, store: Store, *, progress: bool = False,
+                 modules: dict[str, nn.Module] | None = None):
+        """``modules``: in-memory models the user gives as the standard ('std') or robust ('adv') model."""
         self.preset, self.store, self.progress = preset, store, progress
+        self.modules = dict(modules or {})
+        self._memory: dict[str, nn.Module] = {}  # artifact key -> the in-memory model it stands for
         self.seed, self.device = preset.std.seed, preset.device
         self._data: dict[str, ImageData] = {}
         self._models: dict[tuple[str, str], nn.Module] = {}
@@ -74,6 +80,8 @@ class Lab:
         """A trained model in eval mode on the lab's device: one object per (artifact, device), shared by every
         caller and never moved (helpers take their device from it)."""
         path = self.store.open(artifact)
+        if artifact.key in self._memory:
+            return self._memory[artifact.key]
         slot = (artifact.key, str(self.device))
         if slot not in self._models:
             self._models[slot] = load_model(path)[0].to(self.device).eval()
@@ -135,12 +143,16 @@ class Lab:
 
     def std(self) -> Artifact:
         """The standard model on D (or the one the user gave)."""
+        if "std" in self.modules:
+            return self.in_memory("std")
         if "std" in self.preset.given:
             return self.imported("std")
         return self.train("train std", self.preset.std, limit=self.preset.std_limit)
 
     def robust(self) -> Artifact:
         """The adversarially trained (robust) model on D (or the one the user gave)."""
+        if "adv" in self.modules:
+            return self.in_memory("adv")
         if "adv" in self.preset.given:
             return self.imported("adv")
         return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
@@ -163,6 +175,37 @@ class Lab:
 
         return self.store.get("model", params, make, inputs={"data": self.data}, label=f"import {role} model {path.name}",
                               version=f"import {all_versions()['import']}")
+
+    def in_memory(self, role: str) -> Artifact:
+        """A model the user handed over as a module: keyed by its class and the bytes of its weights and buffers,
+        so that what is built from it is cached, and an edited module is a new model. The store keeps its test
+        accuracy, not its weights: a later process finds the module only if it is given again."""
+        module = self.modules[role]
+        if not isinstance(module, nn.Module):
+            raise NotbugsError(f"the {role} model must be a torch.nn.Module (wrap your own with notbugs.wrap), got "
+                               f"{type(module).__name__}")
+        module = module.to(self.device).eval()
+        data = self.data
+        with torch.no_grad():
+            logits = check_logits(module(data.test_x[:1].to(self.device)), module)
+        if logits.shape[1] != data.num_classes:
+            raise NotbugsError(f"the {role} model gives {logits.shape[1]} logits; {data.name} has {data.num_classes} "
+                               "classes")
+        digest = hashlib.sha256()
+        for name, t in sorted(module.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        params = {"weights": digest.hexdigest(), "type": f"{type(module).__module__}.{type(module).__qualname__}",
+                  "role": role}
+
+        def make(b: Build):
+            acc = accuracy(module, data.test_x, data.test_y)
+            return {"test_clean_accuracy": acc, "in_memory": params["type"]}
+
+        art = self.store.get("model", params, make, inputs={"data": data}, label=f"in-memory {role} model",
+                             version=f"import {all_versions()['import']}")
+        self._memory[art.key] = module
+        return art
 
     def gaussian(self, std: float, *, limit: int | None = None) -> Artifact:
         """The standard model's recipe with Gaussian noise augmentation of this std (Yin et al.'s comparison),
@@ -196,7 +239,7 @@ class Lab:
         if eps is not None:
             if kind not in ("rand", "det"):
                 raise NotbugsError(f"an eps belongs to a relabelled dataset, not to '{kind}'")
-            cfg = replace(cfg, eps=eps, step_size=cfg.step_size * eps / cfg.eps)
+            cfg = replace(cfg, eps=eps, step_size=cfg.step_size * eps / cfg.eps if cfg.step_size else None)
         name = dataset_name(kind, source, start, bool(keep), eps)
         if start != "image":
             cfg = replace(cfg, start=start)

@@ -18,7 +18,10 @@ import torch
 from ..figures import figure2, robustness_curves, table1
 from ..htmlparts import grids, h3, img, join, num, para, pct, sanity_table, span, table
 from ..reference import FIGURE2_CIFAR10, TABLE1
-from ..steps import KINDS
+from ..construct import start_index
+from ..grid import image_grid_png
+from ..steps import KINDS, TITLES
+from ..storage import load_tensors
 from ..values import Estimate, difference
 from .base import Bound, Claim, Experiment, Verdict, converged
 from .lab import Lab
@@ -38,6 +41,8 @@ def run(preset: Preset, lab: Lab) -> dict:
         built[name] = {**art.summary, "artifact": art.ref, "samples": lab.exhibit(art.file("samples.png"))}
         if kind in ("rand", "det"):
             built[name].update(lab.leakage(art))
+        else:  # what an inversion did: the image whose features it matched, where it started, where it ended
+            built[name]["samples"] = lab.exhibit(inversion_picture(lab, name, art, preset.inversion.seed))
     models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, art) for name, art in models.items()}
     spread = lab.measure("distance between two images", image_distance, params={"pairs": 2000, "seed": lab.seed},
@@ -51,6 +56,22 @@ def run(preset: Preset, lab: Lab) -> dict:
         "datasets": built, "image_distance_median": spread,
         "artifacts": {"samples_d": lab.samples(), "models": {k: v.ref for k, v in models.items()}},
     }
+
+
+def inversion_picture(lab: Lab, name: str, art, seed: int, n: int = 8):
+    """Eight inversions as three rows: the target (whose features the image matches, and whose label it keeps),
+    the start (another training image), the result."""
+    def draw(b) -> bytes:
+        data = b.inputs["data"]
+        built = load_tensors(lab.store.open(b.inputs["built"]) / "data.safetensors")
+        index = built["source_index"]
+        starts = index[start_index(len(index), seed)]
+        labels = [f"target: {data.classes[int(data.train_y[i])]}" for i in index[:n]]
+        labels += ["start"] * n + [f"{name}: {data.classes[int(v)]}" for v in built["y"][:n]]
+        images = torch.cat([data.train_x[index[:n]], data.train_x[starts[:n]], built["x"][:n]])
+        return image_grid_png(images, labels, f"{TITLES[name]}: target, start, result", columns=n)
+
+    return lab.picture(f"inversions of {name}", {"images": n, "seed": seed}, {"data": lab.data, "built": art}, draw)
 
 
 def image_distance(lab: Lab, inputs: dict, *, pairs: int, seed: int) -> dict:

@@ -8,7 +8,8 @@ fresh model trained on them learns little about the original labels, and on
 D_det it learns the shift y -> y+1 instead. Everything else is the paper
 experiment's: the same images (the same prefix of one shuffle of D), eps,
 steps and fresh-model recipe; the standard-source datasets are the paper
-experiment's own.
+experiment's own (at quick, D_det's first 20,000 images of both sources, for
+the time budget).
 
 Premise (what Tables 9-10 contrast against): the standard-source D_det
 reproduces Table 1, at least 30 % on y and more on y than on y+1 (the paper:
@@ -32,7 +33,10 @@ from .lab import Lab, dataset_name
 
 @dataclass
 class Settings:
-    """Nothing of its own: the paper experiment's datasets, from the other source."""
+    # D_det from the first images of the paper's shuffle (None: the paper experiment's own, all of them); both
+    # sources the same images. At quick 20,000 of the 60,000: building and training the robust-source D_det on all
+    # of them took 164 s of the 30-minute budget (seed 0), and the standard-source model trains on the same prefix.
+    det_images: int | None = None
 
 
 NAMES = ["d_rand", "d_det", "d_rand_robust_source", "d_det_robust_source"]
@@ -45,9 +49,16 @@ def run(settings: Settings, lab: Lab) -> dict:
     for source in ("std", "adv"):
         for kind in ("rand", "det"):
             name = dataset_name(kind, source)
-            art = lab.dataset(kind, source=source)
-            model = lab.model(lab.fresh(kind, art, name))
+            limit = settings.det_images if kind == "det" else None
+            if source == "std":  # the paper experiment's own dataset (its first ``limit`` images)
+                art = lab.dataset(kind)
+                fresh = lab.fresh_prefix(kind, limit) if limit else lab.fresh(kind, art, name)
+            else:
+                art = lab.dataset(kind, source=source, limit=limit)
+                fresh = lab.fresh(kind, art, name)
+            model = lab.model(fresh)
             out["datasets"][name] = {**art.summary, **lab.leakage(art), "artifact": art.ref,
+                                     "trained_on": min(limit or art.summary["size"], art.summary["size"]),
                                      "samples": lab.exhibit(art.file("samples.png"))}
             out["accuracy"][name] = accuracy(model, data.test_x, data.test_y)
             if kind == "det":  # Table 10: the same model scored against the shifted labels y + 1
@@ -121,11 +132,11 @@ def section(entry: dict) -> str:
                            ylabel="test accuracy on y+1 (%)", title="Table 10: scored against the shifted labels",
                            size=(5, 3.4),
                            errors={0: error_bars(ours10, intervals([s["d_det"], s["d_det_robust_source"]]))})
-    rows = [[n, d["size"], pct(d["attack_success"]), pct(d["robust_agreement_perturbed"]),
+    rows = [[n, d.get("trained_on", d["size"]), pct(d["attack_success"]), pct(d["robust_agreement_perturbed"]),
              pct(d["robust_agreement_clean"]), f"{100 * d['leakage_gap']:.1f}", pct(a.get(n)),
              pct(s.get(n))] for n, d in res["datasets"].items()]
     return join([Markup('<div class="grid">'), img(table9, "Table 9"), img(table10, "Table 10"), Markup("</div>"),
-                 table(["dataset", "images", "attack success on its source (%)",
+                 table(["dataset", "images the fresh model trains on", "attack success on its source (%)",
                         "robust model keeps the original label: perturbed (%)", "unperturbed (%)", "gap (points)",
                         "fresh model, original labels (%) [95 % interval]", "fresh model, labels y+1 (%)"], rows),
                  para("For the robust-source datasets the robust model is the attack's own target, so its agreement "
@@ -142,7 +153,8 @@ EXPERIMENT = Experiment(
     method="Build D_rand and D_det exactly as the paper experiment does, but attack the robust model instead of the "
            "standard one; train fresh models and test them on the original labels, and the D_det models also on the "
            "shifted labels y+1.",
-    settings={p: (lambda preset: Settings()) for p in ("quick", "full", "cifar10", "tiny")},
+    settings={"quick": lambda preset: Settings(det_images=20000), "full": lambda preset: Settings(),
+              "cifar10": lambda preset: Settings(), "tiny": lambda preset: Settings()},
     run=run, claims=CLAIMS, judge=judge, section=section,
     cost={"quick": 100.0, "full": 634.0},
 )

@@ -16,6 +16,7 @@ folder can be moved and still renders.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,12 +30,13 @@ import torch
 from .. import __version__
 from ..data.content import files_content
 from ..errors import DiskFull, NotbugsError
-from ..pipeline import Build, Store
+from ..pipeline import Build, Store, said
 from ..reference import all_reference
 from ..storage import read_json, write_json
 from ..values import Status
 from ..versions import all_versions, function_fingerprint, snapshot
 from .base import Experiment, claim_rows
+from .config import apply_fields
 from .lab import Lab
 from .presets import Preset, get_preset
 from .registry import REGISTRY, by_name
@@ -72,12 +74,26 @@ def check_device(device: str) -> None:
         raise NotbugsError(f"--device {device}: notbugs computes on cpu or cuda")
 
 
-def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device: str | None = None,
-                given: dict[str, str] | None = None, given_arch: str | None = None) -> Preset:
-    """A preset for one seed, with the command line's overrides; ``given`` models replace trained ones."""
-    preset = get_preset(name).with_seed(seed)
+def make_preset(name: str | None = None, *, seed: int | None = None, dataset: str | None = None,
+                device: str | None = None, given: dict[str, str] | None = None, given_arch: str | None = None,
+                overrides: dict | None = None) -> Preset:
+    """A preset with the command line's changes, in this order: the preset by name (default: the overrides'
+    ``name``, else quick), its dataset (``dataset``, else the overrides'), the overrides' fields (a config and
+    ``--set``, checked), the seed of every step (where ``seed`` is given), the device; ``given`` models replace
+    trained ones."""
+    overrides = dict(overrides or {})
+    base = overrides.pop("name", None)
+    preset = get_preset(name or base or "quick")
+    dataset = dataset or overrides.pop("dataset", None)
+    overrides.pop("dataset", None)
     if dataset:
         preset = preset.on_dataset(dataset)
+    if overrides:
+        preset = apply_fields(preset, overrides)
+        for exp, changes in preset.experiments.items():
+            experiment_settings(exp, preset)  # a wrong name or field is said now, before anything runs
+    if seed is not None:
+        preset = preset.with_seed(seed)
     if device:
         preset = replace(preset, device=device)
     given = {k: str(v) for k, v in (given or {}).items() if v}
@@ -92,6 +108,34 @@ def make_preset(name: str, *, seed: int = 0, dataset: str | None = None, device:
     if given:
         preset = replace(preset, given=given, given_arch=given_arch)
     return preset
+
+
+def event_log(path: Path, then: Callable[[dict], None] | None = None) -> Callable[[dict], None]:
+    """An ``on_event`` that appends each event to ``path`` as one JSON line (for a cluster job's log readers and
+    scripts), then calls ``then``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(event: dict) -> None:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event, default=str) + "\n")
+        if then:
+            then(event)
+    return log
+
+
+def experiment_settings(name: str, preset: Preset):
+    """An experiment's settings at this preset, with the preset's changes to them (``preset.experiments``)."""
+    e = by_name().get(name)
+    if e is None:
+        raise NotbugsError(f"unknown experiment '{name}' in the config's experiments; valid: "
+                           f"{', '.join(x.name for x in REGISTRY)}")
+    if preset.name not in e.settings:
+        raise NotbugsError(f"experiment '{name}' has no settings for preset '{preset.name}' (it has "
+                           f"{', '.join(e.settings)})")
+    settings = e.settings[preset.name](preset)
+    changes = preset.experiments.get(name)
+    return apply_fields(settings, changes, f"experiments.{name}") if changes else settings
 
 
 def _plain(settings) -> dict:
@@ -124,8 +168,8 @@ def code_version() -> dict:
 class Progress:
     """One line per step: elapsed time and what remains by the experiments' measured costs."""
 
-    def __init__(self, costs: list[float | None], say: Callable[[str], None]):
-        self.costs, self.say = costs, say
+    def __init__(self, costs: list[float | None], say: Callable[[str], None], unknown: str = "no estimate"):
+        self.costs, self.say, self.unknown = costs, say, unknown
         self.start = time.perf_counter()
         self.current, self.current_start, self.name = -1, self.start, ""
 
@@ -141,7 +185,7 @@ class Progress:
     def step(self, label: str, cached: bool) -> None:
         elapsed = time.perf_counter() - self.start
         left = self.remaining()
-        eta = f"~{left / 60:.0f} min left" if left is not None else "no estimate"
+        eta = f"~{left / 60:.0f} min left" if left is not None else self.unknown
         self.say(f"[{elapsed / 60:5.1f} min | {eta}] {self.name}: {label}{' (cached)' if cached else ''}")
 
 
@@ -160,6 +204,8 @@ def _inputs_content(lab: Lab, e: Experiment, settings) -> dict:
             content[f"data {name}"] = lab.load_data(name).key
         except NotbugsError:
             content[f"data {name}"] = "missing"
+    for role in sorted(lab.modules):
+        content[f"given {role}"] = f"in-memory {lab.in_memory(role).key}"
     for role, path in sorted(lab.preset.given.items()):
         path = Path(path)
         files = {"model": path / "model.safetensors", "manifest": path / "manifest.json"} if path.is_dir() \
@@ -172,22 +218,29 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
                     progress: bool = True, say: Callable[[str], None] | None = None,
                     on_update: Callable[[dict], None] | None = None, rebuild: tuple[str, ...] = (),
                     read_only: bool = False, on_event: Callable[[dict], None] | None = None,
-                    write_to: Path | None = None) -> dict:
+                    write_to: Path | None = None, events: Path | None = None,
+                    models: dict | None = None) -> dict:
     """Run the named experiments; ``on_update(results)`` after each one (the CLI rewrites the report there).
     ``out`` is the run folder results name their store and pictures relative to; ``write_to`` is where its files
-    are written meanwhile (the CLI's private sibling, moved to ``out`` when the run ends; default ``out``)."""
+    are written meanwhile (the CLI's private sibling, moved to ``out`` when the run ends; default ``out``);
+    ``events`` a file each step's events are appended to as JSON lines (step, kind, key, event, seconds, time);
+    ``models`` in-memory modules ({"std": ..., "adv": ...}, e.g. ``notbugs.wrap``-ped) to use instead of training
+    those models."""
     chosen = select(names)
     check_device(preset.device)
     snapshot()
     out = Path(out)
     write_to = Path(write_to) if write_to is not None else out
     store = Store(cache or out / "cache", device=preset.device, rebuild=rebuild, read_only=read_only,
-                  on_event=on_event)
-    lab = Lab(preset, store, progress=progress)
+                  on_event=event_log(events, on_event) if events else on_event)
+    unknown = set(models or {}) - {"std", "adv"}
+    if unknown:
+        raise NotbugsError(f"models are given as the standard ('std') or the robust ('adv') one, not {sorted(unknown)}")
+    lab = Lab(preset, store, progress=progress, modules=models)
     results = {"dataset": lab.data.name, "preset": preset.name, "seed": lab.seed, "device": preset.device,
                "requested": [e.name for e in chosen], "experiments": {}, "reference": all_reference(),
                "settings": preset.to_dict(), "timings": {}, "store": _relative(store.root, out),
-               "context": store.context, "code": code_version()}
+               "context": store.context, "code": code_version(), "warnings": []}
     todo = []
     for e in REGISTRY:
         reason = ""
@@ -205,17 +258,20 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
 
     say = say or (lambda line: None)
     for e in todo:  # before any work: which parts will not run for want of a dataset
-        for name in e.extra_data(e.settings[preset.name](preset)):
+        for name in e.extra_data(experiment_settings(e.name, preset)):
             try:
                 lab.load_data(name)
             except NotbugsError as exc:
                 say(f"{e.name}: {exc} The parts of {e.name} that need {name} will be shown as not run.")
-    tracker = Progress([e.cost.get(preset.name) for e in todo], say)
+    measured_on = get_preset(preset.name).dataset  # the experiments' costs were measured on it
+    same = preset.dataset == measured_on and not preset.given
+    tracker = Progress([e.cost.get(preset.name) if same else None for e in todo], say,
+                       unknown="no estimate" if same else f"time left unknown (costs measured on {measured_on})")
     store.on_step = tracker.step
     start = time.perf_counter()
     for i, e in enumerate(todo):
         entry = results["experiments"][e.name]
-        settings = e.settings[preset.name](preset)
+        settings = experiment_settings(e.name, preset)
         entry["settings"] = _plain(settings)
         params = {"experiment": e.name, "settings": entry["settings"], "preset": preset.to_dict(),
                   "inputs": _inputs_content(lab, e, settings)}
@@ -228,8 +284,12 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
         first_step, t0 = len(store.log), time.perf_counter()
         art = None
         try:
-            art = store.get("results", params, lambda b: _measured(e, settings, lab, b), label=f"results of {e.name}",
-                            version=version, record=False, composite=True, group=e.name)
+            with said() as warned:
+                art = store.get("results", params, lambda b: _measured(e, settings, lab, b),
+                                label=f"results of {e.name}", version=version, record=False, composite=True,
+                                group=e.name)
+            entry["warnings"] = warned
+            results["warnings"] += [f"{e.name}: {w}" for w in warned if f"{e.name}: {w}" not in results["warnings"]]
             entry["results"] = art.summary
             entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
             entry["status"] = Status.DONE

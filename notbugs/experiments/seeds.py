@@ -17,18 +17,26 @@ from ..errors import NotbugsError
 from ..stats import mean_sd, summarise
 from ..values import Status
 from .base import ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE
-from .runner import make_preset, run_experiments
+from .presets import Preset
+from .runner import run_experiments
 
 SHARED = ("dataset", "preset", "device", "requested", "reference", "settings", "context", "code")
 
 
 def parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise NotbugsError(f"--seeds takes integers separated by commas, e.g. 0,1,2 (got '{text}')") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise NotbugsError(f"--seeds needs distinct seeds, e.g. 0,1,2 (got '{text}')")
+    """``0,1,2``, ``0-4`` or a mix (``0-2,7``): distinct seeds, in the order given."""
+    seeds = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        lo, dash, hi = part.partition("-")
+        try:
+            seeds += list(range(int(lo), int(hi) + 1)) if dash and lo else [int(part)]
+        except ValueError:
+            raise NotbugsError(f"--seeds takes integers or ranges separated by commas, e.g. 0,1,2 or 0-4 (got "
+                               f"'{text}')") from None
+    if not seeds or len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+        raise NotbugsError(f"--seeds needs distinct seeds >= 0, e.g. 0,1,2 or 0-4 (got '{text}')")
     return seeds
 
 
@@ -76,32 +84,31 @@ def combine(per_seed: dict[int, dict]) -> dict:
             "results": None, "summary": summarise([e["results"] for e in entries]) if status == Status.DONE else None,
             "seed_reports": {str(s): f"seed-{s}/report.html" for s in per_seed},
             "timings": {"wall": sum(e.get("timings", {}).get("wall", 0.0) for e in entries),
-                        "uncached": sum(e.get("timings", {}).get("uncached", 0.0) for e in entries)}}
+                        "uncached": sum(e.get("timings", {}).get("uncached", 0.0) for e in entries),
+                        "from_store": all(e.get("timings", {}).get("from_store") for e in entries)}}
+    out["warnings"] = list(dict.fromkeys(w for r in runs for w in r.get("warnings", [])))
     out["steps"] = [step for r in runs for step in r.get("steps", [])]
     out["timings"] = {"total_this_run": sum(r["timings"].get("total_this_run", 0.0) for r in runs),
                       "total_uncached": sum(r["timings"].get("total_uncached", 0.0) for r in runs)}
     return out
 
 
-def run_seeds(names: list[str], preset_name: str, seeds: list[int], *, out: Path, cache: Path | None = None,
-              dataset: str | None = None, device: str | None = None, given: dict[str, str] | None = None,
-              given_arch: str | None = None, progress: bool = True,
-              say: Callable[[str], None] | None = None,
+def run_seeds(names: list[str], preset_for: Callable[[int], Preset], seeds: list[int], *, out: Path,
+              cache: Path | None = None, progress: bool = True, say: Callable[[str], None] | None = None,
               on_update: Callable[[int | None, dict], None] | None = None, **store_options) -> dict:
-    """Run the experiments once per seed on one store; ``on_update(seed, results)`` after each experiment of a
-    seed, and ``on_update(None, combined)`` after each seed; ``store_options`` (rebuild, read_only, on_event,
-    write_to) go to every seed's run."""
+    """Run the experiments once per seed on one store, with ``preset_for(seed)``; ``on_update(seed, results)``
+    after each experiment of a seed, and ``on_update(None, combined)`` after each seed; ``store_options``
+    (rebuild, read_only, on_event, write_to, events) go to every seed's run."""
     cache = cache or Path(out) / "cache"
     per_seed = {}
     for seed in seeds:
         if say:
             say(f"--- seed {seed} ({seeds.index(seed) + 1} of {len(seeds)})")
-        preset = make_preset(preset_name, seed=seed, dataset=dataset, device=device, given=given,
-                             given_arch=given_arch)
         options = dict(store_options)
-        if options.get("write_to") is not None:
-            options["write_to"] = Path(options["write_to"]) / f"seed-{seed}"
-        per_seed[seed] = run_experiments(names, preset, out=Path(out) / f"seed-{seed}", cache=cache,
+        for key in ("write_to",):
+            if options.get(key) is not None:
+                options[key] = Path(options[key]) / f"seed-{seed}"
+        per_seed[seed] = run_experiments(names, preset_for(seed), out=Path(out) / f"seed-{seed}", cache=cache,
                                          progress=progress, say=say,
                                          on_update=(lambda r, s=seed: on_update(s, r)) if on_update else None,
                                          **options)

@@ -3,9 +3,10 @@
 The paper attacked its D_R model with up to 2500 PGD steps and with CW-L2 and
 saw its robust accuracy hold. Here the adv, D_R and D_NR models of the paper
 experiment face PGD of more and more steps, then PGD on the CW margin loss
-with random restarts, then the two APGD attacks of AutoAttack (Croce & Hein
-2020: cross-entropy, and the targeted DLR loss against each of the 9 most
-likely other classes), all at the main eval eps on one subset of test images.
+with random restarts, then the four attacks of AutoAttack's standard version
+(Croce & Hein 2020: APGD on the cross-entropy, APGD-T on the targeted DLR loss
+against each of the 9 most likely other classes, FAB-T, and the black-box
+Square attack, which no gradient masking can fool), all at the main eval eps on one subset of test images.
 Every PGD run takes the same step, PGD-20's 2.5 eps / 20, so a run of more
 steps goes further (with the default step of 2.5 eps / steps, 1000 steps
 would walk the same path as 20 and be no stronger). The curve is the
@@ -16,7 +17,8 @@ steps affordable on a CPU).
 
 Departures from the paper: up to 1000 PGD steps (the paper: 2500) and the CW
 margin loss optimised by PGD instead of the CW-L2 optimiser (cost); the APGD
-attacks are added so that "the strongest attack" is the strongest the lab has.
+attacks are added so that "the strongest attack" is the strongest the lab has (what ``eval --autoattack``
+runs).
 Premise: D_R's inversion converged (the paper experiment's premise).
 """
 
@@ -27,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..attacks import margin, pgd
-from ..autoattack import autoattack
+from ..autoattack import STANDARD, autoattack
 from ..data import subset
 from ..evaluate import robust_mask
 from ..figures import error_bars, intervals, line_plot
@@ -46,9 +48,13 @@ class Settings:
     images: int = 200  # test images, the same for every attack
     restarts: int = 2  # random-start runs of the CW-margin attack, after the CE runs
     restart_steps: int = 100
-    apgd: tuple[str, ...] = ("apgd-ce", "apgd-t")  # AutoAttack's gradient attacks...
-    apgd_steps: int = 100  # ...with its 100 iterations each (Croce & Hein 2020)
+    autoattack: tuple[str, ...] = STANDARD  # AutoAttack's four attacks (Croce & Hein 2020)...
+    autoattack_steps: int = 100  # ...with its 100 iterations each...
+    square_queries: int = 5000  # ...and Square's 5000 queries
     batch_size: int = 200
+
+
+LABELS = {"apgd-ce": "APGD-CE", "apgd-t": "APGD-T (targeted DLR)", "fab-t": "FAB-T", "square": "Square"}
 
 
 def _attack_rest(model, x, y, alive: torch.Tensor, attack, batch_size: int) -> torch.Tensor:
@@ -63,7 +69,7 @@ def _attack_rest(model, x, y, alive: torch.Tensor, attack, batch_size: int) -> t
 
 def curve(lab: Lab, inputs: dict, *, settings: dict, eps: float, seed: int) -> dict:
     """One model's cumulative worst case under every attack in turn, on the same test images."""
-    s = Settings(**{**settings, "apgd": tuple(settings["apgd"])})
+    s = Settings(**{**settings, "autoattack": tuple(settings["autoattack"])})
     model, data = lab.model(inputs["model"]), inputs["data"]
     dev = device_of(model)
     x, y = subset(data.test_x, data.test_y, s.images, seed)
@@ -87,11 +93,11 @@ def curve(lab: Lab, inputs: dict, *, settings: dict, eps: float, seed: int) -> d
             random_start=True, best=True, select=margin, generator=gen), s.batch_size)
         points.append({"attack": f"CW margin, random start {r + 1}", "steps": s.restart_steps,
                        "robust_accuracy": Proportion.of(int(alive.sum()), n)})
-    if s.apgd:
-        after = autoattack(model, x, y, norm="l2", eps=eps, seed=seed, which=s.apgd, alive=alive,
-                           batch_size=s.batch_size, steps=s.apgd_steps)["after"][1:]
-        points += [{"attack": {"apgd-ce": "APGD-CE", "apgd-t": "APGD-T (targeted DLR)"}.get(a["attack"], a["attack"]),
-                    "steps": s.apgd_steps, "robust_accuracy": a["robust_accuracy"]} for a in after]
+    if s.autoattack:
+        after = autoattack(model, x, y, norm="l2", eps=eps, seed=seed, which=s.autoattack, alive=alive,
+                           batch_size=s.batch_size, steps=s.autoattack_steps, queries=s.square_queries)["after"][1:]
+        points += [{"attack": LABELS.get(a["attack"], a["attack"]), "steps": s.autoattack_steps,
+                    "robust_accuracy": a["robust_accuracy"]} for a in after]
     return {"points": points}
 
 
@@ -110,8 +116,8 @@ DROP = Bound("D_R robust accuracy lost to the stronger attacks", "<=", 0.05)
 CLAIMS = (
     Claim("d_r_robustness_not_an_artefact", f"{WHO}, app. D.2",
           "The D_R model's robust accuracy under the strongest attacks the lab has (PGD of many more steps, CW-margin "
-          "PGD with random restarts, APGD-CE and APGD-T, worst case per example) is at most 5 points below its "
-          "20-step PGD number.",
+          "PGD with random restarts, then AutoAttack: APGD-CE, APGD-T, FAB-T and Square; worst case per example) is "
+          "at most 5 points below its 20-step PGD number.",
           "CIFAR-10: D_R robustness held up to 2500 PGD steps and under CW-L2",
           tests=(DROP,), premises=(converged("D_R"),)),
 )
@@ -158,7 +164,8 @@ def _settings(preset) -> Settings:
 
 
 def _tiny(preset) -> Settings:
-    return Settings(steps=[3, 10], step_factor=2.5 / 3, images=50, restarts=1, restart_steps=10, apgd_steps=10)
+    return Settings(steps=[3, 10], step_factor=2.5 / 3, images=50, restarts=1, restart_steps=10, autoattack_steps=10,
+                    square_queries=100)
 
 
 EXPERIMENT = Experiment(
@@ -166,8 +173,8 @@ EXPERIMENT = Experiment(
     question="Does the D_R model stay robust under much stronger attacks, or was its robustness a weak attack's "
              "artefact?",
     method="Attack the adversarially trained, D_R and D_NR models at the main eval eps with PGD of 20, 100 and 1000 "
-           "steps of one fixed size, then with PGD on the CW margin loss and random restarts, then APGD-CE and "
-           "APGD-T; an example counts as robust only if no attack so far broke it.",
+           "steps of one fixed size, then with PGD on the CW margin loss and random restarts, then AutoAttack "
+           "(APGD-CE, APGD-T, FAB-T, Square); an example counts as robust only if no attack so far broke it.",
     settings={"quick": _settings, "full": _settings, "cifar10": _settings, "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,
     cost={"quick": 60.0, "full": 52.0},

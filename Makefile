@@ -4,13 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/quick
 
-.PHONY: run test install data docs clean
+.PHONY: run test install data docs empathic clean
 
-$(BIN)/notbugs: pyproject.toml
+$(BIN)/notbugs: pyproject.toml empathic/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -e ./empathic
 	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1
 	touch $@
@@ -25,10 +25,15 @@ data: install
 	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' or 'notbugs data download fashion-mnist'"; exit 1; fi; }
 	@$(BIN)/notbugs data list | grep -q '^mnist *found' || $(BIN)/notbugs data download mnist
 
-# The whole argument (the paper and every response) on real Fashion-MNIST; ends with every claim's verdict
-# and the report's path.
+# The whole argument (the paper and every response) on real Fashion-MNIST, then Empathic DQN's quick
+# reproduction; each ends with its claims' verdicts and its report's path.
 run: data
 	$(BIN)/notbugs reproduce all --preset quick --out $(OUT)
+	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic
+
+# Empathic DQN's quick reproduction alone (its claims over three seeds and its report)
+empathic: install
+	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic
 
 test: data
 	$(BIN)/python -m pytest -q

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 
 from .values import Proportion  # noqa: E402
 
@@ -20,7 +21,7 @@ def png(fig) -> bytes:
     buf = io.BytesIO()
     if fig.get_layout_engine() is None:  # a figure with a colorbar brings its own (constrained) layout
         fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")  # keeps a legend set below the axes
     plt.close(fig)
     return buf.getvalue()
 
@@ -40,13 +41,11 @@ def figure2(results: dict, ref: dict) -> bytes:
         robust = [100 * models[n]["robust_accuracy"][e] for n, _ in names]
         clean_ci = intervals([models[n]["clean_accuracy"] for n, _ in names])
         robust_ci = intervals([models[n]["robust_accuracy"][e] for n, _ in names])
-        ax.bar([x - 0.2 for x in xs], clean, 0.4, label="clean", color="#4c72b0", yerr=error_bars(clean, clean_ci),
-               capsize=3)
-        ax.bar([x + 0.2 for x in xs], robust, 0.4, label="robust", color="#dd8452", yerr=error_bars(robust, robust_ci),
-               capsize=3)
-        for x, (c, r) in enumerate(zip(clean, robust)):
-            ax.text(x - 0.2, c + 1, f"{c:.0f}", ha="center", fontsize=8)
-            ax.text(x + 0.2, r + 1, f"{r:.0f}", ha="center", fontsize=8)
+        for shift, values, ci, label, colour in ((-0.2, clean, clean_ci, "clean", "#4c72b0"),
+                                                 (0.2, robust, robust_ci, "robust", "#dd8452")):
+            at, bars = [x + shift for x in xs], error_bars(values, ci)
+            ax.bar(at, values, 0.4, label=label, color=colour, yerr=bars, capsize=3)
+            label_bars(ax, at, values, bars)
         ax.set_xticks(list(xs), [label for _, label in names], fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.set_ylim(0, 105)
@@ -89,17 +88,25 @@ def grouped_bars(groups: list[str], series: list[tuple[str, list[float], str]], 
     width = 0.8 / len(series)
     for i, (label, values, color) in enumerate(series):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        ax.bar(xs, values, width, label=label, color=color, yerr=(errors or {}).get(i), capsize=3)
-        for x, v in zip(xs, values):
-            ax.text(x, v + 1, f"{v:.0f}", ha="center", fontsize=8)
+        bars = (errors or {}).get(i)
+        ax.bar(xs, values, width, label=label, color=color, yerr=bars, capsize=3)
+        label_bars(ax, xs, values, bars)
     if chance is not None:
         ax.axhline(chance, color="red", linestyle=":", linewidth=1, label="chance")
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 125)
+    ax.set_ylim(0, 105)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper center", ncol=2)
+    # below the axes: inside, it covered the bars of the first group
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(series) + (chance is not None))
     return png(fig)
+
+
+def label_bars(ax, xs: list[float], values: list[float], bars: list[list[float]] | None) -> None:
+    """Each bar's value just above it, or above its error bar's cap where it has one."""
+    tops = [v + (bars[1][i] if bars else 0.0) for i, v in enumerate(values)]
+    for x, v, top in zip(xs, values, tops):
+        ax.text(x, min(top + 1, 101), f"{v:.0f}", ha="center", fontsize=8)
 
 
 def robustness_curves(results: dict) -> bytes:
@@ -130,8 +137,9 @@ def line_plot(lines: dict[str, tuple[list, list]], *, xlabel: str, ylabel: str, 
         colours[name] = line.get_color()
     for name, (xs, ys) in (points or {}).items():
         ax.scatter(xs, ys, s=18, color=colours.get(name), label=None if name in colours else name)
-    if logx:
+    if logx:  # ticks as plain numbers (10, 100), not 10^1, 10^2
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     if ylim:
         ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)

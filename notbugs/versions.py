@@ -33,13 +33,13 @@ PACKAGE = Path(__file__).parent
 # kind -> (version, fingerprint of its code, the code: modules (folders) or "module:function" / "module:Class.method")
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (2, "69433860699b", ("data",)),
-    "model": (2, "11de583ba321", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
+    "model": (2, "9e7ecaff8858", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
-    "import": (1, "1813dd262c00", ("checkpoint", "models", "experiments.lab:Lab.imported")),
-    "dataset": (2, "be94cd65aeef", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
+    "import": (1, "d5566901c76e", ("checkpoint", "models", "experiments.lab:Lab.imported")),
+    "dataset": (2, "df6333678fff", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
     "leakage": (1, "86969bb3e902", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
-    "eval": (1, "0ff5654128ee", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),
+    "eval": (1, "ca7042481240", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),
     "picture": (1, "c5c7c4633279", ("grid",)),
 }
 

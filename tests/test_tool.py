@@ -302,13 +302,31 @@ def test_each_example_runs(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_each_example_opens_as_a_notebook(name):
-    jupytext = pytest.importorskip("jupytext")
+    import jupytext
+
     notebook = jupytext.read(ROOT / "examples" / name)
     kinds = [c.cell_type for c in notebook.cells]
     assert kinds[0] == "markdown" and kinds.count("code") >= 3
     for cell in notebook.cells:
         if cell.cell_type == "code":
             compile(cell.source, name, "exec")
+
+
+def test_the_experiment_pages_are_generated_from_a_run(tmp_path):
+    from notbugs.experiments.registry import REGISTRY
+
+    assert main(["reproduce", "theory", "--preset", "tiny", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "build_experiments.py"), str(tmp_path / "o" /
+                           "results.json"), str(tmp_path / "pages")], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = json.loads((tmp_path / "o" / "results.json").read_text())
+    theory = (tmp_path / "pages" / "theory.md").read_text()
+    for claim in run["experiments"]["theory"]["claims"]:
+        assert claim["statement"].replace("|", "\\|") in theory and f"**{claim['verdict']}**" in theory
+    assert "**not run**" in (tmp_path / "pages" / "paper.md").read_text()
+    index = (tmp_path / "pages" / "README.md").read_text()
+    assert all(f"({e.name}.md)" in index for e in REGISTRY) and "not run" in index
 
 
 def test_the_api_reference_builds_without_warnings(tmp_path):

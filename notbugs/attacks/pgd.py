@@ -134,6 +134,8 @@ def pgd(
     if steps < 0:
         raise NotbugsError(f"steps must be >= 0, got {steps}")
     threat = THREATS[norm]
+    if len(x) == 0:  # nothing to attack (e.g. no image every ensemble member classifies correctly)
+        return x.detach().clone()
     eps_t = within_box(as_eps(eps, x), norm, x)
     alpha = as_eps(step_size if step_size is not None else 2.5 * eps_t.flatten() / max(steps, 1), x, "step_size")
     sign = -1.0 if targeted else 1.0

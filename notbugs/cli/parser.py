@@ -141,6 +141,14 @@ def _reproduce(r) -> None:
     r.add_argument("--seed", type=a.seed, default=None, help="seed of the run (default: the config's, else 0)")
     r.add_argument("--seeds", default=None,
                    help="run once per seed (0,1,2 or 0-4) and judge each claim over all of them, numbers as mean ± sd")
+    r.add_argument("--workers", type=a.count, default=1,
+                   help="--seeds: run this many seeds at once, each in its own process (the store coordinates them)")
+    r.add_argument("--executor", choices=["local", "slurm"], default="local",
+                   help="--seeds: local processes, or one Slurm job per seed (through submitit; the store must be on "
+                        "a filesystem every node shares)")
+    r.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
+                   help="a submitit Slurm parameter for --executor slurm, e.g. partition=gpu, time=600 (minutes), "
+                        "gpus_per_node=1, cpus_per_task=8; repeatable")
     r.add_argument("--std-model", type=Path, default=None, help=f"use this standard model instead of training one: {MODEL}")
     r.add_argument("--robust-model", type=Path, default=None,
                    help="use this robust model instead of training one, e.g. the paper's released CIFAR-10 model")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,6 +26,12 @@ def reproduce(args) -> int:
         raise NotbugsError("reproduce runs in one process; under torchrun use 'notbugs train' and 'notbugs construct'")
     # pre-flight: everything that can be said wrong is said before anything is written
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    parallel = args.workers > 1 or args.executor != "local"
+    if parallel and not seeds:
+        raise NotbugsError("--workers and --executor run seeds in parallel: give them with --seeds (e.g. 0-4)")
+    slurm = _slurm_options(args.slurm)
+    if args.executor == "slurm" and shutil.which("sbatch") is None:
+        raise NotbugsError("--executor slurm needs Slurm's sbatch on this machine's PATH (run it on a login node)")
     select(args.names)
     if args.device:
         check_device(args.device)
@@ -68,7 +75,7 @@ def reproduce(args) -> int:
             results = run_seeds(args.names, lambda seed: make_preset(args.preset, seed=seed, **options), seeds,
                                 out=out, cache=cache, progress=not args.quiet, say=say,
                                 on_update=lambda seed, res: update(res, tmp if seed is None else tmp / f"seed-{seed}"),
-                                **store)
+                                workers=args.workers, executor=args.executor, slurm=slurm, write=write_run, **store)
         else:
             results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
                                       on_update=update, **store)
@@ -77,6 +84,23 @@ def reproduce(args) -> int:
     print(f"results: {out / 'results.json'}")
     print(f"report:  {out / 'report.html'}")
     return 1 if failed(results) else 0
+
+
+def write_run(results: dict, folder: Path) -> None:
+    """A run's results.json and report into its folder: what a worker process writes for its seed."""
+    from ..report import write_report
+    from ..storage import write_json
+
+    write_json(Path(folder) / "results.json", results)
+    write_report(results, Path(folder) / "report.html")
+
+
+def _slurm_options(items: list[str]) -> dict:
+    from ..experiments.config import parse_sets
+
+    if any("=" not in item for item in items):
+        raise NotbugsError("--slurm takes KEY=VALUE, e.g. --slurm partition=gpu --slurm time=600")
+    return parse_sets(items)
 
 
 def _safe(name: str) -> str:
@@ -88,12 +112,20 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _print_experiments() -> None:
+    from ..estimate import paper_cost
+    from ..experiments.presets import get_preset
     from ..experiments.registry import REGISTRY
 
     for e in REGISTRY:
         cost = ", ".join(f"{p} {s / 60:.1f} min" for p, s in e.cost.items()) or "not measured"
         print(f"{e.name:<16} {e.question}\n{'':<16} {e.title}; presets: {', '.join(e.settings)}; "
-              f"measured cost (added to 'all'): {cost}")
+              f"measured cost on this project's 2-core CPU (added to 'all'): {cost}")
+    gpu = paper_cost(get_preset("cifar10"))
+    big = sorted(gpu["seconds"].items(), key=lambda kv: -kv[1])[:3]
+    print(f"\ncifar10 preset, paper experiment, on one GPU: about {gpu['total_seconds'] / 3600:.1f} h (an ESTIMATE "
+          f"from counted passes of the {gpu['arch']} at {gpu['forward_gflops']:.2f} GFLOP per image and "
+          f"{gpu['tflops']:g} TFLOP/s sustained, not measured; the largest: "
+          + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in big) + ")")
 
 
 def _print_summary(results: dict) -> None:

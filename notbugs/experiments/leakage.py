@@ -147,8 +147,9 @@ EXPERIMENT = Experiment(
     question="Do D_rand and D_det teach the true classes through robust features that leaked into them?",
     method="Train a robust linear classifier; its ten logits are provably robust features. Train a linear probe on "
            "only those ten numbers with the labels of D_rand, of D_det and of D, and test it on clean test images.",
-    settings={p: (lambda preset: Settings()) for p in ("quick", "full", "cifar10")}
-    | {"tiny": lambda preset: Settings(epochs=2, steps=2)},
+    # cifar10: Goh's robust linear classifier is certified at L2 radius 0.25 on CIFAR-10 (the response's text)
+    settings={p: (lambda preset: Settings()) for p in ("quick", "full")}
+    | {"cifar10": lambda preset: Settings(eps=0.25), "tiny": lambda preset: Settings(epochs=2, steps=2)},
     run=run, claims=CLAIMS, judge=judge, section=section,
     cost={"quick": 30.0, "full": 35.0},
 )

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import time
+import traceback
 from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -302,7 +303,8 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
             entry.update(status=Status.ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - one experiment's failure must not stop the others
             message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            entry.update(status=Status.ERROR, error=message, claims=claim_rows(e, None, error=message))
+            entry.update(status=Status.ERROR, error=message, claims=claim_rows(e, None, error=message),
+                         traceback=traceback.format_exc())  # in results.json, for whoever debugs it
         steps = store.log[first_step:]
         entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
                             # from scratch: the whole experiment as first measured (its steps and the rest)

@@ -95,11 +95,17 @@ def combine(per_seed: dict[int, dict]) -> dict:
 
 def run_seeds(names: list[str], preset_for: Callable[[int], Preset], seeds: list[int], *, out: Path,
               cache: Path | None = None, progress: bool = True, say: Callable[[str], None] | None = None,
-              on_update: Callable[[int | None, dict], None] | None = None, **store_options) -> dict:
+              on_update: Callable[[int | None, dict], None] | None = None, workers: int = 1,
+              executor: str = "local", slurm: dict | None = None, write: Callable[[dict, Path], None] | None = None,
+              **store_options) -> dict:
     """Run the experiments once per seed on one store, with ``preset_for(seed)``; ``on_update(seed, results)``
     after each experiment of a seed, and ``on_update(None, combined)`` after each seed; ``store_options``
-    (rebuild, read_only, on_event, write_to, events) go to every seed's run."""
+    (rebuild, read_only, on_event, write_to, events) go to every seed's run. With ``workers`` > 1 or the slurm
+    ``executor`` the seeds run as jobs (``workers.run_parallel``), each writing its folder with ``write``."""
     cache = cache or Path(out) / "cache"
+    if workers > 1 or executor != "local":
+        return _in_parallel(names, preset_for, seeds, out=out, cache=cache, say=say, on_update=on_update,
+                            workers=workers, executor=executor, slurm=slurm, write=write, **store_options)
     per_seed = {}
     for seed in seeds:
         if say:
@@ -114,4 +120,29 @@ def run_seeds(names: list[str], preset_for: Callable[[int], Preset], seeds: list
                                          **options)
         if on_update:
             on_update(None, combine(per_seed))
+    return combine(per_seed)
+
+
+def _in_parallel(names, preset_for, seeds, *, out, cache, say, on_update, workers, executor, slurm, write,
+                 **store_options) -> dict:
+    from .workers import run_parallel
+
+    write_to = Path(store_options.get("write_to") or out)
+    done: dict[int, dict] = {}
+
+    def finished(seed: int, results: dict) -> None:
+        done[seed] = results
+        if on_update:
+            on_update(None, combine({s: done[s] for s in seeds if s in done}))
+
+    per_seed = run_parallel(names, preset_for, seeds, out=out, cache=cache, write_to=write_to, workers=workers,
+                            executor=executor, slurm=slurm, say=say, on_done=finished, write=write,
+                            rebuild=tuple(store_options.get("rebuild") or ()),
+                            read_only=bool(store_options.get("read_only")))
+    if store_options.get("events"):  # each job logged its own steps: one log for the run, seed by seed
+        with open(store_options["events"], "a") as log:
+            for seed in seeds:
+                part = write_to / f"seed-{seed}" / "events.jsonl"
+                if part.is_file():
+                    log.write(part.read_text())
     return combine(per_seed)

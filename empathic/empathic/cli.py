@@ -1,0 +1,172 @@
+"""``empathic``: train one agent, evaluate a checkpoint, or reproduce the paper's claims over seeds.
+
+    empathic train coexistence|sharing --beta B --seed S [--preset quick|full|tiny] [--out DIR]
+    empathic evaluate RUN_FOLDER [--episodes N]
+    empathic reproduce [--preset quick|full|tiny] [--seeds 0,1,2] [--out DIR]
+
+Bad input (an unknown world or preset, beta outside [0, 1], a missing checkpoint) is one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from . import __version__
+
+
+class UsageError(Exception):
+    pass
+
+
+def beta(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--beta takes a number in [0, 1] (the selfishness), got '{text}'") from None
+    if not 0 <= value <= 1:
+        raise UsageError(f"--beta (the selfishness) must lie in [0, 1], got {value:g}: 1 is the selfish DQN")
+    return value
+
+
+def seeds(text: str) -> tuple[int, ...]:
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        lo, dash, hi = part.partition("-")
+        try:
+            out += list(range(int(lo), int(hi) + 1)) if dash and lo else [int(part)]
+        except ValueError:
+            raise UsageError(f"--seeds takes integers or ranges, e.g. 0,1,2 or 0-4 (got '{text}')") from None
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise UsageError(f"--seeds needs distinct seeds >= 0 (got '{text}')")
+    return tuple(out)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="empathic", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--version", action="version", version=f"empathic {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train one agent", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("world", help="coexistence or sharing")
+    t.add_argument("--beta", default="1", help="selfishness in [0, 1]: 1 is the selfish DQN, 0.5 the paper's")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--preset", default="quick", help="quick, full or tiny")
+    t.add_argument("--out", type=Path, default=Path("runs/empathic"), help="runs are kept under OUT/runs/")
+    e = sub.add_parser("evaluate", help="evaluate a trained agent", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e.add_argument("run", type=Path, help="a run folder of 'empathic train' (agent.safetensors and run.json)")
+    e.add_argument("--episodes", type=int, default=50)
+    r = sub.add_parser("reproduce", help="every claim over seeds, with the report",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    r.add_argument("--preset", default="quick", help="quick, full or tiny")
+    r.add_argument("--seeds", default=None, help="e.g. 0,1,2 or 0-4 (default: the preset's)")
+    r.add_argument("--out", type=Path, default=None, help="default runs/empathic-<preset>")
+    return p
+
+
+def _settings(name: str):
+    from .settings import PRESETS
+
+    if name not in PRESETS:
+        raise UsageError(f"unknown preset '{name}'; use {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def _world(name: str) -> str:
+    from .worlds import WORLDS
+
+    if name not in WORLDS:
+        raise UsageError(f"unknown world '{name}'; use {' or '.join(WORLDS)}")
+    return name
+
+
+def _say_progress(label: str):
+    def progress(step: int, total: int) -> None:
+        print(f"{label}: {step}/{total} steps", file=sys.stderr, flush=True)
+    return progress
+
+
+def train_one(out: Path, world: str, b: float, seed: int, s, quiet: bool = False) -> dict:
+    from .runs import finished, run_name, save
+    from .training import evaluate, train
+
+    stored = finished(out, world, b, seed, s)
+    if stored is not None:
+        return stored
+    agent, run = train(world, b, seed, s, progress=None if quiet else _say_progress(run_name(world, b, seed)))
+    run["episode"] = evaluate(agent, world, s, seed, episodes=1, record=60)["frames"]
+    run["episode"] = [f.tolist() for f in run["episode"]]
+    save(out, agent, run, s)
+    return run
+
+
+def reproduce(args) -> int:
+    import numpy as np
+
+    from .claims import judge_all
+    from .report import episode_gif, write
+
+    s = _settings(args.preset)
+    if args.seeds is not None:
+        s = replace(s, seeds=seeds(args.seeds))
+    out = args.out or Path("runs") / f"empathic-{args.preset}"
+    out.mkdir(parents=True, exist_ok=True)
+    started, runs = time.perf_counter(), []
+    todo = [(w, b, seed) for w in ("coexistence", "sharing") for b in s.betas for seed in s.seeds]
+    for i, (world, b, seed) in enumerate(todo):
+        print(f"[{i + 1}/{len(todo)}] {world} beta {b:g} seed {seed}", flush=True)
+        runs.append(train_one(out, world, b, seed, s))
+    verdicts = judge_all(runs)
+    episodes = {f"{r['world']}-{r['beta']:g}": episode_gif([np.array(f, np.uint8) for f in r["episode"]])
+                for r in runs if r["seed"] == s.seeds[0]}
+    results = {"preset": args.preset, "settings": s.to_dict(), "claims": verdicts, "episodes": episodes,
+               "runs": [{k: v for k, v in r.items() if k not in ("episode", "settings")} for r in runs],
+               "timings": {"seconds": time.perf_counter() - started,
+                           "steps_per_second": float(np.mean([r["steps_per_second"] for r in runs]))}}
+    (out / "results.json").write_text(json.dumps({k: v for k, v in results.items() if k != "episodes"}, indent=1))
+    write(results, out / "report.html")
+    for v in verdicts:
+        if v["verdict"] == "not run":
+            print(f"[not run] {v['id']}")
+            continue
+        print(f"[{v['verdict']}] {v['id']}: {v['statistic']} {v['estimate']:.3g} [{v['ci'][0]:.3g}, {v['ci'][1]:.3g}]"
+              f" (margin >= {v['margin']:g}); premise {v['premise_value']:.3g} "
+              f"({'met' if v['premise_met'] else 'NOT MET'})")
+    print(f"results: {out / 'results.json'}\nreport:  {out / 'report.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .runs import CheckpointError
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        args = parser().parse_args(argv)
+        if args.command == "train":
+            world, b, s = _world(args.world), beta(args.beta), _settings(args.preset)
+            run = train_one(args.out, world, b, args.seed, s)
+            print(json.dumps(run["eval"], indent=1))
+            return 0
+        if args.command == "evaluate":
+            from .runs import load
+            from .training import evaluate
+
+            agent, run, s = load(args.run)
+            print(json.dumps(evaluate(agent, run["world"], s, run["seed"], episodes=args.episodes), indent=1))
+            return 0
+        return reproduce(args)
+    except (UsageError, CheckpointError) as err:
+        print(f"empathic: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("empathic: interrupted; finished runs are kept and the next run resumes from them", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

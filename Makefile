@@ -6,11 +6,11 @@ OUT ?= runs/quick
 
 .PHONY: run test install data docs empathic clean
 
-$(BIN)/notbugs: pyproject.toml empathic/pyproject.toml
+$(BIN)/notbugs: pyproject.toml empathic-dqn/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]' -e ./empathic
+	$(BIN)/pip install -q -e '.[test]' -e ./empathic-dqn
 	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1
 	touch $@

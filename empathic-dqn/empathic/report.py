@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -43,8 +44,11 @@ def curves(world: str, runs: list[dict]) -> str:
             steps = [p["step"] for p in mine[0]["curve"][:points]]
             values = np.array([[p.get(key, np.nan) for p in r["curve"][:points]] for r in mine])
             name = "selfish DQN (beta 1)" if beta == 1 else f"empathic (beta {beta:g})"
-            ax.plot(steps, np.nanmean(values, 0), label=f"{name}, {len(mine)} seeds")
-            ax.fill_between(steps, np.nanmin(values, 0), np.nanmax(values, 0), alpha=0.2)
+            with warnings.catch_warnings():  # a point where no episode of any seed ended is left empty
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, low, high = np.nanmean(values, 0), np.nanmin(values, 0), np.nanmax(values, 0)
+            ax.plot(steps, mean, label=f"{name}, {len(mine)} seeds")
+            ax.fill_between(steps, low, high, alpha=0.2)
         ax.set_xlabel("training steps")
         ax.set_ylabel(label)
         ax.legend(fontsize=8)

@@ -65,7 +65,7 @@ def test_a_worker_killed_mid_step_leaves_nothing_read_as_done(tmp_path):
     """A job is killed while it builds; the next run on the same store builds what it left, and gives the
     numbers of a run that was never interrupted."""
     preset = make_preset("tiny", seed=0)
-    pool = make_executor("local", tmp_path / "jobs" / "%j", 1)
+    pool = make_executor("local", tmp_path / "jobs" / "%j")
     job = pool.submit(seed_job, ["paper"], preset, out=tmp_path / "a", cache=tmp_path / "cache",
                       write_to=tmp_path / "a", threads=1)
     log = tmp_path / "a" / "events.jsonl"
@@ -89,7 +89,7 @@ def test_a_worker_killed_mid_step_leaves_nothing_read_as_done(tmp_path):
 
 def test_the_slurm_job_script_is_generated_without_a_cluster(tmp_path):
     script = slurm_script(tmp_path / "jobs", {"partition": "gpu", "time": 600, "gpus_per_node": 1,
-                                              "cpus_per_task": 8}, workers=4)
+                                              "cpus_per_task": 8})
     assert script.startswith("#!/bin/bash")
     for line in ("#SBATCH --partition=gpu", "#SBATCH --time=600", "#SBATCH --gpus-per-node=1",
                  "#SBATCH --cpus-per-task=8", "#SBATCH --job-name=notbugs"):

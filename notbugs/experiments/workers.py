@@ -47,7 +47,7 @@ def threads_for(workers: int, executor: str, slurm: dict) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def make_executor(kind: str, folder: Path, workers: int, slurm: dict | None = None):
+def make_executor(kind: str, folder: Path, slurm: dict | None = None):
     """A submitit executor writing its job files (pickles, logs, the sbatch script) under ``folder``."""
     import submitit
 
@@ -56,7 +56,7 @@ def make_executor(kind: str, folder: Path, workers: int, slurm: dict | None = No
     if kind == "local":
         return submitit.LocalExecutor(folder=folder)
     executor = submitit.SlurmExecutor(folder=folder)
-    params = {"job_name": "notbugs", "array_parallelism": workers, **(slurm or {})}
+    params = {"job_name": "notbugs", **(slurm or {})}
     try:
         executor.update_parameters(**params)
     except (TypeError, ValueError) as err:
@@ -64,12 +64,12 @@ def make_executor(kind: str, folder: Path, workers: int, slurm: dict | None = No
     return executor
 
 
-def slurm_script(folder: Path, slurm: dict | None = None, workers: int = 1) -> str:
+def slurm_script(folder: Path, slurm: dict | None = None) -> str:
     """The sbatch script a Slurm submission would write, made by submitit's own writer without a cluster (its
     executor refuses to start where there is no srun), for checking and for the README."""
     from submitit.slurm import slurm as backend
 
-    params = {"job_name": "notbugs", "array_parallelism": workers, **(slurm or {})}
+    params = {"job_name": "notbugs", **(slurm or {})}
     unknown = sorted(set(params) - set(backend.SlurmExecutor._valid_parameters()))
     if unknown:
         raise NotbugsError(f"--slurm: unknown parameter(s) {', '.join(unknown)}; submitit's Slurm parameters are "
@@ -82,15 +82,16 @@ def run_parallel(names: list[str], preset_for: Callable[[int], Preset], seeds: l
                  write_to: Path, workers: int, executor: str = "local", slurm: dict | None = None,
                  say: Callable[[str], None] | None = None,
                  on_done: Callable[[int, dict], None] | None = None, **store_options) -> dict[int, dict]:
-    """Each seed as one job, at most ``workers`` at a time (Slurm: its array parallelism); results by seed, in the
-    order of ``seeds``; ``on_done(seed, results)`` as each finishes. A job that fails stops the run with its error."""
+    """Each seed as one job, at most ``workers`` at a time (on Slurm too: the parent submits the next as one ends);
+    results by seed, in the order of ``seeds``; ``on_done(seed, results)`` as each finishes. A job that fails stops
+    the run with its error."""
     slurm = dict(slurm or {})
     threads = threads_for(workers, executor, slurm)
     jobs_folder = Path(write_to) / "jobs"
-    pool = make_executor(executor, jobs_folder / "%j", workers, slurm)
+    pool = make_executor(executor, jobs_folder / "%j", slurm)
     pending, running, done = list(seeds), {}, {}
     while pending or running:
-        while pending and (executor == "slurm" or len(running) < workers):
+        while pending and len(running) < workers:
             seed = pending.pop(0)
             folder = Path(write_to) / f"seed-{seed}"
             running[seed] = pool.submit(seed_job, names, preset_for(seed), out=Path(out) / f"seed-{seed}",

@@ -43,7 +43,7 @@ def train(world: str, beta: float, seed: int, s: Settings,
           progress: Callable[[int, int], None] | None = None) -> tuple[Agent, dict]:
     """``s.envs`` copies of the world step in lockstep (one batched forward pass chooses their actions); after
     each such step one minibatch of ``batch_size * envs`` transitions updates the networks, the reference's
-    ratio of sampled to collected transitions (with one environment it is the reference's loop exactly)."""
+    ratio of sampled to collected transitions (with one environment, the reference's loop: one step, one minibatch of 32)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     envs = [make_world(world, size=s.size, window=s.window, max_steps=s.max_steps) for _ in range(s.envs)]

@@ -159,8 +159,10 @@ def _tally(experiments: dict) -> Markup:
 
 def _counts(claims: list[dict]) -> str:
     words = [str(c.get("verdict")) for c in claims]
-    return ", ".join(f"{words.count(w)} {w}" for w in ("does not hold", "inconclusive", "not testable", "not run",
-                                                        "error") if words.count(w))
+    plural = {"does not hold": "do not hold", "error": "errors"}  # "7 do not hold", "2 errors"
+    return ", ".join(f"{n} {plural.get(w, w) if n > 1 else w}" for w in ("does not hold", "inconclusive",
+                                                                        "not testable", "not run", "error")
+                     if (n := words.count(w)))
 
 
 def _argument_map(experiments: dict) -> Markup:

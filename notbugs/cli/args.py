@@ -69,21 +69,19 @@ def seed(text: str) -> int:
     return value
 
 
-def whole(text: str) -> int:
+def _integer(text: str, least: int, bound: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
     return value
+
+
+def whole(text: str) -> int:
+    return _integer(text, 0, ">= 0")
 
 
 def count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+    return _integer(text, 1, "at least 1")

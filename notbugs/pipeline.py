@@ -76,11 +76,12 @@ class Build:
     work: Path | None = None
 
 
-def compute_context(device: str) -> dict:
-    """What besides code and inputs changes a step's numbers: the device, and on a CPU the intra-op thread count
-    (the same command with OMP_NUM_THREADS=1 gives other numbers than with 2 threads)."""
+def compute_context(device: str, precision: str = "fp32") -> dict:
+    """What besides code and inputs changes a step's numbers: the device, the arithmetic (fp32 or bf16), and on a
+    CPU the intra-op thread count (the same command with OMP_NUM_THREADS=1 gives other numbers than with 2)."""
     dev = torch.device(device)
-    context = {"device": dev.type, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0]}
+    context = {"device": dev.type, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
+               "precision": precision}
     if dev.type == "cuda" and torch.cuda.is_available():
         context["gpu"] = torch.cuda.get_device_name(dev)
     return context
@@ -124,12 +125,12 @@ class Store:
     names or "all": those steps, and every step that depends on one, are built again this run.
     """
 
-    def __init__(self, root: Path, *, device: str = "cpu", on_step: Callable[[str, bool], None] | None = None,
+    def __init__(self, root: Path, *, device: str = "cpu", precision: str = "fp32", on_step: Callable[[str, bool], None] | None = None,
                  on_event: Callable[[dict], None] | None = None, rebuild: tuple[str, ...] = (),
                  read_only: bool = False):
         self.root = Path(root)
         self.device = device
-        self.context = compute_context(device)
+        self.context = compute_context(device, precision)
         self.log: list[dict] = []  # each step of this run: computed or reused, and what it cost to build
         self.on_step, self.on_event = on_step, on_event
         self.rebuild, self.read_only = set(rebuild), read_only

@@ -4,7 +4,7 @@ An accuracy measured on n test images is a binomial proportion; the Wilson
 interval stays inside [0, 1] and behaves near 0 and 1, where the normal
 approximation does not (a D_NR robust accuracy of 0 % on 500 images is not
 "0 ± 0"). Over seeds, every number that all runs share gets its mean and
-sample standard deviation.
+sample standard deviation, and a claim's statistic its Student-t interval.
 """
 
 from __future__ import annotations
@@ -50,6 +50,19 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
     return mean, sd
+
+
+def t_interval(values: list[float]) -> list[float] | None:
+    """The 95 % Student-t interval of the mean of values over seeds (None for fewer than two, or an undefined
+    value): a claim judged over seeds rests on the seed-to-seed spread, which a per-run interval over test
+    images does not cover."""
+    if len(values) < 2 or any(v is None or math.isnan(v) for v in values):
+        return None
+    from scipy.stats import t
+
+    mean, sd = mean_sd(values)
+    half = t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values))
+    return [mean - half, mean + half]
 
 
 def summarise(trees: list):

@@ -36,10 +36,10 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "model": (2, "9e7ecaff8858", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
     "import": (1, "d5566901c76e", ("checkpoint", "models", "experiments.lab:Lab.imported")),
-    "dataset": (2, "df6333678fff", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
+    "dataset": (3, "d616174a12bf", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
     "leakage": (1, "86969bb3e902", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
-    "eval": (1, "ca7042481240", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),
+    "eval": (2, "cda24aee5a55", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),
     "picture": (1, "c5c7c4633279", ("grid",)),
 }
 

@@ -29,10 +29,19 @@ def test_the_interval_decides():
 def test_a_failed_premise_makes_the_claim_not_testable_with_its_number():
     word, tests, premises = decide(CLAIM, Verdict({AT_LEAST.name: Proportion(0.9, 1000), CONVERGED.name: 0.47},
                                                   "", ""))
-    assert word == NOT_TESTABLE and premises == [{"name": "distance", "value": 0.47, "sense": "<=",
-                                                   "threshold": 0.10, "percent": True, "passed": False}]
+    assert word == NOT_TESTABLE and premises == [{"name": "distance", "value": 0.47, "ci": None, "sense": "<=",
+                                                   "threshold": 0.10, "percent": True, "outcome": FAILS,
+                                                   "passed": False}]
     assert outcome(None) == NOT_TESTABLE  # an undefined statistic decides nothing
     assert decide(CLAIM, Verdict(None, "–", "not run"))[0] == NOT_RUN
+
+
+def test_a_premise_is_judged_by_its_interval():
+    # a premise whose interval straddles its threshold leaves the claim undecided, even where the test fails
+    assert outcome(Proportion(0.70, 10000), premise=Estimate(0.08, (0.05, 0.12))) == INCONCLUSIVE
+    assert outcome(Proportion(0.50, 10000), premise=Estimate(0.08, (0.05, 0.12))) == INCONCLUSIVE
+    assert outcome(Proportion(0.70, 10000), premise=Estimate(0.15, (0.12, 0.18))) == NOT_TESTABLE
+    assert outcome(Proportion(0.70, 10000), premise=Estimate(0.05, (0.02, 0.08))) == HOLDS
 
 
 def test_every_test_must_hold_and_one_failure_decides():
@@ -122,7 +131,7 @@ def test_the_non_transferable_d_det_needs_a_plain_d_det_that_teaches():
 
 
 def test_d_nr_from_noise_must_teach_less_by_a_margin():
-    """'Less accurate' held for any decrease; now it needs 10 points."""
+    """'Less accurate' held for any decrease; it needs the margin of the rule (``margins``), 30.2 points."""
     def models(noise_clean):
         m = {n: {"clean_accuracy": Proportion(c, 10000), "robust_accuracy": ByNumber({1.0: Proportion(r, 500)})}
              for n, c, r in (("d_r", 0.82, 0.45), ("d_nr", 0.83, 0.15), ("d_r_noise", 0.80, 0.42),
@@ -132,4 +141,6 @@ def test_d_nr_from_noise_must_teach_less_by_a_margin():
 
     claim = noise_start.CLAIMS[1]
     assert decide(claim, noise_start.judge(models(0.82), None)[claim.id])[0] == FAILS  # one point less
-    assert decide(claim, noise_start.judge(models(0.52), None)[claim.id])[0] == HOLDS
+    assert noise_start.DROP.margin == 0.302
+    assert decide(claim, noise_start.judge(models(0.40), None)[claim.id])[0] == HOLDS
+    assert decide(claim, noise_start.judge(models(0.52), None)[claim.id])[0] != HOLDS  # 31 points: too near

@@ -105,3 +105,42 @@ def test_early_stop_records_its_steps(digits_mlp, digits):
     res = feature_dataset(digits_mlp, x, y, InversionConfig(steps=100, step_size=0.05, stop_patience=3, batch_size=16),
                           progress=False)
     assert 0 < res["stats"]["mean_inversion_steps"] < 100
+
+
+def _torch_adam(model, target, start, steps, lr):
+    """The same inversion by torch.optim.Adam with a cosine LambdaLR: the independent implementation."""
+    import math
+
+    x = start.clone().requires_grad_(True)
+    with torch.no_grad():
+        goal = model.features(target)
+    opt = torch.optim.Adam([x], lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / steps)))
+    for _ in range(steps):
+        opt.zero_grad()
+        (model.features(x) - goal).flatten(1).norm(dim=1).sum().backward()
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            x.clamp_(0, 1)
+    return x.detach()
+
+
+def test_adam_inversion_agrees_with_torch_adam_and_is_per_example(digits_mlp, digits):
+    x = digits.train_x[:24]
+    start = x.flip(0)
+    ours, taken = invert(digits_mlp, x, start, steps=30, step_size=0.05, schedule="cosine", optimizer="adam")
+    for p in digits_mlp.parameters():
+        p.requires_grad_(False)
+    theirs = _torch_adam(digits_mlp, x, start, 30, 0.05)
+    assert taken == 30 * len(x)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    one = torch.cat([invert(digits_mlp, x[i:i + 1], start[i:i + 1], steps=30, step_size=0.05, schedule="cosine",
+                            optimizer="adam")[0] for i in range(4)])
+    assert torch.allclose(ours[:4], one, atol=1e-5)  # a batch gives what its images give one by one
+    assert ours.min() >= 0 and ours.max() <= 1 and torch.equal(x, digits.train_x[:24])  # input untouched
+    before = (digits_mlp.features(start) - digits_mlp.features(x)).norm(dim=1).mean()
+    after = (digits_mlp.features(ours) - digits_mlp.features(x)).norm(dim=1).mean()
+    assert after < 0.5 * before
+    with pytest.raises(Exception, match="optimizer"):
+        invert(digits_mlp, x, start, steps=2, step_size=0.05, optimizer="sgd")

@@ -6,10 +6,11 @@ import math
 import pytest
 
 from notbugs.cli import main
-from notbugs.experiments.base import ERROR, FAILS, HOLDS, NOT_RUN
+from notbugs.experiments.base import (ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE, Bound, premise_row,
+                                      judged_test)
 from notbugs.experiments.seeds import combine_claim, parse_seeds
 from notbugs.errors import NotbugsError
-from notbugs.stats import mean_sd, summarise, wilson
+from notbugs.stats import mean_sd, summarise, t_interval, wilson
 from notbugs.values import ByNumber, Proportion
 
 
@@ -44,15 +45,42 @@ def test_mean_sd_and_summarise():
     assert set(s) == {"a", "b", "r", "wrong"}  # text, booleans, keys one seed lacks, lists of other lengths: left out
 
 
+def _seed_row(verdict, gap, premise=0.05):
+    """One seed's claim row as ``base.decide`` writes it: a gap test (>= 0.25) and a premise (<= 0.10)."""
+    test = judged_test(Bound("gap", ">=", 0.25), gap)
+    prem = premise_row(Bound("distance", "<=", 0.10), premise)
+    return {"id": "c", "who": "w", "statement": "s", "published": "p", "evidence": "e", "verdict": verdict,
+            "ours": f"{gap}", "tests": [test], "premises": [prem]}
+
+
+def test_t_interval_by_hand():
+    lo, hi = t_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(0.975, 2) = 4.302653
+    assert math.isclose(hi - 2.0, 4.302653 / math.sqrt(3), rel_tol=1e-6) and math.isclose(lo + hi, 4.0)
+    assert t_interval([1.0]) is None and t_interval([1.0, float("nan")]) is None
+
+
 def test_claims_over_seeds():
+    held = combine_claim([_seed_row(HOLDS, 0.30), _seed_row(HOLDS, 0.32), _seed_row(HOLDS, 0.31)], [3, 7, 9])
+    assert held["verdict"] == HOLDS and held["seeds_held"] == "3 of 3 seeds" and held["ours"] == "0.3 / 0.32 / 0.31"
+    assert held["evidence"] == "seed 3: e; seed 7: e; seed 9: e"
+    test = held["tests"][0]
+    assert math.isclose(test["value"], 0.31) and test["ci"] == t_interval([0.30, 0.32, 0.31])
+    assert test["outcomes"] == [HOLDS] * 3
+    # two seeds of three hold on their own, but the interval over seeds straddles the margin: not decided
+    spread = combine_claim([_seed_row(HOLDS, 0.30), _seed_row(FAILS, 0.10), _seed_row(HOLDS, 0.31)], [0, 1, 2])
+    assert spread["verdict"] == INCONCLUSIVE and spread["held"] == 2 and spread["seeds_held"] == "2 of 3 seeds"
+    assert spread["per_seed"] == [HOLDS, FAILS, HOLDS]
+    below = combine_claim([_seed_row(FAILS, 0.10), _seed_row(FAILS, 0.12), _seed_row(FAILS, 0.11)], [0, 1, 2])
+    assert below["verdict"] == FAILS
+    # premises are judged by their interval over seeds too
+    unmet = combine_claim([_seed_row(HOLDS, 0.30, 0.20), _seed_row(HOLDS, 0.32, 0.21)], [0, 1])
+    assert unmet["verdict"] == NOT_TESTABLE and unmet["premises"][0]["outcome"] == FAILS
+    undecided = combine_claim([_seed_row(HOLDS, 0.30, 0.02), _seed_row(HOLDS, 0.32, 0.15)], [0, 1])
+    assert undecided["verdict"] == INCONCLUSIVE and undecided["premises"][0]["outcome"] == INCONCLUSIVE
+    one = combine_claim([_seed_row(FAILS, 0.10)], [0])
+    assert one["verdict"] == FAILS  # a single seed keeps its own verdict
+    assert combine_claim([_seed_row(HOLDS, 0.3), {**_seed_row(ERROR, 0.3), "tests": []}], [0, 1])["verdict"] == ERROR
     row = {"id": "c", "who": "w", "statement": "s", "published": "p", "evidence": "e"}
-    held = combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": HOLDS, "ours": "2"}], [3, 7])
-    assert held["verdict"] == HOLDS and held["seeds_held"] == "2 of 2 seeds" and held["ours"] == "1 / 2"
-    assert held["evidence"] == "seed 3: e; seed 7: e"
-    mixed = combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": FAILS, "ours": "0"},
-                           {**row, "verdict": HOLDS, "ours": "1"}], [0, 1, 2])
-    assert mixed["verdict"] == FAILS and mixed["held"] == 2 and mixed["seeds_held"] == "2 of 3 seeds"
-    assert combine_claim([{**row, "verdict": HOLDS, "ours": "1"}, {**row, "verdict": ERROR, "ours": "–"}], [0, 1])["verdict"] == ERROR
     not_run = combine_claim([{**row, "verdict": NOT_RUN, "ours": "–"}] * 2, [0, 1])
     assert not_run["verdict"] == NOT_RUN and not_run["ours"] == "–"
     assert parse_seeds("0, 1,2") == [0, 1, 2]

@@ -161,6 +161,9 @@ def _reproduce(r) -> None:
                         "steps (e.g. stress) or all, and everything that depends on them; repeatable")
     r.add_argument("--read-only", action="store_true",
                    help="build nothing: stop with an error at the first step the store lacks or finds damaged")
+    r.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
+                   help="arithmetic of every pass (default: the preset's, auto = bf16 where the device computes it "
+                        "natively (Intel AMX or AVX512-BF16 CPUs, bf16 GPUs), else fp32)")
     _common(r, device=None, seed=False)
 
 

@@ -36,6 +36,8 @@ def reproduce(args) -> int:
     if args.device:
         check_device(args.device)
     overrides = merge(read_config(args.config) if args.config else {}, parse_sets(args.overrides))
+    if args.precision:
+        overrides["precision"] = args.precision
     given = {"std": args.std_model, "adv": args.robust_model}
     options = dict(dataset=args.dataset, device=args.device, given=given, given_arch=args.model_arch,
                    overrides=overrides)

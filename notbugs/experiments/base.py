@@ -8,7 +8,8 @@ with its threshold fixed here. ``judge`` only measures: it returns the value of
 every test and premise, with an interval where the statistic has one, and this
 module decides the verdict the same way for every claim:
 
-- not testable, if a premise fails (its number is shown);
+- not testable, if a premise fails (its number is shown), by its interval where it has one;
+- inconclusive, if a premise's interval straddles its threshold;
 - does not hold, if a test's interval lies wholly on the wrong side of its margin;
 - inconclusive, if a test's interval straddles its margin;
 - holds, if every test's interval lies on the right side.
@@ -121,19 +122,33 @@ def decide(claim: Claim, verdict: Verdict | None) -> tuple[Outcome, list[dict], 
     if verdict is None or verdict.values is None:
         return NOT_RUN, [], []
     values = verdict.values
-    premises = [{"name": b.name, "value": values.get(b.name), "sense": b.sense, "threshold": b.margin,
-                 "percent": b.percent, "passed": _defined(values.get(b.name)) and b.passes(values.get(b.name))}
-                for b in claim.premises]
-    tests = []
-    for b in claim.tests:
-        value = values.get(b.name)
-        outcome = bound_outcome(b, value)
-        distance = (value - b.margin if b.sense == ">=" else b.margin - value) if _defined(value) else None
-        tests.append({"name": b.name, "value": value, "ci": _interval(value), "sense": b.sense, "margin": b.margin,
-                      "percent": b.percent, "outcome": outcome, "distance": distance})
+    return decide_rows([judged_test(b, values.get(b.name)) for b in claim.tests],
+                       [premise_row(b, values.get(b.name)) for b in claim.premises])
+
+
+def judged_test(bound: Bound, value) -> dict:
+    """A test as results.json keeps it: its statistic, interval, margin, outcome and distance to the margin."""
+    distance = (value - bound.margin if bound.sense == ">=" else bound.margin - value) if _defined(value) else None
+    return {"name": bound.name, "value": value, "ci": _interval(value), "sense": bound.sense, "margin": bound.margin,
+            "percent": bound.percent, "outcome": bound_outcome(bound, value), "distance": distance}
+
+
+def premise_row(bound: Bound, value) -> dict:
+    """A premise, judged like a test (by its interval where it has one): met, not met, or undecided."""
+    outcome = bound_outcome(bound, value)
+    return {"name": bound.name, "value": value, "ci": _interval(value), "sense": bound.sense,
+            "threshold": bound.margin, "percent": bound.percent, "outcome": outcome, "passed": outcome == HOLDS}
+
+
+def decide_rows(tests: list[dict], premises: list[dict]) -> tuple[Outcome, list[dict], list[dict]]:
+    """The one rule, for a run and for a claim over seeds: a premise not met (or undefined) makes the claim not
+    testable; a premise whose interval straddles its threshold makes it inconclusive; then the tests decide."""
+    met = [p["outcome"] for p in premises]
     outcomes = [t["outcome"] for t in tests]
-    if not all(p["passed"] for p in premises) or NOT_TESTABLE in outcomes:
+    if FAILS in met or NOT_TESTABLE in met or NOT_TESTABLE in outcomes:
         word = NOT_TESTABLE
+    elif INCONCLUSIVE in met:  # the claim's own ground is undecided: neither verdict can be signed
+        word = INCONCLUSIVE
     elif FAILS in outcomes:
         word = FAILS
     elif INCONCLUSIVE in outcomes:

@@ -22,6 +22,7 @@ from ..figures import error_bars, grouped_bars, intervals
 from ..htmlparts import grids, img, join, pct, table
 from ..reference import FIGURE2_CIFAR10
 from ..values import difference
+from . import margins
 from .base import Bound, Claim, Experiment, Verdict, converged
 from .lab import Lab, dataset_name
 
@@ -44,16 +45,20 @@ def run(s: Settings, lab: Lab) -> dict:
 
 
 WHO = "Ilyas et al. 2019"
-NOISE_GAP = Bound("D_R minus D_NR robust accuracy, both from noise", ">=", 0.20)
-DROP = Bound("D_NR clean accuracy from images minus from noise", ">=", 0.10)
+# the main experiment's gap margin (the same published effect); the drop by the rule of ``margins``: Table 7's
+# 87.7 - 45.6 points against the standard model's 95.3 % clean (before the rule: 20 and 10 points)
+NOISE_GAP = Bound("D_R minus D_NR robust accuracy, both from noise", ">=", margins.GAP)
+DROP = Bound("D_NR clean accuracy from images minus from noise", ">=",
+             margins.by_the_rule(0.877 - 0.456, margins.PAPER["std_clean"], margins.OURS["std_clean"]))
 CLAIMS = (
     Claim("d_r_from_noise_robust", f"{WHO}, app. D.1, Table 7",
           "D_R inverted from noise still gives robustness: its model's robust accuracy at the main eval eps beats the "
-          "D_NR-from-noise model's by at least 20 points.",
+          f"D_NR-from-noise model's by at least {100 * NOISE_GAP.margin:g} points.",
           "CIFAR-10 at L2 0.25: D_R from noise 48.3 % vs D_NR from noise 1.5 %",
           tests=(NOISE_GAP,), premises=(converged("D_R from noise"), converged("D_NR from noise"))),
     Claim("d_nr_from_noise_less_accurate", f"{WHO}, app. D.1, Table 7",
-          "D_NR inverted from noise teaches less: its model's clean accuracy is at least 10 points below the "
+          f"D_NR inverted from noise teaches less: its model's clean accuracy is at least {100 * DROP.margin:g} points "
+          "below the "
           "image-started D_NR model's.",
           "CIFAR-10: 45.6 % from noise vs 87.7 % from images",
           tests=(DROP,), premises=(converged("D_NR"), converged("D_NR from noise"))),
@@ -79,7 +84,8 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
             f"(gap {(r - nr) * 100:.1f} points); from images: D_R {_robust(res, 'd_r'):.1%}, D_NR "
             f"{_robust(res, 'd_nr'):.1%}; mean feature distances {dist_text}",
             statement="D_R inverted from noise still gives robustness: its model's robust accuracy at L2 eps "
-                      f"{res['eps']:g} beats the D_NR-from-noise model's by at least 20 points."),
+                      f"{res['eps']:g} beats the D_NR-from-noise model's by at least {100 * NOISE_GAP.margin:g} "
+                      "points."),
         "d_nr_from_noise_less_accurate": Verdict(
             {DROP.name: difference(c_image, c_noise), **distance}, f"{c_noise:.1%} vs {c_image:.1%}",
             f"clean accuracy: D_NR from noise {c_noise:.1%}, from images {c_image:.1%}; mean feature distances "

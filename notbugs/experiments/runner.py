@@ -32,6 +32,7 @@ from .. import __version__
 from ..data.content import files_content
 from ..errors import DiskFull, NotbugsError
 from ..pipeline import Build, Store, said
+from ..precision import computing, resolve
 from ..reference import all_reference
 from ..storage import read_json, write_json
 from ..values import Status
@@ -232,7 +233,8 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
     snapshot()
     out = Path(out)
     write_to = Path(write_to) if write_to is not None else out
-    store = Store(cache or out / "cache", device=preset.device, rebuild=rebuild, read_only=read_only,
+    precision = resolve(preset.precision, preset.device)
+    store = Store(cache or out / "cache", device=preset.device, precision=precision, rebuild=rebuild, read_only=read_only,
                   on_event=event_log(events, on_event) if events else on_event)
     unknown = set(models or {}) - {"std", "adv"}
     if unknown:
@@ -330,7 +332,8 @@ def _measured(e: Experiment, settings, lab: Lab, b: Build) -> dict:
     first, start = len(lab.store.log), time.perf_counter()
     lab.pictures, lab.experiment = b.folder / "pictures", e.name
     try:
-        results = e.run(settings, lab)
+        with computing(lab.store.context["precision"], lab.device):
+            results = e.run(settings, lab)
     finally:
         lab.pictures, lab.experiment = None, None
     inner = lab.store.log[first:]

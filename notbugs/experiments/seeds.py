@@ -4,19 +4,21 @@ Each seed is an ordinary run (its own results.json and report under
 ``seed-<S>/``) on one shared store, so whatever does not depend on the seed
 is built once. The combined results keep every seed's results, add the mean
 and sample standard deviation of every number all seeds share, and judge each
-claim over the seeds: it holds only if it holds on every seed, and the map
-says on how many it held.
+claim over the seeds by the rule of a single run, applied to the mean of each
+statistic with its Student-t interval over the seeds; the map also says on how
+many seeds it held on its own.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
 from ..errors import NotbugsError
-from ..stats import mean_sd, summarise
-from ..values import Status
-from .base import ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE
+from ..stats import mean_sd, summarise, t_interval
+from ..values import Estimate, Status
+from .base import ERROR, FAILS, HOLDS, NOT_RUN, Bound, decide_rows, premise_row, judged_test
 from .presets import Preset
 from .runner import run_experiments
 
@@ -41,28 +43,45 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
-    """One claim over seeds (``rows[i]`` is seed ``seeds[i]``'s): it holds only if it held on every seed; any seed on
-    which it does not hold makes it not hold; else a seed where it was not testable or inconclusive says so. Each
-    test's statistic is given as its mean and sample sd over the seeds."""
+    """One claim over seeds (``rows[i]`` is seed ``seeds[i]``'s), decided by the rule a single run is decided by
+    (``base.decide_rows``), on each test's and premise's mean over the seeds with its 95 % Student-t interval:
+    the seed-to-seed spread, not one seed's test images, is what the verdict must outlast. A seed that errored or
+    did not run leaves the claim so; with one seed the seed's own verdict stands. Each seed's verdict is kept."""
     words = [r["verdict"] for r in rows]
     held = words.count(HOLDS)
-    word = next((w for w in (ERROR, NOT_RUN, FAILS, NOT_TESTABLE, INCONCLUSIVE) if w in words), HOLDS)
     first = rows[0]
-    tests = []
-    for i, t in enumerate(first.get("tests") or []):
-        values = [r["tests"][i]["value"] for r in rows if len(r.get("tests") or []) > i]
-        defined = [float(v) for v in values if v is not None]
-        mean, sd = mean_sd(defined) if defined else (None, None)
-        tests.append({**{k: t[k] for k in ("name", "sense", "margin", "percent")}, "value": mean, "sd": sd,
-                      "values": values, "outcomes": [r["tests"][i]["outcome"] for r in rows
-                                                     if len(r.get("tests") or []) > i]})
+    stuck = next((w for w in (ERROR, NOT_RUN) if w in words), None)
+    tests = [_over_seeds(rows, "tests", i, t) for i, t in enumerate(first.get("tests") or [])]
+    premises = [_over_seeds(rows, "premises", i, p) for i, p in enumerate(first.get("premises") or [])]
+    if stuck is not None:
+        word = stuck
+    elif len(rows) == 1:
+        word = words[0]
+    else:
+        word = decide_rows(tests, premises)[0]
     return {**{k: first[k] for k in ("id", "who", "statement", "published")},
             "ours": "–" if all(r["ours"] == "–" for r in rows) else " / ".join(r["ours"] for r in rows),
             "verdict": word, "holds": {HOLDS: True, FAILS: False}.get(word),
             "seeds_held": f"{held} of {len(rows)} seeds", "held": held, "seeds": len(rows),
-            "per_seed": words, "tests": tests, "premises": [p for r in rows for p in r.get("premises") or []
-                                                            if not p.get("passed")][:4],
+            "per_seed": words, "tests": tests, "premises": premises,
             "evidence": "; ".join(f"seed {seed}: {r['evidence']}" for seed, r in zip(seeds, rows))}
+
+
+def _over_seeds(rows: list[dict], part: str, i: int, first: dict) -> dict:
+    """The i-th test or premise over the seeds: mean, sd, Student-t interval, and its outcome by that interval."""
+    values = [r[part][i]["value"] if len(r.get(part) or []) > i else None for r in rows]
+    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    threshold = "margin" if part == "tests" else "threshold"
+    bound = Bound(first["name"], first["sense"], first[threshold], first.get("percent", True))
+    if len(defined) < len(values) or not defined:
+        value, sd, ci = None, None, None
+    else:
+        value, sd = mean_sd(defined)
+        ci = t_interval(defined)
+    estimate = Estimate(value, ci) if value is not None else None
+    row = judged_test(bound, estimate) if part == "tests" else premise_row(bound, estimate)
+    return {**row, "value": value, "sd": sd, "ci": ci, "values": values,
+            "outcomes": [r[part][i].get("outcome") for r in rows if len(r.get(part) or []) > i]}
 
 
 def combine(per_seed: dict[int, dict]) -> dict:

@@ -111,8 +111,9 @@ def statistic(test: dict) -> str:
     pc = test.get("percent", True)
     ci = test.get("ci")
     interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if isinstance(ci, list) and len(ci) == 2 else ""
-    if test.get("sd") is not None:  # over seeds: the mean and the spread of the seeds' values
-        interval = f" ± {_number(test['sd'], pc)} over seeds"
+    if test.get("sd") is not None:  # over seeds: the mean, its Student-t interval and the seeds' spread
+        interval = (f"{interval or ' [interval undefined]'} over {len(test.get('values') or [])} seeds "
+                    f"(sd {_number(test['sd'], pc)})")
     distance = test.get("distance")
     away = (f", {'+' if distance >= 0 else '−'}{_number(abs(distance), pc)} from it"
             if isinstance(distance, (int, float)) else "")
@@ -120,10 +121,17 @@ def statistic(test: dict) -> str:
             f"{_number(test['margin'], pc)}{away})")
 
 
+PREMISE_WORDS = {"holds": "met", "inconclusive": "UNDECIDED"}  # anything else: not met
+
+
 def premise_text(p: dict) -> str:
     pc = p.get("percent", True)
-    return (f"{'met' if p.get('passed') else 'NOT MET'}: {p['name']} {_number(p.get('value'), pc)} "
-            f"({p['sense']} {_number(p['threshold'], pc)})")
+    word = PREMISE_WORDS.get(str(p.get("outcome")), "NOT MET") if "outcome" in p else \
+        ("met" if p.get("passed") else "NOT MET")
+    ci = p.get("ci")
+    interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 \
+        else ""
+    return f"{word}: {p['name']} {_number(p.get('value'), pc)}{interval} ({p['sense']} {_number(p['threshold'], pc)})"
 
 
 def _claim_row(name: str, entry: dict, c: dict) -> list:
@@ -131,11 +139,11 @@ def _claim_row(name: str, entry: dict, c: dict) -> list:
     verdict = verdict_span(c.get("verdict", ""))
     if why and str(c.get("verdict")) in ("not run", "error"):
         verdict = join([verdict, Markup("<br><small>"), why, Markup("</small>")])
-    if "seeds_held" in c:  # over seeds: holds only on all
+    if "seeds_held" in c:  # over seeds: judged on the interval over seeds; each seed's own verdict beside it
         verdict = join([verdict, Markup("<br><small>"), f"held on {c['seeds_held']}", Markup("</small>")])
     ours = join([c.get("ours", "")] + [part for t in c.get("tests") or []
                                         for part in (Markup("<br><small>"), statistic(t), Markup("</small>"))])
-    premises = [p for p in c.get("premises") or []]
+    premises = list(c.get("premises") or [])
     if premises:
         verdict = join([verdict] + [part for p in premises
                                     for part in (Markup('<br><small class="premise">'), premise_text(p),

@@ -1,0 +1,33 @@
+"""The precision setting: what auto means on a device, bf16 runs in bf16, and the store keys it."""
+
+import pytest
+import torch
+
+from notbugs import precision
+from notbugs.errors import NotbugsError
+from notbugs.pipeline import Store
+
+
+def test_auto_is_bf16_only_where_the_cpu_computes_it_natively(monkeypatch):
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert precision.resolve("auto", "cpu") == "fp32"
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx2", "amx_bf16", "amx_tile"}))
+    assert precision.resolve("auto", "cpu") == "bf16"
+    assert precision.resolve("fp32", "cpu") == "fp32" and precision.resolve("bf16", "cpu") == "bf16"
+    with pytest.raises(NotbugsError, match="precision"):
+        precision.resolve("fp16", "cpu")
+
+
+def test_bf16_computes_in_bf16_and_fp32_does_not():
+    layer = torch.nn.Linear(4, 3)
+    x = torch.rand(2, 4)
+    with precision.computing("bf16", "cpu"):
+        assert layer(x).dtype == torch.bfloat16
+    with precision.computing("fp32", "cpu"):
+        assert layer(x).dtype == torch.float32
+
+
+def test_the_precision_is_in_every_key(tmp_path):
+    a, b = Store(tmp_path, precision="fp32"), Store(tmp_path, precision="bf16")
+    assert a.context["precision"] == "fp32" and b.context["precision"] == "bf16"
+    assert a.key("model", {"x": 1}) != b.key("model", {"x": 1})

@@ -6,11 +6,11 @@ OUT ?= runs/quick
 
 .PHONY: run test install data docs empathic clean
 
-$(BIN)/notbugs: pyproject.toml empathic-dqn/pyproject.toml
+$(BIN)/notbugs: pyproject.toml empathic-dqn/pyproject.toml canary-exposure/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]' -e ./empathic-dqn
+	$(BIN)/pip install -q -e '.[test]' -e ./empathic-dqn -e './canary-exposure[hf]'
 	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1
 	touch $@
@@ -24,12 +24,16 @@ data: install
 	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
 	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' or 'notbugs data download fashion-mnist'"; exit 1; fi; }
 	@$(BIN)/notbugs data list | grep -q '^mnist *found' || $(BIN)/notbugs data download mnist
+	@[ -d /usr/share/games/fortunes ] || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q fortunes || (apt-get update -q && apt-get install -y -q fortunes)); \
+	  else echo "the Secret Sharer's corpus is missing: run 'sudo apt-get install fortunes'"; exit 1; fi; }
 
 # The whole argument (the paper and every response) on real Fashion-MNIST, then Empathic DQN's quick
 # reproduction; each ends with its claims' verdicts and its report's path.
 run: data
 	$(BIN)/notbugs reproduce all --preset quick --out $(OUT)
 	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic
+	$(BIN)/canary-exposure reproduce --preset quick --out $(OUT)-canary
 
 # Empathic DQN's quick reproduction alone (its claims over three seeds and its report)
 empathic: install

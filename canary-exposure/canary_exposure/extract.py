@@ -1,0 +1,62 @@
+"""Extraction (Carlini et al. 2019, section 8): find the secret without knowing it, by a shortest-path search
+over the slot's digit trie where a step costs -log2 of the digit's probability.
+
+Best-first (Dijkstra): the cheapest open prefix is expanded next, so complete candidates come out in increasing
+log-perplexity, the most likely first. Each expansion is one model query (the next-digit distribution of one
+prefix); ``batch`` prefixes are expanded per forward pass. A canary is extracted when the search finds it within
+``budget`` queries: far fewer than the 10^digits a brute force needs, for a memorised canary.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .canaries import CanaryFormat
+from .errors import ExposureError
+from .scoring import LOG2E, Tokenizer, _device, _digit_tokens, log_perplexity
+from .text import BOS, encode
+
+
+@torch.inference_mode()
+def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found: int = 1, batch: int = 64,
+            tokenizer: Tokenizer = encode, target: str | None = None) -> dict:
+    """The ``found`` most likely secrets the search reaches within ``budget`` queries, in order of
+    log-perplexity; with ``target``, whether it was among them and after how many queries."""
+    if budget < 1 or found < 1 or batch < 1:
+        raise ExposureError("extraction needs a budget, a number of secrets to find and a batch of at least 1")
+    model.eval()
+    dev = _device(model)
+    table = _digit_tokens(tokenizer)
+    prefix = [BOS] + tokenizer(fmt.prefix)
+    heap: list[tuple[float, str]] = [(0.0, "")]
+    out: list[dict] = []
+    queries = 0
+    hit = None
+    while heap and queries < budget and len(out) < found:
+        if len(heap[0][1]) == fmt.digits:  # a complete secret at the top: no open path is cheaper, so it is next
+            cost, digits = heapq.heappop(heap)
+            out.append({"secret": digits, "slot_log_perplexity": cost, "queries": queries})
+            if digits == target and hit is None:
+                hit = queries
+            continue
+        popped = []  # the cheapest open prefixes, up to a batch, stopping at the first complete one
+        while heap and len(popped) < min(batch, budget - queries) and len(heap[0][1]) < fmt.digits:
+            popped.append(heapq.heappop(heap))
+        tokens = torch.tensor([prefix + [table[int(c)] for c in d] for _, d in popped], device=dev)
+        logp = F.log_softmax(model(tokens)[:, -1].float(), dim=-1)[:, table].double().cpu() * -LOG2E
+        queries += len(popped)
+        for (cost, digits), row in zip(popped, logp.tolist()):
+            for d, step in enumerate(row):
+                child = digits + str(d)
+                extra = 0.0
+                if len(child) == fmt.digits and fmt.suffix:
+                    extra = float(log_perplexity(model, [fmt.prefix + child + fmt.suffix], tokenizer,
+                                                 skip=len(prefix) - 1 + fmt.digits)[0])
+                    queries += 1
+                heapq.heappush(heap, (cost + step + extra, child))
+    return {"found": out, "queries": queries, "budget": budget,
+            "extracted": hit is not None if target is not None else None, "queries_to_target": hit}

@@ -1,0 +1,110 @@
+"""A self-contained HTML report of a reproduction: the claims with their intervals over seeds and the published
+findings beside them, exposure against insertions and against epochs, extraction's queries. Every value that
+comes from the results is escaped; figures are inline PNGs."""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+
+from .claims import HIGH_K, NULL
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _figures(res: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for seed, runs in res["runs"].items():
+        for name, marker in (("plain", "o"), ("dp", "x")):
+            r = runs[name]
+            ks = [r["inserted"][x] for x in r["inserted"]]
+            ex = [r["final"][x]["exposure"] for x in r["inserted"]]
+            ax.scatter(ks, ex, marker=marker, alpha=0.6, label=f"seed {seed}, {'DP-SGD' if name == 'dp' else 'plain'}")
+    ax.axhline(NULL, color="grey", ls="--", lw=1, label="null (1/ln 2)")
+    ax.set(xscale="log", xlabel="insertions k", ylabel="exposure (bits)", title="Exposure against insertions")
+    ax.legend(fontsize=6)
+    first = _png(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    twin = ax.twinx()
+    for seed, runs in res["runs"].items():
+        r = runs["plain"]
+        high = [x for x, k in r["inserted"].items() if k >= HIGH_K]
+        epochs = [h["epoch"] for h in r["history"]]
+        ax.plot(epochs, [sum(h["exposure"][x] for x in high) / len(high) for h in r["history"]], "-o",
+                label=f"seed {seed}: exposure, {HIGH_K}+ canaries")
+        twin.plot(epochs, [h["valid_loss"] for h in r["history"]], ":", label=f"seed {seed}: validation loss")
+    ax.set(xlabel="epoch", ylabel="exposure (bits)", title="Memorisation against epochs")
+    twin.set_ylabel("validation loss (nats/token)")
+    ax.legend(fontsize=6, loc="lower right")
+    twin.legend(fontsize=6, loc="upper right")
+    return first + _png(fig)
+
+
+def _num(v) -> str:
+    return "undefined" if v is None else f"{v:.3g}"
+
+
+def _claim_rows(res: dict) -> str:
+    rows = []
+    for c in res["claims"]:
+        stats = "<br>".join(
+            f"{escape(t['name'])}: {_num(t['mean'])}"
+            + (f" [{_num(t['ci'][0])}, {_num(t['ci'][1])}]" if t.get("ci") else "")
+            + f" (margin {escape(t['sense'])} {t['margin']:g}; per seed "
+            + ", ".join(_num(v) for v in t["values"]) + ")" for t in c["tests"])
+        prem = "".join(f"<br><small>premise ({escape(p['outcome'])}): {escape(p['name'])} {_num(p['mean'])}"
+                       + (f" [{_num(p['ci'][0])}, {_num(p['ci'][1])}]" if p.get("ci") else "")
+                       + f" ({escape(p['sense'])} {p['margin']:g})</small>" for p in c["premises"])
+        rows.append(f"<tr><td>{escape(c['statement'])}</td><td>{escape(c['published'])}</td><td>{stats}</td>"
+                    f"<td class=\"v\">{escape(c['verdict'])}{prem}</td></tr>")
+    return "".join(rows)
+
+
+def _extraction_rows(res: dict) -> str:
+    rows = []
+    for seed, runs in res["runs"].items():
+        r = runs["plain"]
+        for secret, e in r.get("extraction", {}).items():
+            kind = f"inserted {r['inserted'][secret]} times" if secret in r["inserted"] else "never inserted"
+            rows.append(f"<tr><td>{escape(seed)}</td><td>{escape(kind)}</td>"
+                        f"<td>{r['final'][secret]['exposure']:.2f}</td>"
+                        f"<td>{'yes' if e['extracted'] else 'no'}</td>"
+                        f"<td>{e['queries_to_target'] if e['queries_to_target'] is not None else '–'}</td>"
+                        f"<td>{e['queries']} of {e['budget']}</td></tr>")
+    return "".join(rows)
+
+
+def render(res: dict) -> str:
+    p = res["preset"]
+    smoke = ("<p class=\"warn\">The tiny preset is a smoke test of the code paths at toy sizes: its verdicts are no "
+             "evidence.</p>") if p.get("smoke") else ""
+    train = p["train"]
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>The Secret Sharer: exposure of canaries</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td,th{{border:1px solid #ccc;padding:4px;
+vertical-align:top;font-size:13px}}table{{border-collapse:collapse}}.warn{{color:#a00}}.v{{font-weight:bold}}</style>
+</head><body><h1>The Secret Sharer: unintended memorisation of canaries</h1>{smoke}
+<p>Carlini, Liu, Erlingsson, Kos &amp; Song, USENIX Security 2019 (arXiv 1802.08232). A {escape(train['arch'])}
+({escape(str(train['arch_options']))}) trained on {res['documents']} documents of {escape(res['corpus'])} with
+canaries "{escape(p['template'])}" ({p['digits']} digits, |R| = 10^{p['digits']}) inserted
+{escape(', '.join(map(str, p['insertions'])))} times ({p['per_k']} secrets each) and {p['references']} never inserted;
+seeds {escape(', '.join(map(str, res['seeds'])))}; each seed also trains with DP-SGD (Opacus, noise multiplier
+{train['noise_multiplier']:g}, clipping {train['max_grad_norm']:g}). {res['seconds']:.0f} s.</p>
+<h2>Claims (mean over seeds [95 % Student-t interval])</h2>
+<table><tr><th>claim</th><th>published</th><th>ours</th><th>verdict</th></tr>{_claim_rows(res)}</table>
+<h2>Figures</h2>{_figures(res)}
+<h2>Extraction</h2><table><tr><th>seed</th><th>canary</th><th>exposure (bits)</th><th>extracted</th>
+<th>queries to find it</th><th>queries used</th></tr>{_extraction_rows(res)}</table>
+</body></html>"""

@@ -1,0 +1,219 @@
+"""canary-exposure: exposure against models with known probabilities, the tail of the extrapolation, padding,
+extraction's order, Opacus, a Hugging Face model, bad input, and a whole reproduction at the tiny preset."""
+
+import itertools
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from canary_exposure import CanaryFormat, HFCausalLM, exposure
+from canary_exposure.canaries import insert
+from canary_exposure.cli import main
+from canary_exposure.errors import ExposureError
+from canary_exposure.extract import extract
+from canary_exposure.scoring import (exact_exposure, log_perplexity, skewnorm_logcdf, slot_log_perplexities)
+from canary_exposure.text import BOS, VOCAB, encode, read_corpus
+from canary_exposure.training import TrainSettings, train
+
+FMT = CanaryFormat("my number is {}", 3)
+
+
+class Oracle(nn.Module):
+    """Next-token logits that depend on the position only: at the j-th digit of the slot, digit d has logit
+    ``table[j][d]``; everywhere else every token is equally likely. Its probabilities are known in closed form."""
+
+    def __init__(self, table: torch.Tensor, start: int):
+        super().__init__()
+        self.table, self.start = table, start  # start: the position whose next token is the first digit
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, tokens):
+        b, t = tokens.shape
+        logits = torch.zeros(b, t, VOCAB) + 0 * self.dummy
+        for j in range(self.table.shape[0]):
+            pos = self.start + j
+            if pos < t:
+                logits[:, pos, :] = -1e4
+                logits[:, pos, [ord(str(d)) for d in range(10)]] = self.table[j]
+        return logits
+
+
+def oracle(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return Oracle(torch.randn(FMT.digits, 10, generator=gen) * 2, start=len(encode(FMT.prefix)))
+
+
+def by_hand(model: Oracle, secret: str) -> float:
+    """-log2 Pr(canary): the prefix's bytes uniform over 257 tokens, each digit by its softmax."""
+    cost = len(encode(FMT.prefix)) * math.log2(VOCAB)
+    for j, d in enumerate(secret):
+        cost -= torch.log_softmax(model.table[j], 0)[int(d)].item() / math.log(2)
+    return cost
+
+
+def test_exact_exposure_on_known_probabilities():
+    model = oracle()
+    scores = slot_log_perplexities(model, FMT)
+    assert scores.shape == (1000,)
+    for secret in ("000", "123", "999"):
+        assert scores[int(secret)] == pytest.approx(by_hand(model, secret), rel=1e-9)
+    # the trie gives what scoring every whole candidate gives
+    whole = log_perplexity(model, [FMT.render(FMT.secret(i)) for i in range(1000)])
+    assert np.allclose(scores, whole, rtol=1e-9)
+    best = FMT.secret(int(np.argmin(scores)))
+    worst = FMT.secret(int(np.argmax(scores)))
+    out = exact_exposure(scores, [best, worst])
+    assert out[best]["rank"] == 1 and out[best]["exposure"] == pytest.approx(math.log2(1000))
+    assert out[worst]["rank"] == 1000 and out[worst]["exposure"] == pytest.approx(0.0)
+    # over all candidates the mean exposure is near the null 1/ln 2 (exact for distinct scores: log2 of n!/n)
+    every = exact_exposure(scores, [FMT.secret(i) for i in range(1000)])
+    mean = np.mean([v["exposure"] for v in every.values()])
+    assert mean == pytest.approx(math.log2(1000) - math.lgamma(1001) / math.log(2) / 1000, abs=1e-6)
+
+
+def test_a_suffix_after_the_slot_is_scored():
+    fmt = CanaryFormat("pin {} ok", 2)
+    model = Oracle(torch.randn(2, 10), start=len(encode(fmt.prefix)))
+    scores = slot_log_perplexities(model, fmt)
+    whole = log_perplexity(model, [fmt.render(fmt.secret(i)) for i in range(100)])
+    assert np.allclose(scores, whole, rtol=1e-9)
+
+
+def test_padding_is_masked():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(VOCAB, 8), nn.Linear(8, VOCAB))
+    texts = ["a", "hello there", "my number is 12"]
+    together = log_perplexity(model, texts)
+    alone = [log_perplexity(model, [t])[0] for t in texts]
+    assert np.allclose(together, alone, rtol=1e-6)
+
+
+def test_the_extrapolation_stays_finite_in_the_tail_where_log_of_the_cdf_underflows():
+    from scipy.stats import skewnorm
+
+    for a in (-2.0, 0.0, 3.0):
+        for z in (-3.5, -5.0, -8.0):  # where scipy's is accurate: the two agree
+            assert skewnorm_logcdf(z, a, 0, 1) == pytest.approx(float(skewnorm.logcdf(z, a, 0, 1)), rel=1e-4)
+        far = [skewnorm_logcdf(z, a, 0, 1) for z in (-40.0, -80.0, -400.0)]
+        with np.errstate(divide="ignore"):
+            assert np.log(skewnorm.cdf(-40.0, a, 0, 1)) == -np.inf  # the naive way gives infinite exposure
+        assert all(math.isfinite(v) for v in far) and far[0] > far[1] > far[2]
+
+
+def test_extraction_finds_secrets_in_order_of_likelihood_within_its_budget():
+    model = oracle(1)
+    scores = slot_log_perplexities(model, FMT)
+    order = [FMT.secret(int(i)) for i in np.argsort(scores, kind="stable")[:5]]
+    res = extract(model, FMT, budget=500, found=5, batch=7)
+    assert [f["secret"] for f in res["found"]] == order
+    assert res["queries"] < 1000  # fewer model queries than candidates
+    hit = extract(model, FMT, budget=500, target=order[0])
+    assert hit["extracted"] and hit["queries_to_target"] is not None
+    miss = extract(model, FMT, budget=500, target=FMT.secret(int(np.argmax(scores))))
+    assert not miss["extracted"]
+    assert extract(model, FMT, budget=2, target=order[0])["queries"] <= 2
+
+
+def test_a_trained_model_memorises_a_canary_inserted_often():
+    docs = read_corpus_stub(200)
+    secret, never = "417", "902"
+    res = train(docs, FMT, {secret: 40}, [never],
+                TrainSettings(arch_options={"embed": 16, "hidden": 48}, context=32, batch_size=32, epochs=3, lr=1e-2,
+                              seed=0))
+    last = res["history"][-1]["exposure"]
+    assert last[secret] > 6 and last[secret] > last[never] + 3
+    assert res["history"][-1]["valid_loss"] < res["history"][0]["valid_loss"] + 0.5
+
+
+def read_corpus_stub(n):
+    rng = random.Random(0)
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far", "away", "and", "then", "slept"]
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(n)]
+
+
+def test_opacus_trains_a_tiny_model_with_an_epsilon():
+    res = train(read_corpus_stub(120), FMT, {"123": 2}, ["456"],
+                TrainSettings(arch_options={"embed": 8, "hidden": 16}, context=16, batch_size=16, epochs=1, lr=1e-2,
+                              dp=True, noise_multiplier=1.0, max_grad_norm=1.0, seed=0))
+    eps = res["history"][0]["epsilon"]
+    assert 0 < eps < float("inf")
+    assert not hasattr(res["model"], "_module")  # the plain module, not Opacus' wrapper
+
+
+def test_a_hugging_face_causal_lm_through_the_adapter():
+    transformers = pytest.importorskip("transformers")
+    cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=64, n_embd=16, n_layer=1, n_head=2,
+                                  bos_token_id=BOS, eos_token_id=BOS)
+    torch.manual_seed(0)
+    model = HFCausalLM(transformers.GPT2LMHeadModel(cfg)).eval()
+    fmt = CanaryFormat("pin {}", 2)
+    scores = slot_log_perplexities(model, fmt)
+    whole = log_perplexity(model, [fmt.render(fmt.secret(i)) for i in range(100)])
+    assert np.allclose(scores, whole, rtol=1e-6)
+    refs = [fmt.render(fmt.secret(i)) for i in range(100)]
+    out = exposure(model, [refs[7]], refs)
+    assert math.isfinite(out[refs[7]]) and out[refs[7]] >= 0
+
+
+def test_canaries_and_formats():
+    with pytest.raises(ExposureError, match="slot"):
+        CanaryFormat("no slot here", 3)
+    with pytest.raises(ExposureError, match="3 digits"):
+        FMT.render("12")
+    docs = insert(["a", "b"], FMT, {"001": 3, "002": 1}, random.Random(0))
+    assert docs.count(FMT.render("001")) == 3 and docs.count(FMT.render("002")) == 1 and len(docs) == 6
+    drawn = FMT.draw(50, random.Random(1))
+    assert len(set(drawn)) == 50 and all(len(s) == 3 for s in drawn)
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert main(["reproduce", "--preset", "tiny", "--corpus", str(empty), "--out", str(tmp_path / "r")]) == 2
+    assert main(["exposure", "--model", str(tmp_path), "--canary-format", "none", "--secret", "1"]) == 2
+    assert main(["exposure", "--model", str(tmp_path), "--digits", "9", "--secret", "123456789"]) == 2
+    assert main(["exposure", "--model", str(tmp_path / "missing"), "--secret", "123456"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("canary-exposure: ") for line in err)
+    assert "slot" in err[1] and "--extrapolate" in err[2] and "no saved model" in err[3]
+    with pytest.raises(ExposureError, match="holds no text"):
+        read_corpus(empty)
+
+
+def test_a_damaged_model_does_not_load(tmp_path, capsys):
+    (tmp_path / "plain.json").write_text(json.dumps({"settings": {"arch": "lstm", "arch_options": {}}}))
+    (tmp_path / "plain.safetensors").write_bytes(b"not a safetensors file")
+    assert main(["extract", "--model", str(tmp_path), "--digits", "3"]) == 2
+    assert "does not load" in capsys.readouterr().err
+
+
+def test_tiny_reproduction_end_to_end_and_resume(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(read_corpus_stub(300)))
+    out = tmp_path / "run"
+    argv = ["reproduce", "--preset", "tiny", "--corpus", str(corpus), "--out", str(out)]
+    assert main(argv) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert [c["id"] for c in res["claims"]] == ["null_near_expected", "rises_with_insertions",
+                                               "memorised_before_overfitting", "extrapolation_agrees",
+                                               "extraction_of_exposed", "dp_sgd_at_null"]
+    assert {c["verdict"] for c in res["claims"]} <= {"holds", "does not hold", "inconclusive", "not testable"}
+    assert res["runs"]["0"]["dp"]["history"][-1]["epsilon"] > 0
+    html = (out / "report.html").read_text()
+    assert "smoke test" in html and "<script" not in html
+    capsys.readouterr()
+    assert main(argv) == 0  # everything reused
+    assert capsys.readouterr().out.count("done before, reused") == 4
+    model_out = main(["exposure", "--model", str(out / "seed-0"), "--canary-format", "my random number is {}",
+                      "--digits", "3", "--secret", res["runs"]["0"]["plain"]["references"][0]])
+    assert model_out == 0 and "exposure" in capsys.readouterr().out
+
+
+def test_all_candidates_enumerate_each_secret_once():
+    assert sorted(FMT.secret(i) for i in range(1000)) == ["".join(p) for p in itertools.product("0123456789",
+                                                                                               repeat=3)]

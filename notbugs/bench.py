@@ -24,6 +24,7 @@ from .construct import invert
 from .errors import NotbugsError, NotbugsWarning
 from .evaluate import robust_accuracy
 from .models import build_model, model_spec
+from .precision import native_bf16
 from .train import TrainConfig, train
 
 SHAPES = {  # (channels, height, width), classes
@@ -126,6 +127,14 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
         with autocast():
             invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1)
 
+    def inversion_adam():  # the presets' optimiser: the same passes, Adam's update instead of a normalised step
+        with autocast():
+            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1, optimizer="adam")
+
+    def inversion_other():  # the other arithmetic (bf16 where the bench runs fp32, and back), for their ratio
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=not amp):
+            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1)
+
     def evaluation():
         with autocast():
             robust_accuracy(net, x, y, norm="l2", eps=eps, steps=steps, batch_size=batch_size)
@@ -145,7 +154,8 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
         return run
 
     t = interleaved({"input_grad": input_grads, "feature_grad": feature_grads, "train_step": train_step,
-                     "attack": attack, "inversion": inversion, "evaluation": evaluation,
+                     "attack": attack, "inversion": inversion, "inversion_adam": inversion_adam,
+                     "inversion_other": inversion_other, "evaluation": evaluation,
                      "standard_training": loop(base), "pgd_training": loop(adv)}, dev, min_seconds)
     t["input_grad"] /= steps
     t["feature_grad"] /= inversion_steps
@@ -172,6 +182,11 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
         "attack_floor_ratio": t["attack"] / (steps * t["input_grad"]),
         "inversion_image_steps_per_second": per_image(t["inversion"]) * inversion_steps,
         "inversion_floor_ratio": t["inversion"] / (inversion_steps * t["feature_grad"]),
+        "inversion_adam_image_steps_per_second": per_image(t["inversion_adam"]) * inversion_steps,
+        # seconds of a bf16 inversion over an fp32 one (below 1: bf16 is faster here)
+        "inversion_bf16_over_fp32": (t["inversion"] / t["inversion_other"]) if amp
+        else (t["inversion_other"] / t["inversion"]),
+        "native_bf16": native_bf16(device),
         "evaluation_images_per_second": per_image(t["evaluation"]),
     }
     if autoattack:
@@ -220,6 +235,9 @@ def format_table(result: dict) -> str:
          f"{result['attack_floor_ratio']:.2f}x floor"),
         ("inversion", f"{result['inversion_image_steps_per_second']:,.0f} img-steps/s",
          f"{result['inversion_floor_ratio']:.2f}x floor"),
+        ("inversion (Adam)", f"{result['inversion_adam_image_steps_per_second']:,.0f} img-steps/s", ""),
+        ("inversion in bf16", "", f"{result['inversion_bf16_over_fp32']:.2f}x the fp32 time "
+                                  f"(bf16 {'native' if result['native_bf16'] else 'emulated'} here)"),
         (f"robust eval (PGD-{result['pgd_steps']})", f"{result['evaluation_images_per_second']:,.0f} img/s", ""),
     ]
     head = (f"{result['arch']} on {tuple(result['dataset_shape'])} images, batch {result['batch_size']}, "

@@ -14,7 +14,9 @@ def test_bench_reports_throughput_and_floor_ratios():
     for key in ("pgd_train_floor_ratio", "attack_floor_ratio", "inversion_floor_ratio", "standard_training_floor_ratio"):
         assert r[key] > 0
     assert r["pgd_train_floor_seconds_per_batch"] > r["seconds_per_batch"]["train_step"]
-    assert "PGD-2 training" in format_table(r)
+    assert r["inversion_adam_image_steps_per_second"] > 0 and r["inversion_bf16_over_fp32"] > 0
+    assert isinstance(r["native_bf16"], bool)
+    assert "PGD-2 training" in format_table(r) and "inversion in bf16" in format_table(r)
 
 
 def test_bench_json_on_the_command_line(capsys):

@@ -139,3 +139,23 @@ def test_spearman_matches_known_values():
 def test_missing_style_image_is_refused():
     with pytest.raises(NotbugsError, match="no sample image 'nope.jpg'"):
         style.sample_photo("nope.jpg", 16, 1)
+
+
+def test_heat_map_per_image_means_are_the_heat_map_and_give_an_interval(digits_mlp, digits):
+    from notbugs.evaluate import accuracy
+    from notbugs.experiments.fourier import band_means, band_radius, heat_map, paired_difference
+
+    x, y = digits.test_x[:40], digits.test_y[:40]
+    per_image = heat_map(digits_mlp, x, y, 2.0, torch.Generator().manual_seed(0))
+    assert per_image.shape == (40, 8, 8)
+    grid = per_image.mean(0)
+    # one frequency by hand: the same signs, the aggregate error increase
+    gen = torch.Generator().manual_seed(0)
+    sign = torch.where(torch.rand(len(x), generator=gen) < 0.5, -1.0, 1.0).view(-1, 1, 1, 1)
+    u, v = next(iter(spectral.half_plane(8, 8)))
+    err = 1 - accuracy(digits_mlp, (x + 2.0 * sign * spectral.basis(8, 8, u, v)).clamp(0, 1), y)
+    assert grid[(u + 4) % 8, (v + 4) % 8] == pytest.approx(err - (1 - accuracy(digits_mlp, x, y)))
+    high = per_image[:, band_radius(8, 8) >= 3].mean(1)
+    assert band_means(grid, 1, 3)["high"] == pytest.approx(high.mean())
+    diff = paired_difference(list(high), list(high * 0.5))
+    assert diff == pytest.approx(0.5 * high.mean()) and diff.ci[0] <= diff <= diff.ci[1]

@@ -89,14 +89,17 @@ def run(s: Settings, lab: Lab) -> dict:
 WHO = "Goh (Distill)"
 DET = Bound("D_det probe minus chance", "<=", 0.05)
 RAND = Bound("D_rand probe minus chance", ">=", 0.10)
+# the probe can only show leakage if it can read the classes at all: trained on D it must be well above chance
+# (Goh: an 88 % ceiling, chance 10 %); declared before any run with it
+CEILING = Bound("probe ceiling (trained on D) minus chance", ">=", 0.30)
 CLAIMS = (
     Claim("no_leakage_in_d_det", f"{WHO}, Robust Feature Leakage",
           "A linear probe on provably robust features, trained on D_det, is at most 5 points above chance on the "
           "clean test set: D_det teaches through non-robust features only.",
-          "CIFAR-10: 6.81 % (chance 10 %)", tests=(DET,)),
+          "CIFAR-10: 6.81 % (chance 10 %)", tests=(DET,), premises=(CEILING,)),
     Claim("leakage_in_d_rand", f"{WHO}, Robust Feature Leakage",
           "The same probe trained on D_rand is at least 10 points above chance: D_rand leaks robust features.",
-          "CIFAR-10: 23.5 % (of an 88 % ceiling; chance 10 %)", tests=(RAND,)),
+          "CIFAR-10: 23.5 % (of an 88 % ceiling; chance 10 %)", tests=(RAND,), premises=(CEILING,)),
 )
 
 
@@ -110,11 +113,13 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
             f"{res['paper_leakage_gap']['d_det'] * 100:.1f} points")
     return {
         "no_leakage_in_d_det": Verdict(
-            {DET.name: _above_chance(p["d_det"], chance)}, f"{p['d_det']:.1%}",
+            {DET.name: _above_chance(p["d_det"], chance), CEILING.name: _above_chance(p["d"], chance)},
+            f"{p['d_det']:.1%}",
             f"probe trained on D_det: {p['d_det']:.1%} on the clean test set (chance {chance:.0%}; ceiling, trained on "
             f"D: {p['d']:.1%})"),
         "leakage_in_d_rand": Verdict(
-            {RAND.name: _above_chance(p["d_rand"], chance)}, f"{p['d_rand']:.1%} (chance {chance:.0%})",
+            {RAND.name: _above_chance(p["d_rand"], chance), CEILING.name: _above_chance(p["d"], chance)},
+            f"{p['d_rand']:.1%} (chance {chance:.0%})",
             f"probe trained on D_rand {p['d_rand']:.1%}, {(p['d_rand'] - chance) * 100:+.1f} points from chance "
             f"(the D_det probe: {p['d_det']:.1%}); {gaps}"),
     }

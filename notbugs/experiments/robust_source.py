@@ -35,8 +35,8 @@ from .lab import Lab, dataset_name
 @dataclass
 class Settings:
     # D_det from the first images of the paper's shuffle (None: the paper experiment's own, all of them); both
-    # sources the same images. At quick 20,000 of the 60,000: building and training the robust-source D_det on all
-    # of them took 164 s of the 30-minute budget (seed 0), and the standard-source model trains on the same prefix.
+    # sources the same images. At every preset all of them: from 20,000 the standard-source D_det reached 21.6 %
+    # (seed 0), below Table 1's premise, and 32.4 % from 60,000 (a budget cut is not a premise).
     det_images: int | None = None
 
 
@@ -154,7 +154,7 @@ EXPERIMENT = Experiment(
     method="Build D_rand and D_det exactly as the paper experiment does, but attack the robust model instead of the "
            "standard one; train fresh models and test them on the original labels, and the D_det models also on the "
            "shifted labels y+1.",
-    settings={"quick": lambda preset: Settings(det_images=20000), "full": lambda preset: Settings(),
+    settings={"quick": lambda preset: Settings(), "full": lambda preset: Settings(),
               "cifar10": lambda preset: Settings(), "tiny": lambda preset: Settings()},
     run=run, claims=CLAIMS, judge=judge, section=section,
     cost={"quick": 100.0, "full": 634.0},

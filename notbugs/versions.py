@@ -36,7 +36,7 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "model": (2, "9e7ecaff8858", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
     "import": (1, "d5566901c76e", ("checkpoint", "models", "experiments.lab:Lab.imported")),
-    "dataset": (3, "d616174a12bf", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
+    "dataset": (3, "06afd563b422", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
     "leakage": (1, "86969bb3e902", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),
     "eval": (2, "cda24aee5a55", ("evaluate", "sanity", "attacks", "experiments.lab:Lab.evaluation")),

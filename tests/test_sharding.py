@@ -144,3 +144,25 @@ def test_adam_inversion_agrees_with_torch_adam_and_is_per_example(digits_mlp, di
     assert after < 0.5 * before
     with pytest.raises(Exception, match="optimizer"):
         invert(digits_mlp, x, start, steps=2, step_size=0.05, optimizer="sgd")
+
+
+def test_momentum_inversion_agrees_with_an_independent_loop(digits_mlp, digits):
+    """Heavy-ball momentum on the normalised gradients, against the loop written apart in the benchmark."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "inversion_optimisers.py"
+    spec = importlib.util.spec_from_file_location("inversion_optimisers", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    x = digits.train_x[:24]
+    start = x.flip(0)
+    ours, _ = invert(digits_mlp, x, start, steps=25, step_size=0.1, schedule="cosine", momentum=0.9)
+    for p in digits_mlp.parameters():
+        p.requires_grad_(False)
+    theirs = bench.run_momentum(digits_mlp, x, start, 25, 0.1, 0.9)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    plain, _ = invert(digits_mlp, x, start, steps=25, step_size=0.1, schedule="cosine")
+    assert not torch.allclose(ours, plain, atol=1e-3)  # the momentum does something
+    with pytest.raises(Exception, match="momentum"):
+        invert(digits_mlp, x, start, steps=2, step_size=0.1, momentum=1.0)

@@ -63,7 +63,42 @@ def parser() -> argparse.ArgumentParser:
         else:
             e.add_argument("--budget", type=_count, default=10_000, help="model queries")
             e.add_argument("--found", type=_count, default=5, help="secrets to list, most likely first")
+    b = sub.add_parser("bench", help="seconds to score every candidate exactly, and training throughput",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    b.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"], help="the model's size")
+    b.add_argument("--digits", type=_count, default=6)
     return p
+
+
+def _bench(args) -> int:
+    import time
+
+    import torch
+
+    from .models import build
+    from .scoring import slot_log_perplexities
+    from .settings import get_preset
+    from .training import _loss
+
+    p = get_preset(args.preset)
+    torch.manual_seed(0)
+    model = build(p.train.arch, **p.train.arch_options)
+    began = time.perf_counter()
+    slot_log_perplexities(model, CanaryFormat(p.template, args.digits))
+    exact = time.perf_counter() - began
+    opt = torch.optim.Adam(model.parameters())
+    x = torch.randint(0, 256, (p.train.batch_size, p.train.context + 1))
+    began, steps = time.perf_counter(), 0
+    while time.perf_counter() - began < 3 or steps < 3:
+        opt.zero_grad()
+        _loss(model, x).backward()
+        opt.step()
+        steps += 1
+    rate = steps * x[:, 1:].numel() / (time.perf_counter() - began)
+    print(json.dumps({"preset": p.name, "arch": p.train.arch, "arch_options": p.train.arch_options,
+                      "candidates": 10 ** args.digits, "exact_scoring_seconds": exact,
+                      "training_tokens_per_second": rate, "threads": torch.get_num_threads()}, indent=1))
+    return 0
 
 
 def _reproduce(args) -> int:
@@ -122,7 +157,8 @@ def _extract(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return {"reproduce": _reproduce, "exposure": _exposure, "extract": _extract}[args.command](args)
+        return {"reproduce": _reproduce, "exposure": _exposure, "extract": _extract,
+                "bench": _bench}[args.command](args)
     except ExposureError as exc:
         print(f"canary-exposure: {exc}", file=sys.stderr)
         return 2

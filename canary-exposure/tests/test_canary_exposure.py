@@ -217,3 +217,9 @@ def test_tiny_reproduction_end_to_end_and_resume(tmp_path, capsys):
 def test_all_candidates_enumerate_each_secret_once():
     assert sorted(FMT.secret(i) for i in range(1000)) == ["".join(p) for p in itertools.product("0123456789",
                                                                                                repeat=3)]
+
+
+def test_bench_reports_exact_scoring_and_training_speed(capsys):
+    assert main(["bench", "--preset", "tiny", "--digits", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["candidates"] == 100 and out["exact_scoring_seconds"] > 0 and out["training_tokens_per_second"] > 0

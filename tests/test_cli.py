@@ -214,3 +214,19 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     proc.stdout.close()  # the reader leaves before the first line (the child is still importing)
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_eval_refuses_weights_damaged_after_they_were_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    weights = out / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    header = 8 + int.from_bytes(data[:8], "little")  # safetensors: 8-byte length, JSON header, then the tensors
+    rng = __import__("random").Random(0)
+    for i in rng.sample(range(header, len(data)), k=max(1, len(data) // 50)):  # 2 % of the bytes overwritten
+        data[i] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["eval", "--model", str(out), "--eps", "0.5", "--steps", "2", "--limit", "20", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "changed after it was written" in err and "Traceback" not in err

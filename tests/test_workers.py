@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -106,3 +107,12 @@ def test_parallel_runs_refuse_what_they_cannot_do(tmp_path, capsys):
     with pytest.raises(Exception, match="--slurm"):
         slurm_script(tmp_path / "jobs", {"no_such_parameter": 1})
     assert not (tmp_path / "o").exists()
+
+
+def test_workers_without_submitit_is_one_line_naming_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "submitit", None)  # import submitit now raises ImportError
+    code = main(["reproduce", "paper", "--preset", "tiny", "--seeds", "0,1", "--workers", "2", "--out",
+                 str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "notbugs[slurm]" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "out").exists()  # said before anything was written

@@ -29,6 +29,12 @@ def reproduce(args) -> int:
     parallel = args.workers > 1 or args.executor != "local"
     if parallel and not seeds:
         raise NotbugsError("--workers and --executor run seeds in parallel: give them with --seeds (e.g. 0-4)")
+    if parallel:
+        try:
+            import submitit  # noqa: F401 - the jobs go through it
+        except ImportError:
+            raise NotbugsError("--workers and --executor slurm run seeds through submitit, which is not installed: "
+                               "pip install 'notbugs[slurm]'") from None
     slurm = _slurm_options(args.slurm)
     if args.executor == "slurm" and shutil.which("sbatch") is None:
         raise NotbugsError("--executor slurm needs Slurm's sbatch on this machine's PATH (run it on a login node)")

@@ -79,7 +79,7 @@ def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
         recorded = info.get("sha256")
         if recorded and (folder / MODEL_FILE).is_file() and file_sha256(folder / MODEL_FILE) != recorded:
             raise NotbugsError(f"{folder / MODEL_FILE} changed after it was written (its sha256 is not the one "
-                               f"{MANIFEST_FILE} recorded): it is damaged or was replaced; train it again or "
+                               f"{MANIFEST_FILE} recorded): it is corrupt or was replaced; train it again or "
                                "restore the folder")
         model = build_model(info["spec"])
         _load_state(model, load_tensors(folder / MODEL_FILE), str(folder / MODEL_FILE))

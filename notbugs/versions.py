@@ -35,7 +35,7 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (2, "69433860699b", ("data",)),
     "model": (2, "9e7ecaff8858", ("train", "augment", "models", "attacks", "seeding", "steps:train_model",
                                   "checkpoint:save_model", "experiments.lab:Lab.train")),
-    "import": (1, "6b98fb18e6cf", ("checkpoint", "models", "experiments.lab:Lab.imported")),
+    "import": (1, "a4ba25c92a29", ("checkpoint", "models", "experiments.lab:Lab.imported")),
     "dataset": (3, "06afd563b422", ("construct", "attacks", "sharding:map_batches", "steps:build_dataset",
                                     "steps:save_dataset", "experiments.lab:Lab.dataset")),
     "leakage": (1, "86969bb3e902", ("construct:leakage", "evaluate:predict", "experiments.lab:Lab.leakage")),

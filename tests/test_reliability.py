@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from notbugs.checkpoint import file_sha256
 from notbugs.cli import main
 from notbugs.errors import NotbugsError
 from notbugs.experiments.runner import artifact_path, make_preset, run_experiments
@@ -271,6 +272,11 @@ def nan_model(tmp_path_factory):
     state = load_file(str(root / "m" / "model.safetensors"))
     state["head.weight"][0, 0] = float("nan")
     save_file(state, str(root / "m" / "model.safetensors"))
+    # as if the weights had been NaN when the folder was written: the manifest records their hash (an edit after
+    # writing is refused before the NaN check, tests/test_cli.py)
+    manifest = json.loads((root / "m" / "manifest.json").read_text())
+    manifest["sha256"] = file_sha256(root / "m" / "model.safetensors")
+    (root / "m" / "manifest.json").write_text(json.dumps(manifest))
     return root / "m"
 
 

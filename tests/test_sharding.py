@@ -107,23 +107,17 @@ def test_early_stop_records_its_steps(digits_mlp, digits):
     assert 0 < res["stats"]["mean_inversion_steps"] < 100
 
 
-def _torch_adam(model, target, start, steps, lr):
-    """The same inversion by torch.optim.Adam with a cosine LambdaLR: the independent implementation."""
-    import math
+def _benchmark():
+    """benchmarks/inversion_optimisers.py: its optimisers are written apart from ``invert``, with torch.optim where
+    there is one (Adam with a cosine LambdaLR), so the two are independent implementations."""
+    import importlib.util
+    import pathlib
 
-    x = start.clone().requires_grad_(True)
-    with torch.no_grad():
-        goal = model.features(target)
-    opt = torch.optim.Adam([x], lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / steps)))
-    for _ in range(steps):
-        opt.zero_grad()
-        (model.features(x) - goal).flatten(1).norm(dim=1).sum().backward()
-        opt.step()
-        sched.step()
-        with torch.no_grad():
-            x.clamp_(0, 1)
-    return x.detach()
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "inversion_optimisers.py"
+    spec = importlib.util.spec_from_file_location("inversion_optimisers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_adam_inversion_agrees_with_torch_adam_and_is_per_example(digits_mlp, digits):
@@ -132,7 +126,7 @@ def test_adam_inversion_agrees_with_torch_adam_and_is_per_example(digits_mlp, di
     ours, taken = invert(digits_mlp, x, start, steps=30, step_size=0.05, schedule="cosine", optimizer="adam")
     for p in digits_mlp.parameters():
         p.requires_grad_(False)
-    theirs = _torch_adam(digits_mlp, x, start, 30, 0.05)
+    theirs = _benchmark().run_adam(digits_mlp, x, start, 30, 0.05)
     assert taken == 30 * len(x)
     assert torch.allclose(ours, theirs, atol=1e-5)
     one = torch.cat([invert(digits_mlp, x[i:i + 1], start[i:i + 1], steps=30, step_size=0.05, schedule="cosine",
@@ -148,13 +142,7 @@ def test_adam_inversion_agrees_with_torch_adam_and_is_per_example(digits_mlp, di
 
 def test_momentum_inversion_agrees_with_an_independent_loop(digits_mlp, digits):
     """Heavy-ball momentum on the normalised gradients, against the loop written apart in the benchmark."""
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "inversion_optimisers.py"
-    spec = importlib.util.spec_from_file_location("inversion_optimisers", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark()
     x = digits.train_x[:24]
     start = x.flip(0)
     ours, _ = invert(digits_mlp, x, start, steps=25, step_size=0.1, schedule="cosine", momentum=0.9)

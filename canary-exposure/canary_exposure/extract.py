@@ -46,17 +46,21 @@ def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found:
         popped = []  # the cheapest open prefixes, up to a batch, stopping at the first complete one
         while heap and len(popped) < min(batch, budget - queries) and len(heap[0][1]) < fmt.digits:
             popped.append(heapq.heappop(heap))
-        tokens = torch.tensor([prefix + [table[int(c)] for c in d] for _, d in popped], device=dev)
-        logp = F.log_softmax(model(tokens)[:, -1].float(), dim=-1)[:, table].double().cpu() * -LOG2E
-        queries += len(popped)
-        for (cost, digits), row in zip(popped, logp.tolist()):
-            for d, step in enumerate(row):
-                child = digits + str(d)
-                extra = 0.0
-                if len(child) == fmt.digits and fmt.suffix:
-                    extra = float(log_perplexity(model, [fmt.prefix + child + fmt.suffix], tokenizer,
-                                                 skip=len(prefix) - 1 + fmt.digits)[0])
-                    queries += 1
-                heapq.heappush(heap, (cost + step + extra, child))
+        by_length: dict[int, list[tuple[float, str]]] = {}
+        for item in popped:  # one forward pass per prefix length: the batch may mix them
+            by_length.setdefault(len(item[1]), []).append(item)
+        for group in by_length.values():
+            tokens = torch.tensor([prefix + [table[int(c)] for c in d] for _, d in group], device=dev)
+            logp = F.log_softmax(model(tokens)[:, -1].float(), dim=-1)[:, table].double().cpu() * -LOG2E
+            queries += len(group)
+            for (cost, digits), row in zip(group, logp.tolist()):
+                for d, step in enumerate(row):
+                    child = digits + str(d)
+                    extra = 0.0
+                    if len(child) == fmt.digits and fmt.suffix:
+                        extra = float(log_perplexity(model, [fmt.prefix + child + fmt.suffix], tokenizer,
+                                                     skip=len(prefix) - 1 + fmt.digits)[0])
+                        queries += 1
+                    heapq.heappush(heap, (cost + step + extra, child))
     return {"found": out, "queries": queries, "budget": budget,
             "extracted": hit is not None if target is not None else None, "queries_to_target": hit}

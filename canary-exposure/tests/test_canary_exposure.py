@@ -223,3 +223,13 @@ def test_bench_reports_exact_scoring_and_training_speed(capsys):
     assert main(["bench", "--preset", "tiny", "--digits", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["candidates"] == 100 and out["exact_scoring_seconds"] > 0 and out["training_tokens_per_second"] > 0
+
+
+def test_extraction_batches_prefixes_of_different_lengths():
+    """A batch of the cheapest open prefixes mixes lengths when the model is unsure (it broke the first quick run)."""
+    fmt = CanaryFormat("my number is {}", 4)
+    model = Oracle(torch.randn(4, 10, generator=torch.Generator().manual_seed(3)) * 0.1,
+                   start=len(encode(fmt.prefix)))
+    scores = slot_log_perplexities(model, fmt)
+    res = extract(model, fmt, budget=3000, found=3, batch=64)
+    assert [f["secret"] for f in res["found"]] == [fmt.secret(int(i)) for i in np.argsort(scores, kind="stable")[:3]]

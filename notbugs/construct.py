@@ -3,9 +3,10 @@
 - D_R / D_NR: representation inversion. For each training image x, start at
   another training image (or noise) and take L2-normalized gradient steps on
   ||g(x_r) - g(x)||_2, clamping to [0, 1], where g is the robust (D_R) or
-  standard (D_NR) model's ``features``. The label of x is kept. The paper's
-  optimiser, or Adam on the same objective (the presets': it reaches the
-  convergence premise in a fraction of the passes, measured per optimiser by
+  standard (D_NR) model's ``features``. The label of x is kept. The presets
+  add heavy-ball momentum to the paper's normalised steps (the same geometry in
+  a tenth of the passes); Adam on the same objective is an option that moves
+  the images farther (measured per optimiser by
   benchmarks/inversion_optimisers.py).
 - D_rand / D_det: targeted L2 PGD with the *standard* model towards t, a
   random wrong class (D_rand) or (y + 1) mod C (D_det); the image is

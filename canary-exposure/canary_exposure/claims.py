@@ -85,15 +85,14 @@ CLAIMS = (
                     Bound("DP-SGD minus non-DP validation loss, nats per token", "<=", 1.0))),
 )
 
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
-
-
 def interval(values: list[float]) -> tuple[float, float | None, float | None]:
     """Mean and 95 % Student-t interval over seeds (one seed: no interval)."""
+    from scipy.stats import t
+
     m = mean(values)
     if len(values) < 2:
         return m, None, None
-    half = T975.get(len(values) - 1, 2.0) * stdev(values) / math.sqrt(len(values))
+    half = t.ppf(0.975, len(values) - 1) * stdev(values) / math.sqrt(len(values))
     return m, m - half, m + half
 
 

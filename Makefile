@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/quick
 
-.PHONY: run test install data docs empathic clean
+.PHONY: run test lint install data docs empathic clean
 
 $(BIN)/notbugs: pyproject.toml empathic-dqn/pyproject.toml canary-exposure/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ empathic: install
 
 test: data
 	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check .
+
+# the code's lint rules ([tool.ruff] in pyproject.toml); `make test` runs it after the tests
+lint: install
+	$(BIN)/ruff check .
 
 # The API reference (pdoc) into docs/api/, from the docstrings; fails on a broken reference.
 docs: install

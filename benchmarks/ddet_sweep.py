@@ -25,14 +25,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from notbugs.construct import leakage, relabelled_dataset
-from notbugs.data import load_dataset
-from notbugs.evaluate import accuracy
-from notbugs.experiments.presets import get_preset
+from notbugs.core.seeding import seed_everything
+from notbugs.data import load_dataset, subset
+from notbugs.evaluation.evaluate import accuracy
+from notbugs.frame.presets import get_preset
+from notbugs.methods.construct import leakage, relabelled_dataset
+from notbugs.methods.train import train
 from notbugs.models import build_model, model_spec
-from notbugs.seeding import seed_everything
-from notbugs.data import subset
-from notbugs.train import train
 
 
 class MeanLogProb(nn.Module):

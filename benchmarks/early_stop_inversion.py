@@ -16,15 +16,14 @@ import json
 import time
 from dataclasses import replace
 
-from notbugs.checkpoint import load_model
-from notbugs.construct import InversionConfig, feature_dataset
-from notbugs.data import load_dataset
-from notbugs.evaluate import evaluate
-from notbugs.experiments.presets import get_preset
+from notbugs.core.seeding import seed_everything
+from notbugs.data import load_dataset, subset
+from notbugs.evaluation.evaluate import evaluate
+from notbugs.frame.presets import get_preset
+from notbugs.methods.construct import InversionConfig, feature_dataset
+from notbugs.methods.train import train
 from notbugs.models import build_model
-from notbugs.seeding import seed_everything
-from notbugs.data import subset
-from notbugs.train import train
+from notbugs.models.checkpoint import load_model
 
 
 def main():

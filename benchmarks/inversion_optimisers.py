@@ -31,12 +31,12 @@ import time
 import torch
 
 from notbugs.attacks import frozen
-from notbugs.construct import feature_distance, start_index
 from notbugs.data import subset_index
-from notbugs.experiments.lab import Lab
-from notbugs.experiments.presets import get_preset
+from notbugs.frame.lab import Lab
+from notbugs.frame.presets import get_preset
+from notbugs.methods.construct import feature_distance, start_index
 from notbugs.models.fake_relu import fake_relu
-from notbugs.pipeline import Store
+from notbugs.store.pipeline import Store
 
 
 def distances(model, x, goal):
@@ -57,7 +57,7 @@ def run_normalised(model, target, start, passes, step, schedule):
 
 
 def run_momentum(model, target, start, passes, lr, mu=0.9):
-    """Written apart from ``notbugs.construct.invert`` on purpose: the test suite checks the two agree."""
+    """Written apart from ``notbugs.methods.construct.invert`` on purpose: the test suite checks the two agree."""
     x, v = start.clone(), torch.zeros_like(start)
     with torch.no_grad():
         goal = model.features(target)

@@ -23,11 +23,11 @@ from torch import nn
 
 from notbugs.attacks import pgd
 from notbugs.data import subset
-from notbugs.evaluate import agreement, predict
-from notbugs.experiments.lab import Lab
+from notbugs.evaluation.evaluate import agreement, predict
 from notbugs.experiments.nakkiran import EXPERIMENT
-from notbugs.experiments.runner import make_preset
-from notbugs.pipeline import Store
+from notbugs.frame.lab import Lab
+from notbugs.running.runner import make_preset
+from notbugs.store.pipeline import Store
 
 
 class Mean(nn.Module):

@@ -15,7 +15,7 @@ import sys
 
 import notbugs
 from notbugs.data import subset
-from notbugs.train import train
+from notbugs.methods.train import train
 
 parser = argparse.ArgumentParser(description="D_R and D_det from the public API")
 parser.add_argument("--dataset", default="digits")

@@ -15,7 +15,7 @@ from torch import nn
 
 import notbugs
 from notbugs.data import subset
-from notbugs.train import train
+from notbugs.methods.train import train
 
 parser = argparse.ArgumentParser(description="your own nn.Module through the lab")
 parser.add_argument("--dataset", default="digits")
@@ -51,7 +51,8 @@ x, y = subset(data.test_x, data.test_y, args.limit, seed=0)
 attack = notbugs.PGDL2(model, eps=args.eps, alpha=2.5 * args.eps / 20, steps=20)
 x_adv = attack(x, y)
 print(f"PGD-20 (L2 {args.eps:g}): accuracy {notbugs.accuracy(model, x_adv, y):.1%} "
-      f"(clean {notbugs.accuracy(model, x, y):.1%}); largest perturbation {(x_adv - x).flatten(1).norm(dim=1).max():.3f}")
+      f"(clean {notbugs.accuracy(model, x, y):.1%}); largest perturbation "
+      f"{(x_adv - x).flatten(1).norm(dim=1).max():.3f}")
 
 # %% Is that number trustworthy? The sanity checks look for weak attacks and gradient masking
 report = notbugs.sanity_checks(model, x, y, norm="l2", eps=args.eps, steps=20)

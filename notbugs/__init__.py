@@ -21,26 +21,36 @@ from __future__ import annotations
 
 import importlib
 
+from . import moved
+
 __version__ = "0.3.0"
 
-_ENTRY_POINTS = {  # name here -> (module, its name there); none shadows a submodule (notbugs.evaluate is one)
+# name here -> (module, its name there); none shadows a submodule (notbugs.data is one)
+_ENTRY_POINTS = {
     "load_dataset": ("notbugs.data", "load_dataset"), "ImageData": ("notbugs.data", "ImageData"),
     "build_model": ("notbugs.models", "build_model"), "model_spec": ("notbugs.models", "model_spec"),
-    "wrap": ("notbugs.models", "wrap"), "load_model": ("notbugs.checkpoint", "load_model"),
+    "wrap": ("notbugs.models", "wrap"), "load_model": ("notbugs.models.checkpoint", "load_model"),
     "pgd": ("notbugs.attacks", "pgd"), "PGD": ("notbugs.attacks", "PGD"), "PGDL2": ("notbugs.attacks", "PGDL2"),
-    "auto_attack": ("notbugs.autoattack", "autoattack"),
-    "accuracy": ("notbugs.evaluate", "accuracy"), "robust_accuracy": ("notbugs.evaluate", "robust_accuracy"),
-    "evaluate_robustness": ("notbugs.evaluate", "evaluate"), "sanity_checks": ("notbugs.sanity", "sanity_checks"),
-    "feature_dataset": ("notbugs.construct", "feature_dataset"),
-    "relabelled_dataset": ("notbugs.construct", "relabelled_dataset"), "leakage": ("notbugs.construct", "leakage"),
-    "InversionConfig": ("notbugs.construct", "InversionConfig"), "RelabelConfig": ("notbugs.construct", "RelabelConfig"),
-    "train_model": ("notbugs.steps", "train_model"), "TrainConfig": ("notbugs.train", "TrainConfig"),
-    "run_experiments": ("notbugs.experiments.runner", "run_experiments"),
-    "make_preset": ("notbugs.experiments.runner", "make_preset"), "write_report": ("notbugs.report", "write_report"),
-    "NotbugsError": ("notbugs.errors", "NotbugsError"),
+    "auto_attack": ("notbugs.evaluation.autoattack", "autoattack"),
+    "accuracy": ("notbugs.evaluation.evaluate", "accuracy"), "robust_accuracy": ("notbugs.evaluation.evaluate",
+                                                                                 "robust_accuracy"),
+    "evaluate_robustness": ("notbugs.evaluation.evaluate", "evaluate"), "sanity_checks": ("notbugs.evaluation.sanity",
+                                                                                          "sanity_checks"),
+    "feature_dataset": ("notbugs.methods.construct", "feature_dataset"),
+    "relabelled_dataset": ("notbugs.methods.construct", "relabelled_dataset"),
+    "leakage": ("notbugs.methods.construct", "leakage"),
+    "InversionConfig": ("notbugs.methods.construct", "InversionConfig"),
+    "RelabelConfig": ("notbugs.methods.construct", "RelabelConfig"),
+    "train_model": ("notbugs.methods.tasks", "train_model"), "TrainConfig": ("notbugs.methods.train", "TrainConfig"),
+    "run_experiments": ("notbugs.running.runner", "run_experiments"),
+    "make_preset": ("notbugs.running.runner", "make_preset"), "write_report": ("notbugs.report", "write_report"),
+    "NotbugsError": ("notbugs.core.errors", "NotbugsError"),
 }
 
 __all__ = sorted(_ENTRY_POINTS) + ["__version__"]
+
+
+moved.install()  # the 0.3.0 import paths (notbugs.train, ...) for one release
 
 
 def __getattr__(name: str):

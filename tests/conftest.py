@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from notbugs.core.seeding import seed_everything
 from notbugs.data import load_dataset
+from notbugs.methods.train import TrainConfig, train
 from notbugs.models import build_model, model_spec
-from notbugs.seeding import seed_everything
-from notbugs.train import TrainConfig, train
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from notbugs.attacks import PGD, PGDL2, margin, pgd
-from notbugs.errors import NotbugsError
-from notbugs.evaluate import robust_accuracy
+from notbugs.core.errors import NotbugsError
+from notbugs.evaluation.evaluate import robust_accuracy
 from notbugs.models import build_model, model_spec
 
 NORMS = ["l2", "linf"]
@@ -77,7 +77,8 @@ def test_batch_equals_per_example(digits_mlp, tiny_batch, norm, random_start):
 def test_robust_accuracy_monotone_in_steps_and_eps(digits_mlp, digits, norm):
     x, y = digits.test_x[:200], digits.test_y[:200]
     step = 0.1 if norm == "l2" else 0.01
-    by_steps = [robust_accuracy(digits_mlp, x, y, norm=norm, eps=5 * step, steps=k, step_size=step) for k in (0, 2, 5, 10, 20)]
+    by_steps = [robust_accuracy(digits_mlp, x, y, norm=norm, eps=5 * step, steps=k, step_size=step) for k in (0, 2, 5,
+                                                                                                              10, 20)]
     assert all(a >= b for a, b in zip(by_steps, by_steps[1:])), by_steps
     assert by_steps[0] > by_steps[-1]
     eps_list = [0, 2 * step, 4 * step, 8 * step, 16 * step, 64 * step]

@@ -4,14 +4,15 @@ import json
 
 import pytest
 
-from notbugs.bench import format_table, run_bench
 from notbugs.cli import main
-from notbugs.errors import NotbugsError
+from notbugs.cli.bench import format_table, run_bench
+from notbugs.core.errors import NotbugsError
 
 
 def test_bench_reports_throughput_and_floor_ratios():
     r = run_bench(dataset="digits", arch="mlp", batch_size=16, steps=2, inversion_steps=2, min_seconds=0.01)
-    for key in ("pgd_train_floor_ratio", "attack_floor_ratio", "inversion_floor_ratio", "standard_training_floor_ratio"):
+    for key in ("pgd_train_floor_ratio", "attack_floor_ratio", "inversion_floor_ratio",
+                "standard_training_floor_ratio"):
         assert r[key] > 0
     assert r["pgd_train_floor_seconds_per_batch"] > r["seconds_per_batch"]["train_step"]
     assert r["inversion_adam_image_steps_per_second"] > 0 and r["inversion_bf16_over_fp32"] > 0

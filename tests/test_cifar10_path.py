@@ -9,10 +9,10 @@ CIFAR-10 reader, 3-channel 32x32 models, flips and crops, and returns its claims
 import json
 from pathlib import Path
 
+from conftest import write_cifar_tree
+
 from notbugs.cli import main
 from notbugs.experiments.registry import REGISTRY
-
-from conftest import write_cifar_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,8 @@ def test_every_experiment_runs_at_the_cifar10_preset_on_cifar_shaped_data(tmp_pa
 
 
 def test_the_gpu_estimate_counts_each_models_operations():
-    from notbugs.estimate import forward_flops, paper_cost
-    from notbugs.experiments.presets import get_preset
+    from notbugs.cli.estimate import forward_flops, paper_cost
+    from notbugs.frame.presets import get_preset
 
     assert forward_flops("linear", (3, 32, 32)) == 2 * 3 * 32 * 32 * 10  # one matrix, counted by hand
     assert 1.0e9 < forward_flops("resnet18", (3, 32, 32)) < 1.2e9  # CIFAR ResNet-18: 0.56 G multiply-adds

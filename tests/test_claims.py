@@ -2,12 +2,22 @@
 
 import torch
 
+from notbugs.core.values import ByNumber, Estimate, Proportion
 from notbugs.data import subset_index
 from notbugs.experiments import leakage, nakkiran, noise_start, wallace
-from notbugs.experiments.base import (FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE, Bound, Claim, Verdict,
-                                      claim_rows, decide)
 from notbugs.experiments.registry import REGISTRY
-from notbugs.values import ByNumber, Estimate, Proportion
+from notbugs.frame.base import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_RUN,
+    NOT_TESTABLE,
+    Bound,
+    Claim,
+    Verdict,
+    claim_rows,
+    decide,
+)
 
 AT_LEAST = Bound("accuracy", ">=", 0.60)
 CONVERGED = Bound("distance", "<=", 0.10)

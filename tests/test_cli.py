@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from notbugs.cli import main
-from notbugs.storage import read_json
+from notbugs.core.storage import read_json
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +19,15 @@ def run_dir(tmp_path_factory):
 def test_train_writes_a_run_folder(run_dir, capsys):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["spec"]["arch"] == "mlp" and manifest["dataset"] == "digits"
-    assert 0 <= manifest["metrics"]["test_clean_accuracy"]["p"] <= 1 and manifest["metrics"]["test_clean_accuracy"]["n"] == 400
+    clean = manifest["metrics"]["test_clean_accuracy"]
+    assert 0 <= clean["p"] <= 1 and clean["n"] == 400
     assert (run_dir / "model.safetensors").is_file()
 
 
 def test_eval_prints_and_writes(run_dir, tmp_path, capsys):
     out = tmp_path / "eval.json"
-    assert main(["eval", "--model", str(run_dir), "--eps", "0,0.5,2", "--steps", "5", "--out", str(out), "--quiet"]) == 0
+    assert main(["eval", "--model", str(run_dir), "--eps", "0,0.5,2", "--steps", "5", "--out", str(out),
+                 "--quiet"]) == 0
     assert set(json.loads(out.read_text())["robust_accuracy"]) == {"0", "0.5", "2"}  # eps as JSON keys
     res = read_json(out)  # accuracies are proportions: the number and the images it was measured on
     acc = res["robust_accuracy"]
@@ -67,7 +69,8 @@ BAD_INPUT = [
     ("wrong dataset for the model", lambda r, t: ["eval", "--model", str(r), "--dataset", "fashion-mnist"],
      "pick the dataset it was trained on"),
     ("bare .pt without --arch", lambda r, t: ["eval", "--model", str(_pt(t)), "--dataset", "digits"], "--arch"),
-    ("checkpoint of another arch", lambda r, t: ["eval", "--model", str(_pt(t)), "--dataset", "digits", "--arch", "cnn"],
+    ("checkpoint of another arch", lambda r, t: ["eval", "--model", str(_pt(t)), "--dataset", "digits", "--arch",
+                                                 "cnn"],
      "does not fit"),
     ("corrupt checkpoint", lambda r, t: ["eval", "--model", str(_corrupt(r, t))], "corrupt"),
     ("folder that is not a run", lambda r, t: ["eval", "--model", str(t)], "no manifest.json"),
@@ -78,7 +81,8 @@ BAD_INPUT = [
     ("adversarial training with eps 0", lambda r, t: ["train", "--dataset", "digits", "--adv", "l2", "--eps", "0",
                                                       "--out", str(t / "o")], "eps > 0"),
     ("architecture too deep for the image size", lambda r, t: ["train", "--dataset", "digits", "--arch", "vgg",
-                                                                "--out", str(t / "o")], "does not fit (1, 8, 8) images"),
+                                                                "--out", str(t / "o")],
+                                                                "does not fit (1, 8, 8) images"),
     ("unknown experiment", lambda r, t: ["reproduce", "wallace", "nonsense", "--out", str(t / "o")],
      "unknown experiment 'nonsense'"),
 ]
@@ -177,7 +181,8 @@ def _evil_pt(root):
 BAD_DATA = [
     ("truncated IDX file", lambda r, t: (_mnist(t, cut="train_x"), ["train", "--dataset", "mnist", "--out", "o"])[1],
      "truncated"),
-    ("image and label counts differ", lambda r, t: (_mnist(t, n_labels=19), ["train", "--dataset", "mnist", "--out", "o"])[1],
+    ("image and label counts differ", lambda r, t: (_mnist(t, n_labels=19), ["train", "--dataset", "mnist", "--out",
+                                                                             "o"])[1],
      "20 images but"),
     ("NaN pixels", lambda r, t: ["train", "--dataset", _nan_release(t), "--out", "o"], "NaN"),
     ("checkpoint for another class count", lambda r, t: ["eval", "--model", str(r), "--dataset", _two_class_folder(t)],

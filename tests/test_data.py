@@ -7,15 +7,14 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import write_cifar_batch
 from PIL import Image
 
 from notbugs import data as nbdata
+from notbugs.core.errors import NotbugsError
 from notbugs.data import IDX_STEMS, check_images, load_dataset
 from notbugs.data.cifar import read_batch
 from notbugs.data.idx import read_idx, write_idx
-from notbugs.errors import NotbugsError
-
-from conftest import write_cifar_batch
 
 
 def _idx_dataset(root, name, n_train=20, n_test=10, gz=True, seed=0):
@@ -367,5 +366,6 @@ def test_release_sized_files_are_checked_against_published_hashes(tmp_path, monk
     monkeypatch.setattr(cifar, "RELEASE_SIZE", 4)
     with pytest.raises(NotbugsError, match="md5 is not the published"):
         read_batch(tmp_path / "test_batch")
-    monkeypatch.setattr(cifar, "RELEASE_MD5", {"test_batch": hashlib.md5((tmp_path / "test_batch").read_bytes()).hexdigest()})
+    monkeypatch.setattr(cifar, "RELEASE_MD5",
+                        {"test_batch": hashlib.md5((tmp_path / "test_batch").read_bytes()).hexdigest()})
     assert read_batch(tmp_path / "test_batch")[0].shape == (4, 3, 32, 32)

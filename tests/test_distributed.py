@@ -5,7 +5,7 @@ import sys
 
 import torch
 
-from notbugs.storage import load_tensors
+from notbugs.core.storage import load_tensors
 
 NB = [sys.executable, "-m", "notbugs"]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "notbugs"]
@@ -31,7 +31,7 @@ def test_ddp_training_and_sharded_construction_match_one_process(tmp_path):
         construct = ["construct", kind, "--model", "one", "--steps", "5", "--limit", "300", "--quiet", *extra]
         _run(NB + construct + ["--out", f"{kind}1"], tmp_path)
         _run(TORCHRUN + construct + ["--out", f"{kind}2"], tmp_path)
-        a, b = load_tensors(tmp_path / f"{kind}1/data.safetensors"), load_tensors(tmp_path / f"{kind}2/data.safetensors")
+        a, b = (load_tensors(tmp_path / f"{kind}{i}/data.safetensors") for i in (1, 2))
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), f"{kind} {key} differs between 1 and 2 processes"

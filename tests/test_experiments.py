@@ -3,26 +3,30 @@
 import dataclasses
 import json
 import re
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from notbugs.cli import main
-from notbugs.errors import NotbugsError
-from notbugs.experiments import lab as lab_module
+from notbugs.core.errors import NotbugsError
+from notbugs.core.storage import json_text
+from notbugs.core.values import Outcome, shares
 from notbugs.experiments import registry
-from notbugs.experiments.base import FAILS, HOLDS, NOT_RUN
-from notbugs.experiments.runner import make_preset, run_experiments
+from notbugs.frame import lab as lab_module
+from notbugs.frame.base import FAILS, HOLDS, NOT_RUN
 from notbugs.report import render
-from notbugs.storage import json_text
-from notbugs.values import Outcome, shares
+from notbugs.running.runner import make_preset, run_experiments
 
 NAMES = [e.name for e in registry.REGISTRY]
 
 
 def test_registry_is_complete():
-    assert NAMES[0] == "paper" and len(NAMES) == len(set(NAMES)) == 12
+    """Every module of notbugs/experiments is an experiment of the registry (an added one is listed, once)."""
+    folder = Path(registry.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "registry"}
+    assert NAMES[0] == "paper" and len(NAMES) == len(set(NAMES)) and set(NAMES) == modules
+    assert registry.references() and all(isinstance(e.reference, dict) for e in registry.REGISTRY)
     for e in registry.REGISTRY:
         assert e.question.endswith("?") and e.method and e.title
         assert {"quick", "tiny"} <= set(e.settings), e.name
@@ -34,16 +38,17 @@ def test_registry_is_complete():
 def test_a_dataset_brings_its_own_threat_settings():
     """--dataset mnist takes MNIST's eps from presets.THREATS; step sizes keep their ratio to eps; a dataset not
     named there (digits) keeps the preset's own, and so does the preset's own dataset."""
-    from notbugs.experiments.presets import THREATS
+    from notbugs.frame.presets import THREATS
 
     quick, mnist = make_preset("quick"), make_preset("quick", dataset="mnist")
     threat = THREATS["mnist"]
     assert mnist.dataset == "mnist" and mnist.eval_eps == threat["eval_eps"]
     assert mnist.main_eval_eps == threat["main_eval_eps"] and mnist.main_eval_eps in mnist.eval_eps
-    for name in ("adv", "rand", "det"):
+    assert mnist.adv.eps == threat["adv_eps"]
+    for name in ("adv", "rand", "det"):  # D_rand's and D_det's eps is the robust model's (None: follow it)
         before, after = getattr(quick, name), getattr(mnist, name)
-        assert after.eps == threat.get(f"{name}_eps", before.eps)
-        assert after.step_size / after.eps == pytest.approx(before.step_size / before.eps)
+        assert (after.eps is None) == (name != "adv")
+        assert after.step_size / mnist.adv.eps == pytest.approx(before.step_size / quick.adv.eps)
     digits = make_preset("quick", dataset="digits")
     assert (digits.adv, digits.det, digits.eval_eps) == (quick.adv, quick.det, quick.eval_eps)
     assert make_preset("quick", dataset="fashion-mnist") == quick
@@ -151,7 +156,7 @@ def test_an_experiment_that_raises_is_an_error_and_the_others_run(tmp_path, monk
 
     exps = [dataclasses.replace(e, run=broken) if e.name == "theory" else e for e in registry.REGISTRY]
     monkeypatch.setattr(registry, "REGISTRY", exps)
-    import notbugs.experiments.runner as runner
+    import notbugs.running.runner as runner
 
     monkeypatch.setattr(runner, "REGISTRY", exps)
     res = run_experiments(["theory", "linear_features"], make_preset("tiny"), out=tmp_path, progress=False)
@@ -195,7 +200,7 @@ def test_bad_pair_is_refused_before_work(tmp_path):
 def test_results_of_earlier_versions_still_render():
     """A results.json written before typed values (accuracies with ``<key>_ci`` beside them, sections and pictures
     named by absolute paths) renders: every section drawn, intervals shown, no picture read from elsewhere."""
-    from notbugs.storage import read_json
+    from notbugs.core.storage import read_json
 
     old = read_json(Path(__file__).parents[1] / "benchmarks/results/h100-2026-11-26/quick-gpu-results.json")
     page = render(old)

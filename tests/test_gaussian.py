@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from notbugs import gaussian as g
 from notbugs.experiments.theory import covariance
+from notbugs.methods import gaussian as g
 
 D = 4
 

@@ -4,7 +4,6 @@ Each test counts the steps a second run builds, on the tiny preset (digits).
 """
 
 import dataclasses
-import textwrap
 from dataclasses import replace
 
 import numpy as np
@@ -14,10 +13,9 @@ from PIL import Image
 
 from notbugs.cli import main
 from notbugs.data import content, load_dataset
-from notbugs.experiments import lab as lab_module
 from notbugs.experiments import registry
-from notbugs.experiments.runner import make_preset, run_experiments
-from notbugs.versions import closure_fingerprint
+from notbugs.frame import lab as lab_module
+from notbugs.running.runner import make_preset, run_experiments
 
 
 def built(res) -> set[str]:
@@ -85,7 +83,7 @@ def test_changing_the_standard_model_rebuilds_every_evaluation(paper_store, tmp_
 
 
 def test_editing_an_experiment_recomputes_its_results_and_nothing_shared(paper_store, tmp_path, monkeypatch):
-    import notbugs.experiments.runner as runner
+    import notbugs.running.runner as runner
 
     preset = make_preset("tiny")
     first = run_experiments(["theory", "paper"], preset, out=tmp_path / "a", cache=paper_store / "c", progress=False)
@@ -100,29 +98,9 @@ def test_editing_an_experiment_recomputes_its_results_and_nothing_shared(paper_s
     monkeypatch.setattr(registry, "REGISTRY", exps)
     monkeypatch.setattr(runner, "REGISTRY", exps)
     res = run_experiments(["theory", "paper"], preset, out=tmp_path / "b", cache=paper_store / "c", progress=False)
-    assert res["experiments"]["theory"]["results"]["d"] == 999 and not res["experiments"]["theory"]["timings"]["from_store"]
+    theory = res["experiments"]["theory"]
+    assert theory["results"]["d"] == 999 and not theory["timings"]["from_store"]
     assert res["experiments"]["paper"]["timings"]["from_store"] and not built(res)
-
-
-def test_code_fingerprints_follow_computation_not_presentation(tmp_path, monkeypatch):
-    """An experiment's fingerprint covers what its ``run`` can reach, not its report section."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    source = textwrap.dedent('''
-        def helper(x):
-            return x + 1
-
-        def run(x):
-            return helper(x)
-
-        def section(x):
-            return f"<p>{x}</p>"
-    ''')
-    fingerprints = []
-    for i, text in enumerate([source, source.replace("<p>", "<div>"), source.replace("x + 1", "x + 2")]):
-        name = f"fp_module_{i}"
-        (tmp_path / f"{name}.py").write_text(text)
-        fingerprints.append(closure_fingerprint(name, ["run"]))
-    assert fingerprints[0] == fingerprints[1] != fingerprints[2]
 
 
 def test_rebuild_names_a_kind_and_rebuilds_its_dependents(paper_store, tmp_path):
@@ -138,7 +116,7 @@ def test_rebuild_names_a_kind_and_rebuilds_its_dependents(paper_store, tmp_path)
 def test_every_experiment_computes_on_the_presets_device_and_moves_no_shared_model(tmp_path, monkeypatch):
     """The preset's device is spelled 'cpu:0' here, which no default ('cpu') spells: every training run and every
     model the lab hands out must be on it, and no experiment may move a model the lab handed out."""
-    import notbugs.train as train_module
+    import notbugs.methods.train as train_module
 
     preset = replace(make_preset("tiny"), device="cpu:0")
     trained, handed, moved = [], {}, []
@@ -158,7 +136,7 @@ def test_every_experiment_computes_on_the_presets_device_and_moves_no_shared_mod
             moved.append(handed[id(self)])
         return real_to(self, *args, **kwargs)
 
-    for module in ("notbugs.steps", "notbugs.experiments.wallace", "notbugs.experiments.nakkiran"):
+    for module in ("notbugs.methods.tasks", "notbugs.experiments.wallace", "notbugs.experiments.nakkiran"):
         monkeypatch.setattr(f"{module}.train", recording_train)
     monkeypatch.setattr(lab_module.Lab, "model", recording_model)
     monkeypatch.setattr(torch.nn.Module, "to", guarded_to)
@@ -175,3 +153,41 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.startswith("notbugs: error:") and "no CUDA device" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_key_refuses_what_has_no_exact_json_form():
+    from notbugs.core.errors import NotbugsError
+    from notbugs.store.pipeline import step_key
+
+    a, b = torch.zeros(2000), torch.zeros(2000)
+    b[1000] = 1.0
+    assert str(a) == str(b)  # what the 0.3.0 encoder keyed a tensor by: these two had one key
+    for t in (a, b):
+        with pytest.raises(NotbugsError, match="cannot hold a torch.Tensor"):
+            step_key("measure", {"x": t}, {}, 1, {})
+    assert step_key("measure", {"x": [0.5, "a", None]}, {}, 1, {}) != step_key("measure", {"x": [0.5, "b", None]},
+                                                                                {}, 1, {})
+
+
+def test_another_experiments_override_does_not_re_measure_this_one(paper_store, tmp_path):
+    changed = make_preset("tiny", overrides={"experiments": {"stress": {"images": 20}}})
+    res = run_experiments(["paper"], changed, out=tmp_path, cache=paper_store / "c", progress=False)
+    assert res["experiments"]["paper"]["timings"]["from_store"] and not built(res)
+
+
+def test_relabelling_follows_the_robust_models_eps(tmp_path):
+    """RelabelConfig.eps None is the robust model's training eps; a set one that differs is warned of."""
+    from notbugs.core.errors import NotbugsWarning
+    from notbugs.store.pipeline import Store
+
+    preset = make_preset("tiny")
+    assert preset.det.eps is None and preset.rand.eps is None
+    lab = lab_module.Lab(preset, Store(tmp_path))
+    assert lab.relabel_eps("det") == lab.relabel_eps("rand") == preset.adv.eps
+    odd = lab_module.Lab(replace(preset, det=replace(preset.det, eps=preset.adv.eps / 2)), Store(tmp_path))
+    with pytest.warns(NotbugsWarning, match="robust model was trained at"):
+        assert odd.relabel_eps("det") == preset.adv.eps / 2
+    # on MNIST the robust model's eps is 3: the relabelling follows it, its step keeps its ratio
+    mnist = preset.on_dataset("mnist")
+    assert mnist.adv.eps == 3.0 and mnist.det.eps is None
+    assert mnist.det.step_size == pytest.approx(preset.det.step_size * 3.0 / preset.adv.eps)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from notbugs.errors import NotbugsError
+from notbugs.core.errors import NotbugsError
 from notbugs.models import ARCHS, build_model, model_spec
 
 

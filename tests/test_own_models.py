@@ -4,19 +4,18 @@ import json
 
 import pytest
 import torch
+from conftest import write_cifar_batch
 from torch import nn
 
 from notbugs.attacks import pgd
-from notbugs.checkpoint import load_model
 from notbugs.cli import main
-from notbugs.construct import InversionConfig, feature_dataset
-from notbugs.errors import NotbugsError
-from notbugs.evaluate import accuracy, evaluate
+from notbugs.core.errors import NotbugsError
+from notbugs.core.storage import read_json
+from notbugs.evaluation.evaluate import accuracy, evaluate
+from notbugs.methods.construct import InversionConfig, feature_dataset
+from notbugs.methods.train import TrainConfig, train
 from notbugs.models import build_model, model_spec, wrap
-from notbugs.storage import read_json
-from notbugs.train import TrainConfig, train
-
-from conftest import write_cifar_batch
+from notbugs.models.checkpoint import load_model
 
 
 def _sequential():
@@ -175,9 +174,9 @@ def test_the_paper_experiment_takes_the_users_robust_model(tmp_path, capsys):
     the paper's datasets are built from it; nothing is trained in its place."""
     from safetensors.torch import load_file
 
-    from notbugs.experiments.lab import Lab
-    from notbugs.experiments.runner import make_preset
-    from notbugs.pipeline import Store
+    from notbugs.frame.lab import Lab
+    from notbugs.running.runner import make_preset
+    from notbugs.store.pipeline import Store
 
     folder = tmp_path / "adv"
     assert main(["train", "--dataset", "digits", "--arch", "mlp", "--epochs", "1", "--adv", "l2", "--eps", "1",
@@ -191,7 +190,8 @@ def test_the_paper_experiment_takes_the_users_robust_model(tmp_path, capsys):
     x = torch.rand(4, 1, 8, 8)
     with torch.no_grad():
         assert torch.allclose(lab.model(imported)(x), load_model(folder)[0](x))
-    assert json.loads(imported.file("manifest.json").read_text())["config"] == {"imported_from": str(tmp_path / "adv.pt")}
+    config = json.loads(imported.file("manifest.json").read_text())["config"]
+    assert config == {"imported_from": str(tmp_path / "adv.pt")}
     d_r = lab.dataset("robust")
     record = json.loads(d_r.file("artifact.json").read_text())
     assert record["inputs"]["source"] == imported.key and d_r.summary["size"] == preset.construct_limit
@@ -230,7 +230,8 @@ def test_bad_inputs_are_refused_with_what_to_do(small, call, message):
 
 def test_integer_labels_of_any_width_are_taken(small):
     x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
-    assert torch.equal(pgd(small, x, y.int(), norm="l2", eps=0.5, steps=2), pgd(small, x, y, norm="l2", eps=0.5, steps=2))
+    assert torch.equal(pgd(small, x, y.int(), norm="l2", eps=0.5, steps=2), pgd(small, x, y, norm="l2", eps=0.5,
+                                                                                steps=2))
 
 
 def test_devices_must_agree(small):

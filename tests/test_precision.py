@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from notbugs import precision
-from notbugs.errors import NotbugsError
-from notbugs.pipeline import Store
+from notbugs.core import precision
+from notbugs.core.errors import NotbugsError
+from notbugs.store.pipeline import Store
 
 
 def test_auto_is_bf16_only_where_the_cpu_computes_it_natively(monkeypatch):

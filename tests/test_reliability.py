@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from notbugs.checkpoint import file_sha256
 from notbugs.cli import main
-from notbugs.errors import NotbugsError
-from notbugs.experiments.runner import artifact_path, make_preset, run_experiments
-from notbugs.pipeline import Store
-from notbugs.storage import json_text, read_json
+from notbugs.core.errors import NotbugsError
+from notbugs.core.storage import json_text, read_json
+from notbugs.models.checkpoint import file_sha256
+from notbugs.running.runner import artifact_path, make_preset, run_experiments
+from notbugs.store.pipeline import Store
 
 ROOT = Path(__file__).parents[1]
 
@@ -36,7 +36,7 @@ def _python(code: str, *args, **kwargs) -> subprocess.Popen:
 RACER = """
     import os, sys, time
     from pathlib import Path
-    from notbugs.pipeline import Store
+    from notbugs.store.pipeline import Store
     store, log = Store(Path(sys.argv[1])), Path(sys.argv[2])
 
     def make(name):
@@ -84,7 +84,7 @@ def test_three_reproductions_on_one_store_agree(tmp_path):
 HOLDER = """
     import sys, time
     from pathlib import Path
-    from notbugs.pipeline import Store
+    from notbugs.store.pipeline import Store
 
     def forever(b):
         (b.folder / "half").write_text("x")
@@ -128,7 +128,7 @@ def test_sigterm_at_any_moment_exits_143_and_leaves_no_debris(tmp_path, after):
 
 
 def test_a_full_disk_is_one_line_and_the_next_run_resumes(tmp_path, monkeypatch, capsys):
-    import notbugs.steps as steps
+    import notbugs.methods.tasks as steps
 
     real = steps.save_dataset
     calls = []
@@ -139,13 +139,13 @@ def test_a_full_disk_is_one_line_and_the_next_run_resumes(tmp_path, monkeypatch,
             raise OSError(errno.ENOSPC, "No space left on device", str(folder / "data.safetensors"))
         return real(folder, *args, **kwargs)
 
-    monkeypatch.setattr("notbugs.experiments.lab.save_dataset", full)
+    monkeypatch.setattr("notbugs.frame.lab.save_dataset", full)
     args = ["reproduce", "paper", "--preset", "tiny", "--out", str(tmp_path / "out"), "--quiet"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no space left on the device" in err and "construct d_nr" in err
     assert not (tmp_path / "out" / "results.json").exists()
-    monkeypatch.setattr("notbugs.experiments.lab.save_dataset", real)
+    monkeypatch.setattr("notbugs.frame.lab.save_dataset", real)
     res = run_experiments(["paper"], make_preset("tiny"), out=tmp_path / "out", progress=False)
     assert {s["step"] for s in res["steps"] if s["cached"]} >= {"train std", "train adv", "construct d_r"}
 
@@ -236,7 +236,7 @@ def test_a_failed_construct_leaves_the_previous_folder_intact(tiny_all, tmp_path
             "--out", str(tmp_path / "d")]
     assert main(args) == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()}
-    import notbugs.steps as steps
+    import notbugs.methods.tasks as steps
 
     def broken(*a, **k):
         raise NotbugsError("the sample grid could not be drawn")
@@ -248,7 +248,7 @@ def test_a_failed_construct_leaves_the_previous_folder_intact(tiny_all, tmp_path
 
 
 def test_two_commands_on_one_out_folder(tmp_path, capsys):
-    from notbugs.locks import StepLock
+    from notbugs.store.locks import StepLock
 
     lock = StepLock(tmp_path / ".o.lock")
     assert lock.acquire()
@@ -327,7 +327,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, nan_model, capsys, argv, mes
 
 def test_an_attack_eps_beyond_the_pixel_box_is_the_box_with_a_warning():
     from notbugs.attacks import pgd
-    from notbugs.errors import NotbugsWarning
+    from notbugs.core.errors import NotbugsWarning
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))

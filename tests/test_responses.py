@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from notbugs import spectral
-from notbugs.corruptions import SEVERITIES, corrupt
-from notbugs.errors import NotbugsError
+from notbugs.core.errors import NotbugsError
 from notbugs.experiments import leakage, linear_features, style, transfer
+from notbugs.methods import spectral
+from notbugs.methods.corruptions import SEVERITIES, corrupt
 
 
 @pytest.mark.parametrize("u,v", [(0, 0), (1, 0), (0, 3), (2, -5), (-14, 7), (-14, -14), (13, 13)])
@@ -142,7 +142,7 @@ def test_missing_style_image_is_refused():
 
 
 def test_heat_map_per_image_means_are_the_heat_map_and_give_an_interval(digits_mlp, digits):
-    from notbugs.evaluate import accuracy
+    from notbugs.evaluation.evaluate import accuracy
     from notbugs.experiments.fourier import band_means, band_radius, heat_map, paired_difference
 
     x, y = digits.test_x[:40], digits.test_y[:40]

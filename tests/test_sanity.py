@@ -1,10 +1,8 @@
 """The sanity checks pass on a sound evaluation and flag a masked one."""
 
-import torch
 from torch import nn
 
-from notbugs.evaluate import robust_accuracy
-from notbugs.sanity import noise_margin, sanity_checks
+from notbugs.evaluation.sanity import noise_margin, sanity_checks
 
 
 class ZeroGradient(nn.Module):

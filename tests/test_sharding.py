@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from notbugs.construct import InversionConfig, RelabelConfig, feature_dataset, invert, relabelled_dataset
-from notbugs.pipeline import Store
-from notbugs.sharding import map_batches, work_folder
+from notbugs.methods.construct import InversionConfig, RelabelConfig, feature_dataset, invert, relabelled_dataset
+from notbugs.store.pipeline import Store
+from notbugs.store.sharding import map_batches, work_folder
 
 
 def _square(lo, hi, calls):

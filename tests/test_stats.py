@@ -6,12 +6,11 @@ import math
 import pytest
 
 from notbugs.cli import main
-from notbugs.experiments.base import (ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE, Bound, premise_row,
-                                      judged_test)
-from notbugs.experiments.seeds import combine_claim, parse_seeds
-from notbugs.errors import NotbugsError
-from notbugs.stats import mean_sd, summarise, t_interval, wilson
-from notbugs.values import ByNumber, Proportion
+from notbugs.core.errors import NotbugsError
+from notbugs.core.stats import mean_sd, t_interval, wilson
+from notbugs.core.values import ByNumber, Proportion, summarise
+from notbugs.frame.base import ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE, Bound, judged_test, premise_row
+from notbugs.running.seeds import combine_claim, parse_seeds
 
 
 def test_wilson_matches_the_closed_form():
@@ -31,7 +30,8 @@ def test_wilson_matches_the_closed_form():
 def test_mean_sd_and_summarise():
     assert mean_sd([1.0]) == (1.0, 0.0)
     m, sd = mean_sd([1.0, 2.0, 4.0])
-    assert m == pytest.approx(7 / 3) and sd == pytest.approx(math.sqrt(((1 - m) ** 2 + (2 - m) ** 2 + (4 - m) ** 2) / 2))
+    assert m == pytest.approx(7 / 3)
+    assert sd == pytest.approx(math.sqrt(((1 - m) ** 2 + (2 - m) ** 2 + (4 - m) ** 2) / 2))
     trees = [{"a": Proportion(0.5, 100), "b": {"c": [1.5, 2.0]}, "name": "x", "flag": True, "only_here": 1.0,
               "d": [1, 2], "images": 5000, "wrong": 18, "r": ByNumber({0.5: Proportion(0.1, 10)})},
              {"a": Proportion(0.7, 100), "b": {"c": [3.5, 4.0]}, "name": "y", "flag": False, "d": [1],

@@ -7,10 +7,10 @@ import stat
 import pytest
 import torch
 
-from notbugs.errors import NotbugsError
-from notbugs.pipeline import DONE, Store, step_key
-from notbugs.storage import read_json, write_json
-from notbugs.values import ByNumber, Proportion
+from notbugs.core.errors import NotbugsError
+from notbugs.core.storage import read_json, write_json
+from notbugs.core.values import ByNumber, Proportion
+from notbugs.store.pipeline import DONE, Store, step_key
 
 
 class Keyed:
@@ -174,8 +174,8 @@ def test_verify_names_every_damaged_artifact_and_fix_removes_them(tmp_path):
 def test_rebuild_a_kind_rebuilds_it_and_what_depends_on_it(tmp_path):
     def chain(store):
         a = store.get("model", {"k": 1}, lambda b: {"v": 1})
-        b = store.get("eval", {"k": 1}, lambda b: {"v": 2}, inputs={"model": a})
-        c = store.get("picture", {"k": 1}, lambda b: {"v": 3})
+        store.get("eval", {"k": 1}, lambda b: {"v": 2}, inputs={"model": a})
+        store.get("picture", {"k": 1}, lambda b: {"v": 3})
         return [s["cached"] for s in store.log]
 
     assert chain(Store(tmp_path)) == [False, False, False]

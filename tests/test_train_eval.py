@@ -3,12 +3,12 @@ import pickle
 import pytest
 import torch
 
-from notbugs.checkpoint import load_model, save_model
-from notbugs.errors import NotbugsError
-from notbugs.evaluate import accuracy, evaluate
+from notbugs.core.errors import NotbugsError
+from notbugs.core.seeding import seed_everything
+from notbugs.evaluation.evaluate import accuracy, evaluate
+from notbugs.methods.train import TrainConfig, train
 from notbugs.models import build_model, model_spec
-from notbugs.seeding import seed_everything
-from notbugs.train import TrainConfig, train
+from notbugs.models.checkpoint import load_model, save_model
 
 
 def _mlp(d, hidden=64):
@@ -23,7 +23,8 @@ def test_training_is_deterministic(digits):
     def run():
         seed_everything(3)
         m = _mlp(digits, 16)
-        train(m, digits.train_x[:200], digits.train_y[:200], TrainConfig(epochs=2, seed=3), hflip_ok=True, progress=False)
+        train(m, digits.train_x[:200], digits.train_y[:200], TrainConfig(epochs=2, seed=3), hflip_ok=True,
+              progress=False)
         return torch.cat([p.flatten() for p in m.parameters()])
 
     assert torch.equal(run(), run())

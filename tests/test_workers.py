@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from notbugs.cli import main
-from notbugs.experiments.runner import make_preset
-from notbugs.experiments.seeds import run_seeds
-from notbugs.experiments.workers import make_executor, seed_job, slurm_script
-from notbugs.storage import write_json
+from notbugs.core.storage import write_json
+from notbugs.running.runner import make_preset
+from notbugs.running.seeds import run_seeds
+from notbugs.running.workers import make_executor, seed_job, slurm_script
 
 NAMES = ["paper", "leakage"]  # paper's shared steps, and an experiment that reads them
 

@@ -120,8 +120,7 @@ def _exposure(args) -> int:
     import numpy as np
 
     from .runs import load_model
-    from .scoring import (exact_exposure, extrapolated_exposure, fit_references, log_perplexity,
-                          slot_log_perplexities)
+    from .scoring import exact_exposure, extrapolated_exposure, fit_references, log_perplexity, slot_log_perplexities
 
     fmt = CanaryFormat(args.canary_format, args.digits)
     for s in args.secret:
@@ -139,7 +138,8 @@ def _exposure(args) -> int:
                for s, v in zip(args.secret, px)}
         out["fit"] = fit
     else:
-        out = exact_exposure(slot_log_perplexities(model, fmt), args.secret)
+        # the secrets asked about are the ones inserted: none is a candidate of another
+        out = exact_exposure(slot_log_perplexities(model, fmt), args.secret, inserted=args.secret)
     print(json.dumps(out, indent=1))
     return 0
 

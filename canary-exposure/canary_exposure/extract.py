@@ -25,7 +25,9 @@ from .text import BOS, encode
 def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found: int = 1, batch: int = 64,
             tokenizer: Tokenizer = encode, target: str | None = None) -> dict:
     """The ``found`` most likely secrets the search reaches within ``budget`` queries, in order of
-    log-perplexity; with ``target``, whether it was among them and after how many queries."""
+    log-perplexity; with ``target``, the search goes on until the target comes out or the budget is spent (the
+    paper's extraction: other likely secrets may come out first), and says whether and after how many
+    queries it did."""
     if budget < 1 or found < 1 or batch < 1:
         raise ExposureError("extraction needs a budget, a number of secrets to find and a batch of at least 1")
     model.eval()
@@ -36,7 +38,9 @@ def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found:
     out: list[dict] = []
     queries = 0
     hit = None
-    while heap and queries < budget and len(out) < found:
+    # complete secrets already scored still come out after the budget is spent (they cost no more queries)
+    while heap and (queries < budget or len(heap[0][1]) == fmt.digits) and \
+            (len(out) < found or target is not None) and hit is None:
         if len(heap[0][1]) == fmt.digits:  # a complete secret at the top: no open path is cheaper, so it is next
             cost, digits = heapq.heappop(heap)
             out.append({"secret": digits, "slot_log_perplexity": cost, "queries": queries})

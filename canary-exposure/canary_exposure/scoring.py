@@ -112,14 +112,20 @@ def slot_log_perplexities(model: nn.Module, fmt: CanaryFormat, tokenizer: Tokeni
     return scores.numpy() + prefix_cost
 
 
-def exact_exposure(scores: np.ndarray, secrets: list[str]) -> dict[str, dict]:
-    """Rank and exposure of each secret among all candidates (``scores`` from ``slot_log_perplexities``); a
-    candidate with the same log-perplexity does not rank above it."""
+def exact_exposure(scores: np.ndarray, secrets: list[str], inserted: list[str] | tuple = ()) -> dict[str, dict]:
+    """Rank and exposure of each secret among the candidates (``scores`` from ``slot_log_perplexities``); a
+    candidate with the same log-perplexity does not rank above it. The other ``inserted`` secrets are not
+    candidates of a secret: the paper measures one canary per model, and with several in one model the
+    memorised others would push each down (as TensorFlow Privacy's secret sharer ranks a canary among random
+    references only). The space stays |R|."""
     ordered = np.sort(scores)
+    planted = np.sort(np.array([scores[int(x)] for x in inserted], dtype=scores.dtype))
     out = {}
     for s in secrets:
         px = float(scores[int(s)])
-        rank = int(np.searchsorted(ordered, px, side="left")) + 1
+        above = int(np.searchsorted(ordered, px, side="left"))
+        above -= int(np.searchsorted(planted, px, side="left"))  # other inserted secrets more likely than it
+        rank = above + 1
         out[s] = {"log_perplexity": px, "rank": rank, "exposure": math.log2(len(scores)) - math.log2(rank)}
     return out
 

@@ -119,7 +119,7 @@ def train(documents: list[str], fmt: CanaryFormat, insertions: dict[str, int], r
             seen += len(batch)
             total += loss.item() * len(batch)
         scores = slot_log_perplexities(_plain(model), fmt)
-        exposures = exact_exposure(scores, secrets)
+        exposures = exact_exposure(scores, secrets, inserted=list(insertions))
         row = {"epoch": epoch, "train_loss": total / max(seen, 1), "valid_loss": evaluate_loss(_plain(model), valid),
                "seconds": time.perf_counter() - began,
                "exposure": {s_: exposures[s_]["exposure"] for s_ in secrets}}

@@ -16,7 +16,7 @@ from canary_exposure.canaries import insert
 from canary_exposure.cli import main
 from canary_exposure.errors import ExposureError
 from canary_exposure.extract import extract
-from canary_exposure.scoring import (exact_exposure, log_perplexity, skewnorm_logcdf, slot_log_perplexities)
+from canary_exposure.scoring import exact_exposure, log_perplexity, skewnorm_logcdf, slot_log_perplexities
 from canary_exposure.text import BOS, VOCAB, encode, read_corpus
 from canary_exposure.training import TrainSettings, train
 
@@ -70,6 +70,11 @@ def test_exact_exposure_on_known_probabilities():
     out = exact_exposure(scores, [best, worst])
     assert out[best]["rank"] == 1 and out[best]["exposure"] == pytest.approx(math.log2(1000))
     assert out[worst]["rank"] == 1000 and out[worst]["exposure"] == pytest.approx(0.0)
+    # several canaries in one model: none is a candidate of another (the paper measures one per model)
+    order = [FMT.secret(int(i)) for i in np.argsort(scores, kind="stable")]
+    two = exact_exposure(scores, [order[0], order[1], order[5]], inserted=[order[0], order[1]])
+    assert two[order[0]]["rank"] == 1 and two[order[1]]["rank"] == 1  # without the exclusion: 1 and 2
+    assert two[order[5]]["rank"] == 4  # a reference canary ranks below the candidates only, inserted or not
     # over all candidates the mean exposure is near the null 1/ln 2 (exact for distinct scores: log2 of n!/n)
     every = exact_exposure(scores, [FMT.secret(i) for i in range(1000)])
     mean = np.mean([v["exposure"] for v in every.values()])
@@ -114,9 +119,14 @@ def test_extraction_finds_secrets_in_order_of_likelihood_within_its_budget():
     assert res["queries"] < 1000  # fewer model queries than candidates
     hit = extract(model, FMT, budget=500, target=order[0])
     assert hit["extracted"] and hit["queries_to_target"] is not None
-    miss = extract(model, FMT, budget=500, target=FMT.secret(int(np.argmax(scores))))
-    assert not miss["extracted"]
+    # the least likely secret comes out last: after all 111 prefixes of the trie are queried
+    miss = extract(model, FMT, budget=100, target=FMT.secret(int(np.argmax(scores))))
+    assert not miss["extracted"] and miss["queries"] <= 100
+    assert extract(model, FMT, budget=111, target=FMT.secret(int(np.argmax(scores))))["extracted"]
     assert extract(model, FMT, budget=2, target=order[0])["queries"] <= 2
+    # the search goes on past more likely secrets until the target comes out
+    third = extract(model, FMT, budget=500, target=order[2])
+    assert third["extracted"] and [f["secret"] for f in third["found"]] == order[:3]
 
 
 def test_a_trained_model_memorises_a_canary_inserted_often():
@@ -146,7 +156,7 @@ def test_opacus_trains_a_tiny_model_with_an_epsilon():
 
 
 def test_a_hugging_face_causal_lm_through_the_adapter():
-    transformers = pytest.importorskip("transformers")
+    import transformers  # the [hf] extra, which `make install` installs
     cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=64, n_embd=16, n_layer=1, n_head=2,
                                   bos_token_id=BOS, eos_token_id=BOS)
     torch.manual_seed(0)
@@ -158,6 +168,22 @@ def test_a_hugging_face_causal_lm_through_the_adapter():
     refs = [fmt.render(fmt.secret(i)) for i in range(100)]
     out = exposure(model, [refs[7]], refs)
     assert math.isfinite(out[refs[7]]) and out[refs[7]] >= 0
+
+
+def test_the_byte_transformer_trains_is_causal_and_scores_like_whole_candidates():
+    res = train(read_corpus_stub(120), FMT, {"123": 4}, ["456"],
+                TrainSettings(arch="transformer", arch_options={"width": 16, "layers": 1, "heads": 2, "context": 32},
+                              context=16, batch_size=16, epochs=1, lr=1e-2, seed=0))
+    model = res["model"].eval()
+    assert math.isfinite(res["history"][0]["valid_loss"])
+    tokens = torch.randint(0, VOCAB, (2, 12))
+    changed = tokens.clone()
+    changed[:, 8:] = (changed[:, 8:] + 1) % VOCAB
+    with torch.no_grad():  # a later token never changes an earlier position's prediction
+        assert torch.allclose(model(tokens)[:, :8], model(changed)[:, :8], atol=1e-5)
+    scores = slot_log_perplexities(model, FMT)
+    whole = log_perplexity(model, [FMT.render(FMT.secret(i)) for i in range(1000)])
+    assert np.allclose(scores, whole, rtol=1e-5)
 
 
 def test_canaries_and_formats():

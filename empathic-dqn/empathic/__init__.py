@@ -1,6 +1,14 @@
 """Empathic DQN (Bussmann, Heinerman & Lehman, "Towards Empathic Deep Q-Learning", 2019) and its two gridworlds.
 
-A package of its own beside ``notbugs``: it imports nothing from it and nothing imports it.
+A package of its own beside ``notbugs``: it imports nothing from it and nothing imports it. Importing it registers
+the worlds with Gymnasium: ``gymnasium.make("empathic/Coexistence-v0", render_mode="ansi")`` (and
+``empathic/Sharing-v0``); each truncates itself after ``max_steps`` steps (500), so no TimeLimit is added.
 """
 
+import gymnasium
+
 __version__ = "0.1.0"
+
+for _name, _cls in (("Coexistence", "Coexistence"), ("Sharing", "Sharing")):
+    if f"empathic/{_name}-v0" not in gymnasium.registry:
+        gymnasium.register(f"empathic/{_name}-v0", entry_point=f"empathic.worlds:{_cls}")

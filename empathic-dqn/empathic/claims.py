@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import mean, stdev
 
-
 # Student's t 0.975 quantiles by degrees of freedom (df > 30 take df 30's: slightly conservative)
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
         11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,

@@ -55,12 +55,15 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one agent", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("world", help="coexistence or sharing")
     t.add_argument("--beta", default="1", help="selfishness in [0, 1]: 1 is the selfish DQN, 0.5 the paper's")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="a seed >= 0")
+    t.add_argument("--steps", type=int, default=None, help="environment steps of training (default: the preset's)")
+    t.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: the preset's)")
     t.add_argument("--preset", default="quick", help="quick, full or tiny")
     t.add_argument("--out", type=Path, default=Path("runs/empathic"), help="runs are kept under OUT/runs/")
-    e = sub.add_parser("evaluate", help="evaluate a trained agent", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e = sub.add_parser("evaluate", help="evaluate a trained agent",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     e.add_argument("run", type=Path, help="a run folder of 'empathic train' (agent.safetensors and run.json)")
-    e.add_argument("--episodes", type=int, default=50)
+    e.add_argument("--episodes", type=int, default=50, help="greedy episodes, >= 1")
     r = sub.add_parser("reproduce", help="every claim over seeds, with the report",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     r.add_argument("--preset", default="quick", help="quick, full or tiny")
@@ -149,10 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
         if args.command == "train":
             world, b, s = _world(args.world), beta(args.beta), _settings(args.preset)
+            if args.seed < 0:
+                raise UsageError(f"--seed must be >= 0, got {args.seed}")
+            if args.steps is not None and args.steps < 1 or args.lr is not None and not args.lr > 0:
+                raise UsageError(f"--steps must be >= 1 and --lr > 0 (got {args.steps} and {args.lr})")
+            s = replace(s, **{k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None})
             run = train_one(args.out, world, b, args.seed, s)
             print(json.dumps(run["eval"], indent=1))
             return 0
         if args.command == "evaluate":
+            if args.episodes < 1:
+                raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
             from .runs import load
             from .training import evaluate
 

@@ -69,5 +69,6 @@ def load(folder: Path) -> tuple[Agent, dict, Settings]:
         agent = Agent(beta=run["beta"], gamma=s.gamma, lr=s.lr, window=s.window, seed=run["seed"])
         agent.load_state_dict(load_file(str(weights)))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{folder}: unreadable checkpoint ({type(err).__name__}: {err}); train it again") from None
+        raise CheckpointError(f"{folder}: unreadable checkpoint ({type(err).__name__}: {err}); "
+                              "train it again") from None
     return agent, run, s

@@ -43,7 +43,8 @@ def train(world: str, beta: float, seed: int, s: Settings,
           progress: Callable[[int, int], None] | None = None) -> tuple[Agent, dict]:
     """``s.envs`` copies of the world step in lockstep (one batched forward pass chooses their actions); after
     each such step one minibatch of ``batch_size * envs`` transitions updates the networks, the reference's
-    ratio of sampled to collected transitions (with one environment, the reference's loop: one step, one minibatch of 32)."""
+    ratio of sampled to collected transitions (with one environment, the reference's loop: one step, one minibatch of
+    32)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     envs = [make_world(world, size=s.size, window=s.window, max_steps=s.max_steps) for _ in range(s.envs)]
@@ -93,7 +94,7 @@ def evaluate(agent: Agent, world: str, s: Settings, seed: int, episodes: int | N
     """The trained policy (epsilon ``eval_epsilon``) on fresh episodes of its own seed's evaluation stream;
     ``record`` > 0 keeps the boards of the first episode's first ``record`` steps, for the report."""
     rng = np.random.default_rng(10_000 + seed)
-    env = make_world(world, size=s.size, window=s.window, max_steps=s.max_steps)
+    env = make_world(world, size=s.size, window=s.window, max_steps=s.max_steps, render_mode="rgb_array")
     rows, frames = [], []
     for episode in range(episodes or s.eval_episodes):
         obs, _ = env.reset(seed=10_000 + 1000 * seed + episode)

@@ -60,13 +60,16 @@ def swapped(observation: np.ndarray) -> np.ndarray:
 class GridWorld(gym.Env):
     """What both worlds share: the torus, the board, the two windows, the agents' moves."""
 
-    metadata = {"render_modes": ["rgb_array"]}
+    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500):
+    def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, render_mode: str | None = None):
         if size < 3 or window < 1 or window % 2 == 0 or max_steps < 1:
             raise ValueError(f"a world needs size >= 3, an odd window >= 1 and max_steps >= 1 (got {size}, {window}, "
                              f"{max_steps})")
-        self.size, self.window, self.max_steps = size, window, max_steps
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got "
+                             f"'{render_mode}'")
+        self.size, self.window, self.max_steps, self.render_mode = size, window, max_steps, render_mode
         self.action_space = spaces.Discrete(ACTIONS)
         self.observation_space = spaces.Box(-1.0, 5.0 * (size * size + 1), (2, window, window), np.float32)
         self.agent = np.zeros(2, int)
@@ -98,8 +101,19 @@ class GridWorld(gym.Env):
                                                                                    np.float32)
         return np.stack([self.crop(grid, self.agent), other]).astype(np.float32)
 
-    def render(self) -> np.ndarray:
-        """The whole board as an RGB image, one pixel per cell: agent blue, other red, coins gold."""
+    def render(self):
+        """The whole board: with render_mode "rgb_array" an RGB image, one pixel per cell (agent blue, other red,
+        coins gold); with "ansi" text, one character per cell (A agent, O other, $ coin); None without a mode."""
+        if self.render_mode == "ansi":
+            rows = [["."] * self.size for _ in range(self.size)]
+            for r, c in self.coins:
+                rows[r][c] = "$"
+            if self.other is not None:
+                rows[self.other[0]][self.other[1]] = "O"
+            rows[self.agent[0]][self.agent[1]] = "A"
+            return "\n".join("".join(row) for row in rows) + "\n"
+        if self.render_mode != "rgb_array":
+            return None
         image = np.full((self.size, self.size, 3), 235, np.uint8)
         for r, c in self.coins:
             image[r, c] = (230, 180, 30)
@@ -113,8 +127,8 @@ class Coexistence(GridWorld):
     """Survive beside a randomly moving agent that can kill you, and that you can kill."""
 
     def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, step_reward: float = 1.0,
-                 kill_reward: float = 0.0):
-        super().__init__(size, window, max_steps)
+                 kill_reward: float = 0.0, render_mode: str | None = None):
+        super().__init__(size, window, max_steps, render_mode)
         self.step_reward, self.kill_reward = step_reward, kill_reward
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -146,7 +160,7 @@ class Coexistence(GridWorld):
         observation = self.observe()
         if dead:
             observation[0] = 0  # the agent's own view ends with it
-        truncated = not dead and self.steps > self.max_steps
+        truncated = not dead and self.steps >= self.max_steps  # both worlds: max_steps steps, then truncated
         return observation, reward, dead, truncated, {"killed_other": killed, "died": dead,
                                                       "other_alive": self.other is not None}
 
@@ -154,8 +168,9 @@ class Coexistence(GridWorld):
 class Sharing(GridWorld):
     """Collect coins of diminishing value beside another collector on a fixed path."""
 
-    def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, step_reward: float = 0.0):
-        super().__init__(size, window, max_steps)
+    def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, step_reward: float = 0.0,
+                 render_mode: str | None = None):
+        super().__init__(size, window, max_steps, render_mode)
         self.step_reward = step_reward
         self.own_reward = self.other_reward = 0.0
         self.agent_first = True

@@ -165,3 +165,48 @@ def test_judge_decides_by_the_interval_over_seeds():
     assert judge(claim, runs([0.9, 0.9, 0.9], [0.9, 0.85, 0.9]))["verdict"] == FAILS
     assert judge(claim, runs([0.9, 0.5, 0.9], [0.1, 0.5, 0.6]))["verdict"] == INCONCLUSIVE
     assert judge(claim, runs([0.1, 0.1, 0.1], [0.0, 0.0, 0.0]))["verdict"] == NOT_TESTABLE
+
+
+@pytest.mark.parametrize("name", ["empathic/Coexistence-v0", "empathic/Sharing-v0"])
+def test_the_worlds_are_registered_gymnasium_environments(name):
+    import gymnasium
+    from gymnasium.utils.env_checker import check_env
+
+    env = gymnasium.make(name, render_mode="rgb_array")
+    check_env(env.unwrapped, skip_render_check=False)
+    assert env.metadata["render_fps"] > 0
+    text = gymnasium.make(name, render_mode="ansi")
+    text.reset(seed=0)
+    board = text.render()
+    assert board.count("\n") == 7 and "A" in board
+    with pytest.raises(ValueError, match="render_mode"):
+        gymnasium.make(name, render_mode="fancy")
+
+
+@pytest.mark.parametrize("world", [Coexistence, Sharing])
+def test_both_worlds_truncate_after_max_steps_steps(world):
+    class Still(world):
+        def other_action(self) -> int:
+            return 4
+
+    env = Still(max_steps=9)
+    env.reset(seed=0)
+    if isinstance(env, Coexistence):
+        env.other = None  # no one to kill the agent: the episode can only be truncated
+    steps, done = 0, False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(4)
+        steps += 1
+        done = terminated or truncated
+    assert truncated and not terminated and steps == 9
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "coexistence", "--seed", "-1"], "--seed must be >= 0"),
+    (["train", "coexistence", "--steps", "0"], "--steps must be >= 1"),
+    (["evaluate", "nowhere", "--episodes", "0"], "--episodes must be >= 1"),
+])
+def test_bad_numbers_are_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import NotbugsError, NotbugsWarning
-from ..inputs import check_batch, check_classes, check_device, check_images, check_logits
+from ..core.errors import NotbugsError, NotbugsWarning
+from ..core.inputs import check_batch, check_classes, check_device, check_images, check_logits
 from .threat import THREATS
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -57,7 +57,8 @@ def as_eps(eps, x: torch.Tensor, what: str = "eps") -> torch.Tensor:
     if eps_t.ndim == 0:
         eps_t = eps_t.expand(len(x))
     if eps_t.shape != (len(x),):
-        raise NotbugsError(f"{what} must be a scalar or have one value per example ({len(x)}), got shape {tuple(eps_t.shape)}")
+        raise NotbugsError(f"{what} must be a scalar or have one value per example ({len(x)}), got shape "
+                           f"{tuple(eps_t.shape)}")
     if not torch.isfinite(eps_t).all() or (eps_t < 0).any():
         raise NotbugsError(f"{what} must be a finite number >= 0, got "
                            f"{eps if eps_t.numel() == 1 else 'negative, NaN or infinite entries'}")
@@ -108,19 +109,34 @@ def pgd(
     generator: torch.Generator | None = None,
     checked: bool = False,
 ) -> torch.Tensor:
-    """Return adversarial examples for ``x`` within ``eps`` of it in ``norm``.
+    """PGD of 'Towards Deep Learning Models Resistant to Adversarial Attacks' (Madry et al. 2018)
+    [https://arxiv.org/abs/1706.06083]: adversarial examples for ``x`` within ``eps`` of it in ``norm``.
 
-    eps and step_size are scalars or one value per example (default step
-    size 2.5 * eps / steps, Madry et al.). ``loss_fn(logits, y)`` must return
-    one loss per example. ``best`` returns, per example, the iterate (start
-    included) with the highest ``select`` score (default: the loss; negated
-    when targeted) instead of the last one. The random start (uniform in the
-    ball) draws from ``generator``, one example after another. ``x`` must be
-    images in [0, 1] (normalisation inside the model); ``y`` class indices for
-    the built-in losses, anything with one row per image for a custom one.
-    ``checked``: the caller checked its whole data once (the training loop,
-    the constructions); the per-call checks, which read values back and so
-    wait for a GPU, are skipped.
+    Distance measure: L2 or Linf.
+
+    Arguments:
+        model (nn.Module): the classifier (logits; normalisation inside it); run frozen, restored after.
+        norm (str): "l2" or "linf" (any of the field's spellings).
+        eps (float or N floats): the radius, in [0, 1] pixel space.
+        steps (int): gradient steps. step_size (float or N floats): each step's length. (Default: 2.5 * eps / steps)
+        targeted (bool): descend the loss towards ``y`` instead of ascending it away. (Default: False)
+        random_start (bool): start uniform in the ball, drawn from ``generator`` one example after another.
+            (Default: False)
+        best (bool): return each example's iterate (start included) with the highest ``select`` score instead
+            of the last. (Default: False)
+        loss_fn (callable): ``loss_fn(logits, y)``, one loss per example. (Default: cross-entropy)
+        select (callable): the score ``best`` keeps. (Default: the loss; negated when targeted)
+        checked (bool): the caller checked its whole data once; the per-call checks, which read values back
+            and so wait for a GPU, are skipped. (Default: False)
+
+    Shape:
+        - x: (N, C, H, W), floats in [0, 1]. - y: (N,) class indices (for a custom loss, one row per image).
+        - output: (N, C, H, W), within eps of x, in [0, 1]; ``x`` is never modified.
+
+    Example::
+
+        >>> x_adv = pgd(model, x, y, norm="l2", eps=0.5, steps=20)
+        >>> (model(x_adv).argmax(1) == y).float().mean()
     """
     check_values = loss_fn in (cross_entropy, margin) and not checked  # class indices, checked on the first logits
     if check_values:
@@ -173,8 +189,24 @@ def pgd(
 
 
 class PGD:
-    """torchattacks' call shape and defaults: ``PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)(x, y)``,
-    Linf unless ``norm`` says otherwise. ``alpha`` is the step size (``step_size`` is accepted too)."""
+    """PGD (Madry et al. 2018, https://arxiv.org/abs/1706.06083) with torchattacks' call shape and defaults.
+
+    Distance measure: Linf unless ``norm`` says otherwise.
+
+    Arguments:
+        model (nn.Module): the classifier. eps (float): the radius. (Default: 8/255)
+        alpha (float): the step size; ``step_size`` is accepted too. (Default: 2/255)
+        steps (int): gradient steps. (Default: 10) random_start (bool): start uniform in the ball. (Default: True)
+        norm (str): "Linf" or "L2". (Default: "Linf") seed (int): the random start's seed. (Default: None)
+
+    Shape:
+        - images: (N, C, H, W) in [0, 1]. - labels: (N,). - output: (N, C, H, W).
+
+    Example::
+
+        >>> attack = PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)
+        >>> adv_images = attack(images, labels)
+    """
 
     def __init__(self, model: nn.Module, eps=8 / 255, alpha=2 / 255, steps: int = 10, random_start: bool = True,
                  *, norm: str = "Linf", step_size=None, seed: int | None = None, **options):

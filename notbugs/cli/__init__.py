@@ -15,7 +15,7 @@ import threading
 import warnings
 
 from .. import __version__
-from ..errors import NotbugsError, NotbugsWarning
+from ..core.errors import NotbugsError, NotbugsWarning
 from . import models, reproduce, tools
 from .parser import build
 

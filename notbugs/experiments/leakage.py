@@ -20,13 +20,13 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from ..htmlparts import join, para, pct, table
-from ..inputs import device_of
-from ..reference import GOH_LEAKAGE
-from ..values import Estimate, Proportion
-from ..train import TrainConfig
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..core.inputs import device_of
+from ..core.reference import GOH_LEAKAGE
+from ..core.values import Estimate, Proportion
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
+from ..methods.train import TrainConfig
+from ..present.htmlparts import join, para, pct, table
 
 
 @dataclass
@@ -148,6 +148,7 @@ def section(entry: dict) -> str:
 
 
 EXPERIMENT = Experiment(
+    reference={"goh_leakage": GOH_LEAKAGE},
     name="leakage", title=f"{WHO}, 'Robust Feature Leakage'",
     question="Do D_rand and D_det teach the true classes through robust features that leaked into them?",
     method="Train a robust linear classifier; its ten logits are provably robust features. Train a linear probe on "

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..errors import NotbugsError
-from ..figures import png
-from ..htmlparts import img, join, num, para, pct, table
-from ..values import ByNumber, Proportion
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..core.errors import NotbugsError
+from ..core.reference import GOH_FEATURES
+from ..core.values import ByNumber, Proportion
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
+from ..present.figures import png
+from ..present.htmlparts import img, join, num, para, pct, table
 
 
 @dataclass
@@ -196,7 +197,8 @@ def _scatter(res: dict) -> bytes:
     rank = np.arange(1, len(u) + 1)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ok = (u > 0) & (r > 0)
-    for label, sel, colour in (("top 10", rank <= 10, "#dd8452"), ("ranks 11-50", (rank > 10) & (rank <= 50), "#4c72b0"),
+    for label, sel, colour in (("top 10", rank <= 10, "#dd8452"), ("ranks 11-50", (rank > 10) & (rank <= 50),
+                                                                   "#4c72b0"),
                                ("ranks > 50", rank > 50, "#bbbbbb")):
         ax.scatter(np.log(r[ok & sel]), np.log(u[ok & sel]), s=8, color=colour, label=label)
     for name, ens in res["ensembles"].items():
@@ -240,6 +242,7 @@ def _tiny(preset) -> Settings:
 
 
 EXPERIMENT = Experiment(
+    reference={"goh_features": GOH_FEATURES},
     name="linear_features", title=f"{WHO}, 'Two Examples of Useful, Non-Robust Features'",
     question="Are there features, in closed form, that are useful for classification and yet not robust?",
     method="On two classes, take the singular directions of the centred data as features; measure each one's "

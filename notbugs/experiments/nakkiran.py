@@ -35,17 +35,17 @@ import torch
 from torch.optim.swa_utils import update_bn
 
 from ..attacks import pgd
-from ..construct import Stacked, non_transferable_loss
-from ..evaluate import accuracy, agreement, predict, robust_mask
-from ..htmlparts import h3, join, para, pct, table
-from ..inputs import device_of
-from ..models import build_model, model_spec
-from ..reference import NAKKIRAN
-from ..values import Estimate, Proportion, difference
+from ..core.inputs import device_of
+from ..core.reference import NAKKIRAN
+from ..core.values import Estimate, Proportion, difference
 from ..data import subset
-from ..train import TrainConfig, train
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab, dataset_name
+from ..evaluation.evaluate import accuracy, agreement, predict, robust_mask
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab, dataset_name
+from ..methods.construct import Stacked, non_transferable_loss
+from ..methods.train import TrainConfig, train
+from ..models import build_model, model_spec
+from ..present.htmlparts import h3, join, para, pct, table
 
 
 @dataclass
@@ -154,7 +154,7 @@ def run(s: Settings, lab: Lab) -> dict:
     ens = lab.ensemble(s.members + 1, limit=s.member_images, epochs=s.member_epochs)
     inputs = {"source": lab.std(), "held_out": ens[-1], "data": data,
               **{f"member{i}": m for i, m in enumerate(ens[:-1])}}
-    eps = s.l2_eps or lab.preset.det.eps
+    eps = s.l2_eps or lab.relabel_eps("det")
     out = {"members": s.members, "attacks": lab.measure(
         "non-transferable attack", attack_table, inputs=inputs,
         params={"settings": asdict(s), "l2_eps": eps, "seed": lab.seed}).summary["rows"]}
@@ -163,7 +163,7 @@ def run(s: Settings, lab: Lab) -> dict:
     nt = lab.dataset("det", limit=s.det_images, keep=ens[:-1], eps=eps)
     shifted = (data.test_y + 1) % data.num_classes
     out["d_det"] = {}
-    tag = eps if eps != lab.preset.det.eps else None
+    tag = eps if eps != lab.relabel_eps("det") else None
     for name, art, dname in (("targeted PGD", plain, dataset_name("det", eps=tag)),
                              ("non-transferable", nt, dataset_name("det", keep=True, eps=tag))):
         model = lab.model(lab.fresh_prefix("det", None, built=art, name=dname))
@@ -239,7 +239,8 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
              PLAIN_ON_Y.name: pd["accuracy"],
              PLAIN_Y_OVER_SHIFT.name: difference(pd["accuracy"], pd["shifted_accuracy"])},
             f"{d['accuracy']:.1%} on Y / {d['shifted_accuracy']:.1%} on Y+1",
-            f"D_det of {res['det_images']} images at L2 eps {nt['eps']:g}: non-transferable {d['accuracy']:.1%} on Y, {d['shifted_accuracy']:.1%}"
+            f"D_det of {res['det_images']} images at L2 eps {nt['eps']:g}: non-transferable {d['accuracy']:.1%} on Y, "
+            f"{d['shifted_accuracy']:.1%}"
             f" on Y+1 (attack success {d['attack_success']:.1%}); plain PGD on the same images {pd['accuracy']:.1%} / "
             f"{pd['shifted_accuracy']:.1%} (chance {chance:.0%})")}
     sq = res.get("squares")
@@ -312,6 +313,7 @@ def _quick(preset) -> Settings:
 
 
 EXPERIMENT = Experiment(
+    reference={"nakkiran": NAKKIRAN},
     name="nakkiran", title=f"{WHO}, 'Adversarial Examples are Just Bugs, Too'",
     question="Are some adversarial examples bugs after all: attacks that carry no transferable features, and "
              "vulnerability that comes from memorisation alone?",

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..figures import error_bars, grouped_bars, intervals
-from ..htmlparts import grids, img, join, pct, table
-from ..reference import FIGURE2_CIFAR10
-from ..values import difference
-from . import margins
-from .base import Bound, Claim, Experiment, Verdict, converged
-from .lab import Lab, dataset_name
+from ..core.reference import FIGURE2_CIFAR10
+from ..core.values import difference
+from ..frame import margins
+from ..frame.base import Bound, Claim, Experiment, Verdict, converged
+from ..frame.lab import Lab, dataset_name
+from ..present.figures import error_bars, grouped_bars, intervals
+from ..present.htmlparts import grids, img, join, pct, table
 
 
 @dataclass
@@ -39,7 +39,8 @@ def run(s: Settings, lab: Lab) -> dict:
             name = dataset_name(kind, start=start)
             art = lab.dataset(kind, start=start)
             ev = lab.evaluation(name, lab.fresh(kind, art, name))
-            out["datasets"][name] = {**art.summary, "artifact": art.ref, "samples": lab.exhibit(art.file("samples.png"))}
+            out["datasets"][name] = {**art.summary, "artifact": art.ref,
+                                     "samples": lab.exhibit(art.file("samples.png"))}
             out["models"][name] = lab.scores(ev)
     return out
 
@@ -115,6 +116,7 @@ def section(entry: dict) -> str:
 
 
 EXPERIMENT = Experiment(
+    reference={"figure2_cifar10": FIGURE2_CIFAR10},
     name="noise_start", title=f"{WHO}, appendix D.1",
     question="Do D_R and D_NR still carry their features when the inversion starts from noise instead of another "
              "image?",

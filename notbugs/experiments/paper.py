@@ -32,18 +32,18 @@ from __future__ import annotations
 
 import torch
 
-from ..figures import figure2, robustness_curves, table1
-from ..htmlparts import grids, h3, img, join, num, para, pct, sanity_table, span, table
-from ..reference import FIGURE2_CIFAR10, TABLE1
-from ..construct import start_index
-from ..grid import image_grid_png
-from ..steps import KINDS, TITLES
-from ..storage import load_tensors
-from ..values import Estimate, difference
-from . import margins
-from .base import Bound, Claim, Experiment, Verdict, converged
-from .lab import Lab
-from .presets import PRESETS, Preset
+from ..core.reference import FASHION_PROTOTYPE, FIGURE2_CIFAR10, SETTINGS, TABLE1
+from ..core.storage import load_tensors
+from ..core.values import Estimate, difference
+from ..frame import margins
+from ..frame.base import Bound, Claim, Experiment, Verdict, converged
+from ..frame.lab import Lab
+from ..frame.presets import PRESETS, Preset
+from ..methods.construct import start_index
+from ..methods.tasks import KINDS, TITLES
+from ..present.figures import figure2, robustness_curves, table1
+from ..present.grid import image_grid_png
+from ..present.htmlparts import grids, h3, img, join, num, para, pct, sanity_table, span, table
 
 MODELS = ["std", "adv", "d_r", "d_nr", "d_rand", "d_det"]
 NAMES = {"std": "standard training on D", "adv": "adversarial training on D", "d_r": "standard training on D_R",
@@ -110,7 +110,8 @@ def _robust(results: dict, model: str) -> float:
 WHO = "Ilyas et al. 2019"
 STD_NOT_ROBUST = Bound("standard model: robust over clean accuracy", "<=", 0.5)
 ADV_GAIN = Bound("adversarial minus standard model's robust accuracy", ">=", 0.30)
-LEAKAGE = {name: Bound(f"{label} leakage gap", "<=", 0.10) for name, label in (("d_rand", "D_rand"), ("d_det", "D_det"))}
+LEAKAGE = {name: Bound(f"{label} leakage gap", "<=", 0.10) for name, label in (("d_rand", "D_rand"), ("d_det",
+                                                                                                      "D_det"))}
 FLOORS = {"d_rand": margins.D_RAND, "d_det": margins.D_DET}  # by the rule of ``margins``
 GAP = Bound("D_R minus D_NR robust accuracy", ">=", margins.GAP)
 # the paper's contrast presupposes that D_NR's model is not robust: no more than the standard model it came from
@@ -165,7 +166,8 @@ def judge(results: dict, preset: Preset | None = None) -> dict[str, Verdict]:
     r_r, r_nr = _robust(results, "d_r"), _robust(results, "d_nr")
     gap = difference(r_r, r_nr)
     v["robust_features_give_robustness"] = Verdict(
-        {GAP.name: gap, ADV_GAIN.name: gain, D_NR_NOT_ROBUST.name: difference(r_nr, std_r), **distances}, f"D_R {r_r:.1%} vs D_NR {r_nr:.1%}",
+        {GAP.name: gap, ADV_GAIN.name: gain, D_NR_NOT_ROBUST.name: difference(r_nr, std_r), **distances},
+        f"D_R {r_r:.1%} vs D_NR {r_nr:.1%}",
         f"robust accuracy at eps {eps:g}: D_R {r_r:.1%} vs D_NR {r_nr:.1%} (gap {gap * 100:.1f} points); "
         f"feature distances D_R {_pct(distances['mean relative feature distance of D_R'])}, D_NR "
         f"{_pct(distances['mean relative feature distance of D_NR'])}",
@@ -197,7 +199,8 @@ def _models_table(results: dict) -> str:
         rows.append([NAMES.get(name, name), pct(res.get("train_accuracy")), pct(res["clean_accuracy"])]
                     + [pct(res["robust_accuracy"].get(e)) for e in eps_list]
                     + ([pct(paper["clean_accuracy"]), pct(paper["robust_accuracy"]["0.25"])] if paper else ["–", "–"]))
-    return table(["model", "train accuracy (last epoch, %)", "clean [95 % interval]"] + [f"robust eps {e}" for e in eps_list]
+    return table(["model", "train accuracy (last epoch, %)",
+                  "clean [95 % interval]"] + [f"robust eps {e}" for e in eps_list]
                  + ["paper CIFAR-10 clean", "paper CIFAR-10 robust eps 0.25"], rows)
 
 
@@ -240,6 +243,8 @@ def section(entry: dict) -> str:
 
 
 EXPERIMENT = Experiment(
+    reference={"figure2_cifar10": FIGURE2_CIFAR10, "table1": TABLE1, "settings": SETTINGS,
+               "fashion_prototype": FASHION_PROTOTYPE},
     name="paper", title=f"{WHO}, §3.1-3.2",
     question="Do robust and non-robust features, separated into datasets, each carry what the paper says they do?",
     method="Train a standard and an adversarially trained model on D. Build D_R and D_NR by inverting the robust and "

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from . import fourier, leakage, linear_features, nakkiran, noise_start, paper, robust_source, stress, style, theory, transfer, wallace
-from .base import Experiment
+from ..frame.base import Experiment
+from . import (
+    fourier,
+    leakage,
+    linear_features,
+    nakkiran,
+    noise_start,
+    paper,
+    robust_source,
+    stress,
+    style,
+    theory,
+    transfer,
+    wallace,
+)
 
 REGISTRY: list[Experiment] = [
     paper.EXPERIMENT,
@@ -23,3 +36,8 @@ REGISTRY: list[Experiment] = [
 
 def by_name() -> dict[str, Experiment]:
     return {e.name: e for e in REGISTRY}
+
+
+def references() -> dict:
+    """Every published table the registry's experiments compare against, by name (results.json keeps them)."""
+    return {name: table for e in REGISTRY for name, table in e.reference.items()}

@@ -14,7 +14,8 @@ the time budget).
 Premise (what Tables 9-10 contrast against): the standard-source D_det
 reproduces Table 1, at least Table 1's margin on y (``margins.D_DET``) and more
 on y than on y+1 (the paper: 43.7 % and 16.2 %); for D_rand, the
-standard-source D_rand reaches Table 1's margin (``margins.D_RAND``). Departure: the robust model is the quick or full preset's own (FGSM-RS on
+standard-source D_rand reaches Table 1's margin (``margins.D_RAND``). Departure: the robust model is the quick or full
+preset's own (FGSM-RS on
 a small CNN), not the paper's ResNet-50.
 """
 
@@ -22,14 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..evaluate import accuracy
-from ..figures import error_bars, grouped_bars, intervals
-from ..htmlparts import Markup, grids, img, join, para, pct, table
-from ..reference import APPENDIX, TABLE1
-from ..values import difference
-from . import margins
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab, dataset_name
+from ..core.reference import APPENDIX, TABLE1
+from ..core.values import difference
+from ..evaluation.evaluate import accuracy
+from ..frame import margins
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab, dataset_name
+from ..present.figures import error_bars, grouped_bars, intervals
+from ..present.htmlparts import Markup, grids, img, join, para, pct, table
 
 
 @dataclass
@@ -148,6 +149,7 @@ def section(entry: dict) -> str:
 
 
 EXPERIMENT = Experiment(
+    reference={"table1": TABLE1, "appendix": APPENDIX},
     name="robust_source", title=f"{WHO}, appendix Tables 9-10",
     question="If the relabelling attack is made on a robust model, does the relabelled data still teach the true "
              "classes?",

@@ -29,15 +29,16 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from ..attacks import margin, pgd
-from ..autoattack import STANDARD, autoattack
+from ..core.inputs import device_of
+from ..core.reference import STRESS
+from ..core.values import Proportion, difference
 from ..data import subset
-from ..evaluate import robust_mask
-from ..figures import error_bars, intervals, line_plot
-from ..htmlparts import img, join, para, pct, table
-from ..inputs import device_of
-from ..values import Proportion, difference
-from .base import Bound, Claim, Experiment, Verdict, converged
-from .lab import Lab
+from ..evaluation.autoattack import STANDARD, autoattack
+from ..evaluation.evaluate import robust_mask
+from ..frame.base import Bound, Claim, Experiment, Verdict, converged
+from ..frame.lab import Lab
+from ..present.figures import error_bars, intervals, line_plot
+from ..present.htmlparts import img, join, pct, table
 
 
 @dataclass
@@ -145,7 +146,8 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
         f"D_R model at eps {res['eps']:g} on {n} test images: {first['attack']} {first['robust_accuracy']:.1%}, "
         f"worst case of all attacks {last['robust_accuracy']:.1%} (drop {drop * 100:.1f} points)",
         statement=f"The D_R model's robust accuracy at L2 eps {res['eps']:g} under {', '.join(names)} (worst case "
-                  f"per example, every PGD step {s.step_factor:g} eps) is at most 5 points below its PGD-{min(s.steps)} "
+                  f"per example, every PGD step {s.step_factor:g} eps) is at most 5 points below its "
+                  f"PGD-{min(s.steps)} "
                   "number.")}
 
 
@@ -184,6 +186,7 @@ def _tiny(preset) -> Settings:
 
 
 EXPERIMENT = Experiment(
+    reference={"stress": STRESS},
     name="stress", title=f"{WHO}, appendix D.2",
     question="Does the D_R model stay robust under much stronger attacks, or was its robustness a weak attack's "
              "artefact?",

@@ -30,17 +30,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .. import spectral
 from ..attacks import frozen, pgd
-from ..errors import NotbugsError
-from ..grid import image_grid_png
-from ..htmlparts import h3, img, join, para, table
-from ..inputs import device_of
-from ..storage import atomic_write_bytes
-from ..reference import NAKANO
+from ..core.errors import NotbugsError
+from ..core.inputs import device_of
+from ..core.reference import NAKANO
+from ..core.storage import atomic_write_bytes
 from ..data import subset
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
+from ..methods import spectral
+from ..present.grid import image_grid_png
+from ..present.htmlparts import h3, img, join, para, table
 
 
 @dataclass
@@ -275,6 +275,7 @@ def _tiny(preset) -> Settings:
 
 
 EXPERIMENT = Experiment(
+    reference={"nakano": NAKANO},
     name="style", title=f"{WHO}, 'Adversarially Robust Neural Style Transfer'",
     question="Are a robust model's layers robust in the sense that makes style transfer work, and does style "
              "transfer through it carry fewer high-frequency artefacts?",

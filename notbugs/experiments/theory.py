@@ -1,7 +1,7 @@
 """Ilyas et al. 2019, section 4: the three theorems of the Gaussian model, checked numerically.
 
 x ~ N(y mu*, Sigma*), y uniform on {-1, +1}; maximum-likelihood classification
-(``notbugs.gaussian`` states the loss and the two adversaries).
+(``notbugs.methods.gaussian`` states the loss and the two adversaries).
 - Theorem 1 (vulnerability from misalignment): the standard MLE's loss increase
   under the penalised L2 adversary is tr[(I + (C Sigma* - I)^-1)^2] - d, and
   over covariances of fixed trace it is smallest for the isotropic one.
@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .. import gaussian as g
-from ..figures import line_plot
-from ..htmlparts import h3, img, join, para, table
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
+from ..methods import gaussian as g
+from ..present.figures import line_plot
+from ..present.htmlparts import h3, img, join, para, table
 
 
 @dataclass
@@ -206,6 +206,7 @@ def _tiny(preset) -> Settings:
 
 
 EXPERIMENT = Experiment(
+    reference={},
     name="theory", title=f"{WHO}, §4 (Theorems 1-3)",
     question="In the paper's Gaussian model, do adversarial vulnerability, robust learning and gradient alignment "
              "behave as its three theorems say?",

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..evaluate import accuracy, agreement
-from ..figures import png
-from ..htmlparts import img, join, para, pct, table
+from ..core.reference import FIGURE3
+from ..core.stats import bootstrap, mean_sd
+from ..core.values import Estimate
+from ..evaluation.evaluate import accuracy, agreement
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
 from ..models import check_fits, model_spec
-from ..reference import FIGURE3
-from ..stats import bootstrap, mean_sd
-from ..values import Estimate
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..present.figures import png
+from ..present.htmlparts import img, join, para, pct, table
 
 
 @dataclass
@@ -188,14 +188,17 @@ def _cifar10(preset) -> Settings:
 
 def _tiny(preset) -> Settings:
     return Settings(archs=[("linear", "linear", {}), ("mlp", "mlp", {}), ("mlp-wide", "mlp", {"hidden": 512})],
-                    d_images=None, d_epochs=2, det_images=None, det_epochs=2, transfer_images=200, seeds=2, bootstrap=200)
+                    d_images=None, d_epochs=2, det_images=None, det_epochs=2, transfer_images=200, seeds=2,
+                    bootstrap=200)
 
 
 EXPERIMENT = Experiment(
+    reference={"figure3": FIGURE3},
     name="transfer", title=f"{WHO}, §3.2, Figure 3",
     question="Does an architecture learn more from D_det the more it is fooled by the same adversarial examples?",
     method="For each architecture and seed, train it on D and measure how often it classifies the D_det images (made "
-           "on the standard model) as their target y+1; train it on D_det and measure its accuracy on the original test "
+           "on the standard model) as their target y+1; train it on D_det and measure its accuracy on the original "
+           "test "
            "set; correlate the architectures' means, with a bootstrap interval over seeds.",
     settings={"quick": lambda preset: Settings(), "full": _full, "cifar10": _cifar10, "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section,

@@ -17,17 +17,16 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..data import ImageData
-from ..errors import NotbugsError
-from ..evaluate import accuracy, agreement, predict
-from ..htmlparts import h3, join, para, pct, table
+from ..core.errors import NotbugsError
+from ..core.reference import WALLACE
+from ..core.values import Estimate, Proportion
+from ..data import ImageData, subset
+from ..evaluation.evaluate import accuracy, agreement, predict
+from ..frame.base import Bound, Claim, Experiment, Verdict
+from ..frame.lab import Lab
+from ..methods.train import TrainConfig, train
 from ..models import build_model, model_spec
-from ..reference import WALLACE
-from ..values import Estimate, Proportion
-from ..data import subset
-from ..train import TrainConfig, train
-from .base import Bound, Claim, Experiment, Verdict
-from .lab import Lab
+from ..present.htmlparts import h3, join, para, pct, table
 
 
 @dataclass
@@ -138,7 +137,8 @@ def run(s: Settings, lab: Lab) -> dict:
             out["out_of_domain"][key] = out_of_domain(s, lab, labeler_set, image_set)
         except NotbugsError as exc:  # a dataset that is not here: this part is not run, and says why
             out["out_of_domain"][key] = {"not_run": str(exc)}
-    out["toy"] = lab.measure("wallace toy", toy_trials, params={"settings": asdict(s), "seed": lab.seed}).summary["trials"]
+    out["toy"] = lab.measure("wallace toy", toy_trials, params={"settings": asdict(s),
+                                                                "seed": lab.seed}).summary["trials"]
     return out
 
 
@@ -219,6 +219,7 @@ def _tiny(preset) -> Settings:
 
 
 EXPERIMENT = Experiment(
+    reference={"wallace": WALLACE},
     name="wallace", title=f"{WHO}, 'Learning from Incorrectly Labeled Data'",
     question="Do a model's wrong predictions, without any perturbation, carry enough features to learn the true "
              "classes from?",
@@ -226,7 +227,8 @@ EXPERIMENT = Experiment(
            "with its wrong labels (control: random wrong labels), and tested on the true test set. Out of domain, "
            "an MNIST model labels Fashion-MNIST images (and the reverse).",
     # quick: the MNIST labeler on 20k images (99 % on MNIST either way; a third of the time), three toy trials
-    settings={"quick": lambda preset: Settings(ood_labeler_images=20000, toy_trials=3), "full": lambda preset: Settings(),
+    settings={"quick": lambda preset: Settings(ood_labeler_images=20000, toy_trials=3),
+              "full": lambda preset: Settings(),
               "cifar10": _cifar10, "tiny": _tiny},
     run=run, claims=CLAIMS, judge=judge, section=section, extra_data=lambda s: list(s.ood_pair),
     cost={"quick": 175.0, "full": 225.0},

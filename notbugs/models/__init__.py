@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 from .base import Classifier, Normalize
 from .madry import madry_resnet18_body, madry_resnet50_body
 from .resnet import resnet18_body

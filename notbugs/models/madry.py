@@ -15,7 +15,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 from .resnet import BasicBlock, shortcut
 
 

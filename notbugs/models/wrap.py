@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import NotbugsError
+from ..core.errors import NotbugsError
 from .base import Normalize
 
 

@@ -16,12 +16,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..errors import NotbugsError
-from ..experiments.base import HOLDS
+from ..core.errors import NotbugsError
+from ..core.storage import atomic_write_bytes, json_text
+from ..core.values import ByNumber, Proportion, from_json, to_json
 from ..experiments.registry import by_name
-from ..htmlparts import Markup, claims_table, esc, join, pictures_from, table, verdict_span
-from ..storage import atomic_write_bytes, json_text
-from ..values import ByNumber, Proportion, from_json, to_json
+from ..frame.base import HOLDS
+from ..present.htmlparts import Markup, claims_table, esc, join, pictures_from, table, verdict_span
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
@@ -88,7 +88,8 @@ def check_shape(results) -> dict:
     for name, entry in results["experiments"].items():
         if not isinstance(entry, dict):
             raise NotbugsError(f"results field 'experiments.{name}' must be an object")
-        if not isinstance(entry.get("claims", []), list) or not all(isinstance(c, dict) for c in entry.get("claims", [])):
+        if not isinstance(entry.get("claims", []), list) or not all(isinstance(c, dict) for c in entry.get("claims",
+                                                                                                           [])):
             raise NotbugsError(f"results field 'experiments.{name}.claims' must be a list of objects")
         if not isinstance(entry.get("status", ""), str):
             raise NotbugsError(f"results field 'experiments.{name}.status' must be a string")

@@ -1,0 +1,65 @@
+"""How far to trust a number: Wilson intervals for accuracies, mean and spread over seeds.
+
+An accuracy measured on n test images is a binomial proportion; the Wilson
+interval stays inside [0, 1] and behaves near 0 and 1, where the normal
+approximation does not (a D_NR robust accuracy of 0 % on 500 images is not
+"0 ± 0"). Over seeds, every number that all runs share gets its mean and
+sample standard deviation, and a claim's statistic its Student-t interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+Z95 = 1.959963984540054  # the two-sided 95 % normal quantile
+
+
+def wilson(p: float, n: int, z: float = Z95) -> list[float]:
+    """The 95 % Wilson score interval [low, high] of a proportion p observed on n trials."""
+    if n <= 0:
+        raise ValueError(f"a proportion needs at least one trial, got n={n}")
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    return [0.0 if p <= 0 else low, 1.0 if p >= 1 else high]  # exact at the ends, not off by rounding
+
+
+def newcombe(p1: float, n1: int, p2: float, n2: int) -> list[float]:
+    """The 95 % interval of a difference p1 - p2 of two independent proportions (Newcombe 1998, method 10: the
+    two Wilson intervals combined). Conservative for proportions measured on the same images."""
+    l1, u1 = wilson(p1, n1)
+    l2, u2 = wilson(p2, n2)
+    d = p1 - p2
+    return [d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)]
+
+
+def bootstrap(stat, groups: list[list], rounds: int = 2000, seed: int = 0) -> list[float]:
+    """The 95 % percentile-bootstrap interval of ``stat(samples)``, resampling each group's values with
+    replacement (e.g. the seeds of each architecture) and passing one resampled list per group."""
+    import random
+
+    rng = random.Random(seed)
+    values = sorted(stat([[rng.choice(g) for _ in g] for g in groups]) for _ in range(rounds))
+    return [values[int(0.025 * (rounds - 1))], values[int(0.975 * (rounds - 1))]]
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1; 0 for a single value)."""
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, sd
+
+
+def t_interval(values: list[float]) -> list[float] | None:
+    """The 95 % Student-t interval of the mean of values over seeds (None for fewer than two, or an undefined
+    value): a claim judged over seeds rests on the seed-to-seed spread, which a per-run interval over test
+    images does not cover."""
+    if len(values) < 2 or any(v is None or math.isnan(v) for v in values):
+        return None
+    from scipy.stats import t
+
+    mean, sd = mean_sd(values)
+    half = t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values))
+    return [mean - half, mean + half]

@@ -1,0 +1,262 @@
+"""Typed numbers of results, and their JSON form.
+
+A number in results.json must say what it is. An accuracy measured on n test
+images is a ``Proportion``: a float that carries n, so its 95 % interval is
+computed from what was measured rather than written beside it by hand.
+Maps keyed by eps (or any number) are ``ByNumber``: float keys in Python,
+formatted only at the JSON boundary, so ``1`` and ``1.0`` are one key.
+Statuses and verdicts are one enumeration each.
+
+``to_json`` / ``from_json`` are the only way results cross into JSON: a
+proportion becomes ``{"p", "n", "ci"}``, a number-keyed map an object with
+``%g`` keys, a non-finite float ``null`` (a bare NaN is not JSON), and back.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import Enum
+
+from .stats import mean_sd, newcombe, wilson
+
+
+class Status(str, Enum):
+    """Where an experiment stands in a run."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+    NOT_RUN = "not run"
+
+    def __str__(self) -> str:
+        return self.value
+
+    __hash__ = str.__hash__  # equal to its text, so it must hash like it (dict keys, sets)
+
+
+class Outcome(str, Enum):
+    """A claim's verdict."""
+
+    HOLDS = "holds"
+    FAILS = "does not hold"
+    INCONCLUSIVE = "inconclusive"  # the interval of the claim's statistic straddles its margin
+    NOT_TESTABLE = "not testable"  # a premise of the claim is not reproduced at this scale
+    NOT_RUN = "not run"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    __hash__ = str.__hash__
+
+    @property
+    def judged(self) -> bool:
+        """Whether the claim was measured and decided either way."""
+        return self in (Outcome.HOLDS, Outcome.FAILS)
+
+
+class Proportion(float):
+    """A share of n trials (an accuracy on n images). Arithmetic gives plain floats; ``ci`` is the 95 % Wilson
+    interval of the share, or the interval given (results of older versions, whose n is unknown)."""
+
+    n: int | None
+    _ci: tuple[float, float] | None
+
+    def __new__(cls, p: float, n: int | None, ci=None):
+        p = float(p)
+        if n is not None:
+            n = int(n)
+            if n < 1:
+                raise ValueError(f"a proportion needs at least one trial, got n={n}")
+        if not (0.0 <= p <= 1.0):
+            raise ValueError(f"a proportion lies in [0, 1], got {p}")
+        obj = super().__new__(cls, p)
+        obj.n = n
+        obj._ci = tuple(ci) if ci is not None else None
+        return obj
+
+    @classmethod
+    def of(cls, hits: int, n: int) -> "Proportion":
+        return cls(hits / n, n)
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        if self._ci is not None:
+            return self._ci
+        return tuple(wilson(float(self), self.n)) if self.n else None
+
+    def __reduce__(self):
+        return (Proportion, (float(self), self.n, self._ci))
+
+    def __repr__(self) -> str:
+        return f"Proportion({float(self)!r}, n={self.n})"
+
+
+class Estimate(float):
+    """A statistic with its 95 % interval, when it has one: a difference of accuracies, a rank correlation."""
+
+    _ci: tuple[float, float] | None
+
+    def __new__(cls, value: float, ci=None):
+        obj = super().__new__(cls, float(value))
+        obj._ci = tuple(float(c) for c in ci) if ci is not None else None
+        return obj
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        return self._ci
+
+    def __reduce__(self):
+        return (Estimate, (float(self), self._ci))
+
+    def __repr__(self) -> str:
+        return f"Estimate({float(self)!r}, ci={self._ci})"
+
+
+def difference(a: float, b: float) -> Estimate:
+    """a - b, with the Newcombe interval when both are proportions with known sizes."""
+    if isinstance(a, Proportion) and isinstance(b, Proportion) and a.n and b.n:
+        return Estimate(float(a) - float(b), newcombe(float(a), a.n, float(b), b.n))
+    return Estimate(float(a) - float(b))
+
+
+def _key(k) -> float:
+    if isinstance(k, str):
+        try:
+            return float(k)
+        except ValueError:
+            raise KeyError(k) from None
+    return float(k)
+
+
+class ByNumber(dict):
+    """A dict keyed by numbers (eps, radii, seeds): ``d[1]``, ``d[1.0]`` and ``d["1"]`` are one entry."""
+
+    def __init__(self, items=None):
+        super().__init__()
+        self.update(items or {})
+
+    def update(self, items=(), **kw):
+        for k, v in dict(items, **kw).items():
+            self[k] = v
+
+    def __setitem__(self, k, v):
+        super().__setitem__(_key(k), v)
+
+    def __getitem__(self, k):
+        return super().__getitem__(_key(k))
+
+    def __contains__(self, k):
+        try:
+            return super().__contains__(_key(k))
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    def get(self, k, default=None):
+        return self[k] if k in self else default
+
+
+def fmt_number(k: float) -> str:
+    """The JSON key of a number: %g where that is exact (0.5, 1, 1e-05), else every digit (8/255 ->
+    0.03137254901960784), so that the key reads back as the same number."""
+    text = f"{k:g}"
+    return text if float(text) == k else repr(float(k))
+
+
+_NUMBER = re.compile(r"^-?(\d+(\.\d+)?)(e[-+]\d+)?$")
+
+
+def to_json(obj):
+    """Plain JSON values for a results tree (see the module docstring)."""
+    if isinstance(obj, Proportion):
+        out = {"p": float(obj), "n": obj.n}
+        if obj.ci is not None:
+            out["ci"] = list(obj.ci)
+        return out
+    if isinstance(obj, Estimate):
+        return {"estimate": float(obj), "ci": list(obj.ci) if obj.ci is not None else None}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, ByNumber):
+        return {fmt_number(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # a numpy or torch scalar
+        return to_json(obj.item())
+    return str(obj)
+
+
+def _is_proportion(d: dict) -> bool:
+    return set(d) in ({"p", "n"}, {"p", "n", "ci"}) and isinstance(d["p"], (int, float)) and \
+        (d["n"] is None or isinstance(d["n"], int))
+
+
+def from_json(obj):
+    """The typed tree back from ``to_json``'s form: proportions, number-keyed maps (an object whose keys are all
+    numbers written as %g)."""
+    if isinstance(obj, list):
+        return [from_json(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if _is_proportion(obj):
+        return Proportion(obj["p"], obj["n"], obj.get("ci") if obj["n"] is None else None)
+    if set(obj) == {"estimate", "ci"} and isinstance(obj["estimate"], (int, float)):
+        return Estimate(obj["estimate"], obj["ci"])
+    values = {k: from_json(v) for k, v in obj.items()}
+    if values and all(_NUMBER.match(k) for k in values):
+        return ByNumber(values)
+    return values
+
+
+def shares(tree, path: str = ""):
+    """(path, Proportion) for every proportion below ``tree``."""
+    if isinstance(tree, Proportion):
+        yield path, tree
+    elif isinstance(tree, dict):
+        for k, v in tree.items():
+            key = fmt_number(k) if isinstance(k, float) else str(k)
+            yield from shares(v, f"{path}.{key}" if path else key)
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from shares(v, f"{path}[{i}]")
+
+
+def summarise(trees: list):
+    """For results dicts of several seeds: every measurement all of them hold, at its place in the tree.
+
+    A proportion or a fractional number becomes {"mean", "sd", "values", "kind"} ("proportion" or "number");
+    an integer is a count or a setting, never averaged: kept as {"values", "kind": "count"} only where the seeds
+    differ. Lists are taken element by element when their lengths agree; text, paths and shapes that differ are
+    left out.
+    """
+    first = trees[0]
+    if isinstance(first, bool) or any(isinstance(t, bool) for t in trees):
+        return None
+    if all(isinstance(t, (int, float)) for t in trees):
+        if all(isinstance(t, int) for t in trees):
+            values = [int(t) for t in trees]
+            return {"values": values, "kind": "count"} if len(set(values)) > 1 else None
+        values = [float(t) for t in trees]
+        mean, sd = mean_sd(values)
+        kind = "proportion" if all(isinstance(t, Proportion) for t in trees) else "number"
+        return {"mean": mean, "sd": sd, "values": values, "kind": kind}
+    if isinstance(first, dict):
+        out = ByNumber() if isinstance(first, ByNumber) else {}
+        for key in first:
+            if all(isinstance(t, dict) and key in t for t in trees):
+                sub = summarise([t[key] for t in trees])
+                if sub is not None:
+                    out[key] = sub
+        return out or None
+    if isinstance(first, list) and all(isinstance(t, list) and len(t) == len(first) for t in trees):
+        items = [summarise([t[i] for t in trees]) for i in range(len(first))]
+        return items if any(item is not None for item in items) else None
+    return None

@@ -1,0 +1,1 @@
+"""Measuring a model: clean and robust accuracy, the attack sanity checks, AutoAttack."""

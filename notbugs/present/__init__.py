@@ -1,0 +1,1 @@
+"""Drawing results: HTML pieces, charts and image grids (no computation of numbers)."""

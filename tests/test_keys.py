@@ -191,3 +191,15 @@ def test_relabelling_follows_the_robust_models_eps(tmp_path):
     mnist = preset.on_dataset("mnist")
     assert mnist.adv.eps == 3.0 and mnist.det.eps is None
     assert mnist.det.step_size == pytest.approx(preset.det.step_size * 3.0 / preset.adv.eps)
+
+
+def test_a_config_field_added_with_a_default_that_keeps_todays_behaviour_keeps_every_key():
+    """A key holds the fields that differ from their defaults, so the new field re-keys nothing; the class's
+    defaults are code of the kinds that read it (tests/test_versions.py catches an edited default)."""
+    from dataclasses import field, make_dataclass
+
+    from notbugs.methods.train import TrainConfig
+
+    extended = make_dataclass("Extended", [("new_knob", float, field(default=0.0))], bases=(TrainConfig,))
+    assert extended(epochs=3, lr=1e-3).key() == TrainConfig(epochs=3, lr=1e-3).key() == {"epochs": 3}
+    assert extended(epochs=3, new_knob=0.5).key() == {"epochs": 3, "new_knob": 0.5}

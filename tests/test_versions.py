@@ -112,7 +112,9 @@ def toy_package(tmp_path, monkeypatch):
 
 def test_reach_follows_calls_self_and_annotated_arguments_but_not_annotations(toy_package):
     code, _ = versions.reach(["a:Lab.root"])
-    assert set(code) == {"a:Lab.root", "a:Lab.inner", "b:Helper.method", "b:used"}
+    # with each class's fields (a method reads them): Lab's none, Helper's none
+    assert set(code) == {"a:Lab.root", "a:Lab.inner", "b:Helper.method", "b:used", "a:Lab.__fields__",
+                         "b:Helper.__fields__"}
 
 
 def test_a_fingerprint_follows_computation_not_presentation(toy_package):
@@ -133,3 +135,8 @@ def test_a_fingerprint_follows_computation_not_presentation(toy_package):
 def test_reach_stops_at_another_kinds_root(toy_package):
     code, kinds = versions.reach(["a:Lab.root"], {("b", "used"): "other"})
     assert kinds == {"other"} and "b:used" not in code
+
+
+def test_a_changed_default_of_a_config_is_code_of_the_kinds_that_read_it(monkeypatch):
+    _edited(monkeypatch, "methods/train.py", lambda s: s.replace("batch_size: int = 128", "batch_size: int = 64", 1))
+    assert any(line.startswith("model: code changed") for line in versions.stale())

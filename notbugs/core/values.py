@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import MISSING, asdict, fields, is_dataclass
 from enum import Enum
 
 from .stats import mean_sd, newcombe, wilson
@@ -260,3 +261,17 @@ def summarise(trees: list):
         items = [summarise([t[i] for t in trees]) for i in range(len(first))]
         return items if any(item is not None for item in items) else None
     return None
+
+
+def non_default(config) -> dict:
+    """A dataclass's fields that differ from their defaults (and those without one), as plain values: what a
+    store key holds of a config, so that a field added with a default that keeps today's behaviour re-keys
+    nothing (the class's defaults are code of the kinds that read it: a changed default is a code change)."""
+    out = {}
+    for f in fields(config):
+        value = getattr(config, f.name)
+        default = f.default if f.default is not MISSING else \
+            f.default_factory() if f.default_factory is not MISSING else MISSING
+        if default is MISSING or value != default:
+            out[f.name] = asdict(value) if is_dataclass(value) else value
+    return out

@@ -131,7 +131,7 @@ class Lab:
             arch, arch_options = self.preset.arch, self.preset.arch_options
         cfg = replace(cfg, device=self.device)  # the preset's device (or --device) decides, for every model
         test_dataset = test_dataset or self.preset.dataset
-        params = {"arch": arch, "arch_options": arch_options or {}, "train": cfg.to_dict(), "limit": limit,
+        params = {"arch": arch, "arch_options": arch_options or {}, "train": cfg.key(), "limit": limit,
                   "test_dataset": test_dataset}
 
         def make(b: Build):
@@ -251,7 +251,7 @@ class Lab:
             limit = p.kind_limits.get(kind, p.construct_limit)
         inputs = {"data": self.data, "source": self.robust() if source == "adv" else self.std()}
         inputs.update({f"keep{i}": k for i, k in enumerate(keep or [])})
-        params = {"builder": kind, "limit": limit, "seed": self.seed, "settings": cfg.to_dict()}
+        params = {"builder": kind, "limit": limit, "seed": self.seed, "settings": cfg.key()}
 
         def make(b: Build):
             data = b.inputs["data"]

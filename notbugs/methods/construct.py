@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from ..attacks import cross_entropy, frozen, norm_name, pgd
 from ..core.errors import NotbugsError, NotbugsWarning
 from ..core.inputs import check_batch, check_classes, device_of
+from ..core.values import non_default
 from ..evaluation.evaluate import agreement
 from ..models.fake_relu import fake_relu
 from ..store.sharding import map_batches
@@ -57,6 +58,10 @@ class InversionConfig:
     def to_dict(self):
         return asdict(self)
 
+    def key(self) -> dict:
+        """What a store key holds: the fields that differ from their defaults."""
+        return non_default(self)
+
 
 @dataclass
 class RelabelConfig:
@@ -72,6 +77,10 @@ class RelabelConfig:
 
     def to_dict(self):
         return asdict(self)
+
+    def key(self) -> dict:
+        """What a store key holds: the fields that differ from their defaults."""
+        return non_default(self)
 
 
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8

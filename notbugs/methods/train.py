@@ -22,6 +22,7 @@ from ..attacks import pgd
 from ..core.errors import NotbugsError, NotbugsWarning
 from ..core.inputs import check_batch, check_classes
 from ..core.progress import bar as progress_bar
+from ..core.values import non_default
 from ..evaluation.evaluate import accuracy
 from ..store.sharding import rank, world_size
 from .augment import color_jitter, gaussian_noise, random_crop, random_flip, random_rotation
@@ -77,6 +78,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def key(self) -> dict:
+        """What a store key holds: the fields that differ from their defaults."""
+        return non_default(self)
 
 
 def lr_factor(schedule: str, progress: float) -> float:

@@ -42,12 +42,12 @@ NEUTRAL = frozenset({"", "store.pipeline", "store.locks", "store.outputs", "stor
 # "module:Class.method", module paths relative to notbugs)
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (3, "2ab9a6b27a7e", ("data",)),
-    "model": (3, "1aa50a8dd098", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
-    "import": (2, "ebd215ed926e", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "cd852b984589", ("frame.lab:Lab.dataset",)),
-    "leakage": (2, "5bc0d5ae2160", ("frame.lab:Lab.leakage",)),
-    "eval": (3, "49c37ebaf883", ("frame.lab:Lab.evaluation",)),
-    "picture": (2, "9a998b8d3304", ("frame.lab:Lab.picture", "present.grid")),
+    "model": (3, "6ac71d98b8a8", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
+    "import": (2, "be1669489f6f", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
+    "dataset": (4, "44eb367b4e82", ("frame.lab:Lab.dataset",)),
+    "leakage": (2, "c4f02306ca25", ("frame.lab:Lab.leakage",)),
+    "eval": (3, "69616aae03a8", ("frame.lab:Lab.evaluation",)),
+    "picture": (2, "6739c5796931", ("frame.lab:Lab.picture", "present.grid")),
 }
 
 
@@ -187,6 +187,9 @@ def _resolve(module: _Module, name: str) -> tuple[str, str] | None:
     return None
 
 
+FIELDS = "__fields__"  # reach's name for a class's body without its methods (its fields and their defaults)
+
+
 def _member(cls: ast.ClassDef, name: str) -> ast.AST | None:
     return next((n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name),
                 None)
@@ -243,9 +246,17 @@ def reach(roots, stops: dict[tuple[str, str], str] | None = None) -> tuple[dict[
             node, cls = module.defs[head], None
             if method:
                 cls = node
-                node = _member(cls, method)
-                if node is None:
-                    continue
+                if method == FIELDS:  # a class's fields and their defaults, without its methods
+                    node = copy.copy(cls)
+                    node.body = [n for n in cls.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                    node.decorator_list = []
+                    node.body = node.body or [ast.Pass()]
+                    cls = None
+                else:
+                    node = _member(cls, method)
+                    if node is None:
+                        continue
+                    todo.append((module_name, f"{cls.name}.{FIELDS}"))  # a method reads its class's fields
         found[key] = _text(node)
         names, attributes = _names(node)
         typed = _typed_arguments(node, module)
@@ -257,8 +268,11 @@ def reach(roots, stops: dict[tuple[str, str], str] | None = None) -> tuple[dict[
             if owner in ("self", "cls") and cls is not None:
                 if _member(cls, attr) is not None:
                     todo.append((module_name, f"{cls.name}.{attr}"))
-            elif owner in typed:
-                todo.append((typed[owner][0], f"{typed[owner][1]}.{attr}"))
+            elif owner in typed:  # a method of the argument's class, or one of its fields
+                where = typed[owner]
+                target = _module(where[0]).defs.get(where[1])
+                is_method = isinstance(target, ast.ClassDef) and _member(target, attr) is not None
+                todo.append((where[0], f"{where[1]}.{attr if is_method else FIELDS}"))
             else:
                 where = _resolve(module, owner)
                 if where and not where[1]:  # an imported module's attribute

@@ -33,6 +33,13 @@ class ByteLSTM(nn.Module):
         h, _ = self.rnn(self.embed(tokens))
         return self.out(h)
 
+    def step(self, tokens: torch.Tensor, state=None):
+        """The next-token logits after ``tokens`` (B, T), read on from ``state`` (None: from the start), and the
+        state after them: what lets exact scoring walk the digit trie one token at a time instead of reading
+        every prefix again."""
+        h, state = self.rnn(self.embed(tokens), state)
+        return self.out(h[:, -1]), state
+
 
 class ByteTransformer(nn.Module):
     def __init__(self, vocab: int = VOCAB, width: int = 128, layers: int = 2, heads: int = 4, context: int = 256):

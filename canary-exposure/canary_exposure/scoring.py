@@ -10,6 +10,9 @@ among all candidates of the format by log-perplexity (1 = the most likely).
   level j runs the model once on each of the 10^j digit prefixes and reads
   the next digit's 10 log-probabilities, 1.11 x 10^(D-1) sequences in all
   instead of 10^D (a suffix after the slot is scored on the full candidates).
+  A recurrent model that can carry its state (``step``, the LSTM) reads the
+  prefix once and each trie node's digit once: one token per node instead
+  of the whole prefix.
 - Extrapolated: the log-perplexities of random candidates are fitted by a
   skew-normal, and exposure = -log2 F(Px(s)) with F its CDF, computed in log
   space so that a canary far in the tail keeps a finite exposure (log(cdf)
@@ -75,41 +78,86 @@ def _digit_tokens(tokenizer: Tokenizer) -> list[int]:
 
 def _digits(codes: torch.Tensor, width: int, table: torch.Tensor) -> torch.Tensor:
     """(N, width) digit tokens of the numbers ``codes``, most significant first."""
-    powers = 10 ** torch.arange(width - 1, -1, -1)
+    powers = 10 ** torch.arange(width - 1, -1, -1, device=codes.device)
     return table[(codes[:, None] // powers) % 10]
 
 
 @torch.inference_mode()
 def slot_log_perplexities(model: nn.Module, fmt: CanaryFormat, tokenizer: Tokenizer = encode,
-                          batch_size: int = 2048, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                          batch_size: int = 2048, progress: Callable[[int, int], None] | None = None,
+                          carry_state: bool = True) -> np.ndarray:
     """The log-perplexity of every candidate of ``fmt``, indexed by its number (the whole canary: prefix, secret
-    and suffix). 10^digits float64 values."""
+    and suffix). 10^digits float64 values. A model with ``step`` walks the trie carrying its state (unless
+    ``carry_state`` is off); any other reads each node's whole prefix."""
     model.eval()
     dev = _device(model)
-    table = torch.tensor(_digit_tokens(tokenizer))
-    prefix = torch.tensor([BOS] + tokenizer(fmt.prefix))
+    table = torch.tensor(_digit_tokens(tokenizer)).to(dev)
+    prefix = torch.tensor([BOS] + tokenizer(fmt.prefix)).to(dev)
     prefix_cost = float(log_perplexity(model, [fmt.prefix], tokenizer)[0]) if fmt.prefix else 0.0
-    scores = torch.zeros(1, dtype=torch.float64)
-    done, total = 0, sum(10 ** j for j in range(fmt.digits))
-    for level in range(fmt.digits):
-        n = 10 ** level
-        nxt = torch.empty(n, 10, dtype=torch.float64)
-        for lo in range(0, n, batch_size):
-            codes = torch.arange(lo, min(n, lo + batch_size))
-            body = _digits(codes, level, table) if level else torch.empty(len(codes), 0, dtype=torch.long)
-            tokens = torch.cat([prefix.expand(len(codes), -1), body], 1).to(dev)
-            logp = F.log_softmax(model(tokens)[:, -1].float(), dim=-1)[:, table.to(dev)]
-            nxt[lo:lo + len(codes)] = -logp.double().cpu() * LOG2E
-            done += len(codes)
-            if progress:
-                progress(done, total)
-        scores = (scores[:, None] + nxt).reshape(-1)
+    total = sum(10 ** j for j in range(fmt.digits))
+    walk = _trie_by_state if carry_state and hasattr(model, "step") and 10 ** (fmt.digits - 1) <= STATE_NODES \
+        else _trie_by_prefix
+    scores = walk(model, prefix, table, fmt.digits, batch_size, progress, total)
     if fmt.suffix:
         texts = [fmt.prefix + fmt.secret(i) for i in range(fmt.space)]
         whole = log_perplexity(model, [t + fmt.suffix for t in texts], tokenizer, batch_size,
                                skip=len(tokenizer(texts[0])))
         scores += torch.from_numpy(whole)
     return scores.numpy() + prefix_cost
+
+
+def _trie_by_prefix(model: nn.Module, prefix: torch.Tensor, table: torch.Tensor, digits: int, batch_size: int,
+                    progress, total: int) -> torch.Tensor:
+    """Every candidate's slot log-perplexity, level by level: each node's whole sequence (prefix and its digits)
+    read once, the next digit's 10 log-probabilities taken from its last position."""
+    scores, done = torch.zeros(1, dtype=torch.float64), 0
+    for level in range(digits):
+        n = 10 ** level
+        nxt = torch.empty(n, 10, dtype=torch.float64)
+        for lo in range(0, n, batch_size):
+            codes = torch.arange(lo, min(n, lo + batch_size), device=table.device)
+            body = _digits(codes, level, table) if level else torch.empty(len(codes), 0, dtype=torch.long,
+                                                                          device=table.device)
+            tokens = torch.cat([prefix.expand(len(codes), -1), body], 1)
+            logp = F.log_softmax(model(tokens)[:, -1].float(), dim=-1)[:, table]
+            nxt[lo:lo + len(codes)] = -logp.double().cpu() * LOG2E
+            done += len(codes)
+            if progress:
+                progress(done, total)
+        scores = (scores[:, None] + nxt).reshape(-1)
+    return scores
+
+
+STATE_NODES = 10 ** 6  # trie nodes of the last level a carried state is kept for (10^6 x 2 x 256 floats: 2 GB)
+
+
+def _trie_by_state(model: nn.Module, prefix: torch.Tensor, table: torch.Tensor, digits: int, batch_size: int,
+                   progress, total: int) -> torch.Tensor:
+    """Every candidate's slot log-perplexity by carrying the model's state down the digit trie: the prefix is read
+    once, then each node's digit once (code = parent * 10 + digit, as the generic walk numbers them)."""
+    logits, state = model.step(prefix[None])
+    scores, done = torch.zeros(1, dtype=torch.float64), 0
+    for level in range(digits):
+        nxt = -F.log_softmax(logits.float(), dim=-1)[:, table].double().cpu() * LOG2E
+        scores = (scores[:, None] + nxt).reshape(-1)
+        done += len(nxt)
+        if progress:
+            progress(done, total)
+        if level + 1 == digits:
+            break
+        children = len(nxt) * 10
+        parent = torch.arange(children, device=table.device) // 10
+        digit = table[torch.arange(children, device=table.device) % 10]
+        outs, states = [], []
+        for lo in range(0, children, batch_size):
+            rows = parent[lo:lo + batch_size]
+            carried = tuple(s[:, rows] for s in state)
+            out, new = model.step(digit[lo:lo + batch_size, None], carried)
+            outs.append(out)
+            states.append(new)
+        logits = torch.cat(outs)
+        state = tuple(torch.cat([s[i] for s in states], 1) for i in range(len(states[0])))
+    return scores
 
 
 def exact_exposure(scores: np.ndarray, secrets: list[str], inserted: list[str] | tuple = ()) -> dict[str, dict]:

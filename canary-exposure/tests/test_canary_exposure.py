@@ -81,6 +81,20 @@ def test_exact_exposure_on_known_probabilities():
     assert mean == pytest.approx(math.log2(1000) - math.lgamma(1001) / math.log(2) / 1000, abs=1e-6)
 
 
+@pytest.mark.parametrize("dp", [False, True])
+def test_carrying_the_lstms_state_down_the_trie_scores_what_reading_every_prefix_scores(dp):
+    from canary_exposure.models import build
+
+    torch.manual_seed(0)
+    model = build("lstm", dp=dp, embed=8, hidden=16).eval()
+    carried = slot_log_perplexities(model, FMT, batch_size=64)
+    read = slot_log_perplexities(model, FMT, batch_size=64, carry_state=False)
+    assert np.allclose(carried, read, rtol=1e-6) and carried.std() > 0
+    fmt = CanaryFormat("pin {} ok", 2)  # a suffix after the slot: scored on the whole candidates either way
+    assert np.allclose(slot_log_perplexities(model, fmt), slot_log_perplexities(model, fmt, carry_state=False),
+                       rtol=1e-6)
+
+
 def test_a_suffix_after_the_slot_is_scored():
     fmt = CanaryFormat("pin {} ok", 2)
     model = Oracle(torch.randn(2, 10), start=len(encode(fmt.prefix)))

@@ -64,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     e.add_argument("run", type=Path, help="a run folder of 'empathic train' (agent.safetensors and run.json)")
     e.add_argument("--episodes", type=int, default=50, help="greedy episodes, >= 1")
+    e.add_argument("--gif", type=Path, default=None, help="also write the first episode (up to 200 steps) as a GIF")
     r = sub.add_parser("reproduce", help="every claim over seeds, with the report",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     r.add_argument("--preset", default="quick", help="quick, full or tiny")
@@ -167,7 +168,16 @@ def main(argv: list[str] | None = None) -> int:
             from .training import evaluate
 
             agent, run, s = load(args.run)
-            print(json.dumps(evaluate(agent, run["world"], s, run["seed"], episodes=args.episodes), indent=1))
+            result = evaluate(agent, run["world"], s, run["seed"], episodes=args.episodes,
+                              record=200 if args.gif else 0)
+            frames = result.pop("frames", None)
+            if args.gif:
+                from .report import gif_bytes
+
+                args.gif.parent.mkdir(parents=True, exist_ok=True)
+                args.gif.write_bytes(gif_bytes(frames))
+                result["gif"] = str(args.gif)
+            print(json.dumps(result, indent=1))
             return 0
         return reproduce(args)
     except (UsageError, CheckpointError) as err:

@@ -17,6 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from .worlds import GridWorld
+
+RENDER_FPS = GridWorld.metadata["render_fps"]
+
 CURVES = {"coexistence": [("killed_other", "episodes with a kill"), ("length", "steps survived")],
           "sharing": [("equality", "equality"), ("own_reward", "agent's coin reward")]}
 
@@ -55,11 +59,17 @@ def curves(world: str, runs: list[dict]) -> str:
     return f'<img alt="learning curves, {esc(world)}" src="data:image/png;base64,{_png(fig)}">'
 
 
-def episode_gif(frames: list[np.ndarray], scale: int = 24) -> str:
+def gif_bytes(frames: list[np.ndarray], scale: int = 24) -> bytes:
+    """An animated GIF of board frames (one pixel per cell, enlarged ``scale`` times), at the worlds' render_fps."""
     images = [Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST) for f in frames]
     buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=150, loop=0)
-    return base64.b64encode(buf.getvalue()).decode()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=1000 // RENDER_FPS, loop=0)
+    return buf.getvalue()
+
+
+def episode_gif(frames: list[np.ndarray], scale: int = 24) -> str:
+    """The GIF as base64, for the report's inline image."""
+    return base64.b64encode(gif_bytes(frames, scale)).decode()
 
 
 def claims_table(verdicts: list[dict]) -> str:

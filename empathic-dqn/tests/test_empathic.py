@@ -149,6 +149,9 @@ def test_a_tiny_reproduction_end_to_end_and_resumes(tmp_path, capsys):
     assert "report:" in out
     run = next((tmp_path / "runs").iterdir())
     assert main(["evaluate", str(run), "--episodes", "2"]) == 0
+    assert main(["evaluate", str(run), "--episodes", "1", "--gif", str(tmp_path / "agent.gif")]) == 0
+    gif = (tmp_path / "agent.gif").read_bytes()
+    assert gif.startswith(b"GIF8") and len(gif) > 100
     mtime = (run / "run.json").stat().st_mtime
     assert main(["reproduce", "--preset", "tiny", "--out", str(tmp_path)]) == 0  # every run read back
     assert (run / "run.json").stat().st_mtime == mtime

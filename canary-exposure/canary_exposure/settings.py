@@ -1,7 +1,7 @@
 """The presets of ``canary-exposure reproduce``: every knob of a reproduction in one dataclass.
 
 tiny  - seconds, for the tests: its verdicts are no evidence.
-quick - the argument on this project's 2-core CPU in about a quarter of an hour (sizes in docs below).
+quick - the argument on this project's 2-core CPU in about 9 minutes (sizes in docs below).
 full  - the whole corpus, a larger LSTM, more seeds.
 """
 
@@ -47,8 +47,9 @@ def _tiny() -> Preset:
 
 def _quick() -> Preset:
     """Sized from ``canary-exposure bench`` on this project's 2-core CPU (calibrate.py 7.68 s): exact scoring of
-    the 10^6 candidates 13.5 s (after every epoch), plain training 93k tokens/s, Opacus' DPLSTM 9.6k tokens/s:
-    2,000 fortunes (380 kB), 8 plain epochs and 3 DP-SGD epochs per seed, about 5 minutes a seed."""
+    the 10^6 candidates 13.5 s by re-reading prefixes (after every epoch), plain training 93k tokens/s, Opacus'
+    DPLSTM 9.6k tokens/s: 2,000 fortunes (380 kB), 8 plain epochs and 3 DP-SGD epochs per seed. Measured over
+    seeds 0-2 once scoring carried the LSTM's state: 532 s in all (993 s before)."""
     return Preset("quick", TrainSettings(arch_options={"embed": 32, "hidden": 128}, context=64, batch_size=64,
                                          epochs=8, lr=3e-3),
                   documents=2000, dp_epochs=3)

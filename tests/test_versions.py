@@ -23,15 +23,18 @@ def _edited(monkeypatch, relative: str, edit):
             return versions._strip_docstrings(ast.parse(edit(path.read_text())))
         return real(path)
     monkeypatch.setattr(versions, "_module_tree", tree)
-    versions._module.cache_clear()
-    versions.kind_code.cache_clear()
+    _clear()
+
+
+def _clear():
+    for cache in (versions._module, versions.kind_code, versions._code_key):
+        cache.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     yield
-    versions._module.cache_clear()
-    versions.kind_code.cache_clear()
+    _clear()
 
 
 def test_an_edit_to_code_a_kind_reaches_is_caught(monkeypatch):

@@ -9,6 +9,6 @@ import gymnasium
 
 __version__ = "0.1.0"
 
-for _name, _cls in (("Coexistence", "Coexistence"), ("Sharing", "Sharing")):
-    if f"empathic/{_name}-v0" not in gymnasium.registry:
-        gymnasium.register(f"empathic/{_name}-v0", entry_point=f"empathic.worlds:{_cls}")
+for _world in ("Coexistence", "Sharing"):
+    if f"empathic/{_world}-v0" not in gymnasium.registry:
+        gymnasium.register(f"empathic/{_world}-v0", entry_point=f"empathic.worlds:{_world}")

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from ..core.errors import NotbugsError
 from ..core.inputs import check_batch, check_device, check_logits
 from .pgd import as_eps, frozen, norm_name
-from .threat import _norms
+from .threat import THREATS, _norms
 
 MOMENTUM, RHO = 0.75, 0.75
 
@@ -69,16 +69,8 @@ def _start(x: torch.Tensor, eps: torch.Tensor, norm: str, seed: int) -> torch.Te
 
 
 def _project(x: torch.Tensor, point: torch.Tensor, eps: torch.Tensor, norm: str) -> torch.Tensor:
-    delta = point - x
-    if norm == "l2":
-        delta = delta * torch.clamp(eps / (_norms(delta) + 1e-12), max=1.0)
-    else:
-        delta = torch.maximum(torch.minimum(delta, eps), -eps)
-    return (x + delta).clamp(0, 1)
-
-
-def _step(grad: torch.Tensor, size: torch.Tensor, norm: str) -> torch.Tensor:
-    return size * (grad / (_norms(grad) + 1e-12) if norm == "l2" else grad.sign())
+    """``point`` moved into the eps-ball around ``x`` (the threat model's projection), then into [0, 1]."""
+    return (x + THREATS[norm].project(point - x, eps)).clamp(0, 1)
 
 
 def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, norm: str, eps: torch.Tensor, steps: int,
@@ -108,7 +100,7 @@ def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, norm: s
     since, last_loss = 0, loss
     for i in range(steps):
         with torch.no_grad():
-            z = _project(x, adv + _step(grad, size, norm), eps, norm)
+            z = _project(x, adv + THREATS[norm].step(grad, size), eps, norm)
             a = MOMENTUM if i > 0 else 1.0
             new = _project(x, adv + a * (z - adv) + (1 - a) * (adv - previous), eps, norm)
             previous, adv = adv, new

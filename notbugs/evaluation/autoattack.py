@@ -29,6 +29,7 @@ from ..core.values import Proportion
 from .evaluate import robust_mask
 
 STANDARD = ("apgd-ce", "apgd-t", "fab-t", "square")
+OWN = ("apgd-ce", "apgd-t")  # the lab's; the others come from torchattacks
 NORMS = {"l2": "L2", "linf": "Linf"}
 TORCHATTACKS = "pip install --no-deps torchattacks==3.5.1"
 
@@ -44,7 +45,7 @@ def _torchattacks():
 def available(which=STANDARD) -> tuple[list[str], list[str]]:
     """The attacks of ``which`` this install can run, and those it cannot (FAB-T and Square need torchattacks)."""
     have = _torchattacks() is not None
-    run = [w for w in which if w in ("apgd-ce", "apgd-t") or have]
+    run = [w for w in which if w in OWN or have]
     return run, [w for w in which if w not in run]
 
 
@@ -54,10 +55,9 @@ def components(model: nn.Module, *, norm: str, eps: float, n_classes: int, seed:
     standard settings."""
     if norm not in NORMS:
         raise NotbugsError(f"unknown norm '{norm}'; use l2 or linf")
-    known = ("apgd-ce", "apgd-t", "fab-t", "square")
-    unknown = [w for w in which if w not in known]
+    unknown = [w for w in which if w not in STANDARD]
     if unknown:
-        raise NotbugsError(f"unknown attack {', '.join(unknown)}; use {', '.join(known)}")
+        raise NotbugsError(f"unknown attack {', '.join(unknown)}; use {', '.join(STANDARD)}")
     own = {
         "apgd-ce": lambda x, y: apgd(model, x, y, eps=eps, norm=norm, steps=steps, loss="ce", seed=seed),
         "apgd-t": lambda x, y: apgd(model, x, y, eps=eps, norm=norm, steps=steps, loss="dlr-t",

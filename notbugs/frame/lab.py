@@ -144,19 +144,19 @@ class Lab:
 
     def std(self) -> Artifact:
         """The standard model on D (or the one the user gave)."""
-        if "std" in self.modules:
-            return self.in_memory("std")
-        if "std" in self.preset.given:
-            return self.imported("std")
-        return self.train("train std", self.preset.std, limit=self.preset.std_limit)
+        return self._given_or_trained("std", self.preset.std, self.preset.std_limit)
 
     def robust(self) -> Artifact:
         """The adversarially trained (robust) model on D (or the one the user gave)."""
-        if "adv" in self.modules:
-            return self.in_memory("adv")
-        if "adv" in self.preset.given:
-            return self.imported("adv")
-        return self.train("train adv", self.preset.adv, limit=self.preset.adv_limit)
+        return self._given_or_trained("adv", self.preset.adv, self.preset.adv_limit)
+
+    def _given_or_trained(self, role: str, cfg: TrainConfig, limit: int | None) -> Artifact:
+        """The user's model for ``role`` (an in-memory module, else a file), or one trained by the preset's recipe."""
+        if role in self.modules:
+            return self.in_memory(role)
+        if role in self.preset.given:
+            return self.imported(role)
+        return self.train(f"train {role}", cfg, limit=limit)
 
     def imported(self, role: str) -> Artifact:
         """A model the user brought, as a run folder in the store, keyed by its files' content: everything built

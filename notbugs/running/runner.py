@@ -139,6 +139,12 @@ def experiment_settings(name: str, preset: Preset):
     return apply_fields(settings, changes, f"experiments.{name}") if changes else settings
 
 
+def _without_overrides(settings: dict) -> dict:
+    """A preset's (or a preset-shaped settings') fields without the per-experiment changes, which are in each
+    experiment's own settings: another experiment's override does not re-measure this one."""
+    return {k: v for k, v in settings.items() if k != "experiments"}
+
+
 def _plain(settings) -> dict:
     return asdict(settings) if is_dataclass(settings) else dict(settings or {})
 
@@ -276,12 +282,8 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
         entry = results["experiments"][e.name]
         settings = experiment_settings(e.name, preset)
         entry["settings"] = _plain(settings)
-        # the preset (and settings that are a preset: the paper's) without the per-experiment changes, which are
-        # in each experiment's own settings: another experiment's override does not re-measure this one
-        def own(d: dict) -> dict:
-            return {k: v for k, v in d.items() if k != "experiments"}
-        params = {"experiment": e.name, "settings": own(entry["settings"]), "preset": own(preset.to_dict()),
-                  "inputs": _inputs_content(lab, e, settings)}
+        params = {"experiment": e.name, "settings": _without_overrides(entry["settings"]),
+                  "preset": _without_overrides(preset.to_dict()), "inputs": _inputs_content(lab, e, settings)}
         # a composite step: the shared steps it asks for are found by their keys only when it runs, so every
         # shared kind's version is in its key
         version = {"code": code_key(e.run)["code"], "shared": all_versions()}

@@ -44,9 +44,9 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (3, "2ab9a6b27a7e", ("data",)),
     "model": (3, "6ac71d98b8a8", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
     "import": (2, "be1669489f6f", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "44eb367b4e82", ("frame.lab:Lab.dataset",)),
-    "leakage": (2, "c4f02306ca25", ("frame.lab:Lab.leakage",)),
-    "eval": (3, "69616aae03a8", ("frame.lab:Lab.evaluation",)),
+    "dataset": (4, "1796f23d6c49", ("frame.lab:Lab.dataset",)),
+    "leakage": (2, "fc2e4326c021", ("frame.lab:Lab.leakage",)),
+    "eval": (3, "2e8d1dc33c76", ("frame.lab:Lab.evaluation",)),
     "picture": (2, "6739c5796931", ("frame.lab:Lab.picture", "present.grid")),
 }
 
@@ -183,7 +183,7 @@ def _resolve(module: _Module, name: str) -> tuple[str, str] | None:
             return source, ""
         if _module_file(source) is None:
             return None
-        return _resolve(_module(source), there) if there not in _module(source).defs else (source, there)
+        return _resolve(_module(source), there)
     return None
 
 
@@ -247,11 +247,9 @@ def reach(roots, stops: dict[tuple[str, str], str] | None = None) -> tuple[dict[
             if method:
                 cls = node
                 if method == FIELDS:  # a class's fields and their defaults, without its methods
+                    fields = [n for n in cls.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
                     node = copy.copy(cls)
-                    node.body = [n for n in cls.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-                    node.decorator_list = []
-                    node.body = node.body or [ast.Pass()]
-                    cls = None
+                    node.body, node.decorator_list, cls = fields or [ast.Pass()], [], None
                 else:
                     node = _member(cls, method)
                     if node is None:
@@ -298,19 +296,23 @@ def kind_code(kind: str) -> dict[str, str]:
 
 
 def fingerprint(kind: str) -> str:
-    kind_code.cache_clear()
     return _digest(kind_code(kind))
 
 
 def code_key(fn) -> dict:
     """What keys an experiment's computation ``fn`` (a top-level function, or one nested in it): a fingerprint of
     the code it reaches that no shared kind is made with, and the versions of the shared kinds it reaches (their
-    roots, or code they are made with)."""
-    top = fn.__code__.co_qualname.split(".")[0]
-    code, kinds = reach([f"{fn.__module__.removeprefix('notbugs.')}:{top}"], _roots())
+    roots, or code they are made with). Read once per function and process, like the code (``snapshot``)."""
+    digest, kinds = _code_key(fn.__module__.removeprefix("notbugs."), fn.__code__.co_qualname.split(".")[0])
+    return {"code": digest, "shared": {kind: STEPS[kind][0] for kind in kinds}}
+
+
+@lru_cache(maxsize=None)
+def _code_key(module: str, top: str) -> tuple[str, tuple[str, ...]]:
+    code, kinds = reach([f"{module}:{top}"], _roots())
     kinds |= {kind for kind in STEPS if kind_code(kind).keys() & code.keys()}
     own = {k: v for k, v in code.items() if not any(k in kind_code(kind) for kind in kinds)}
-    return {"code": _digest(own), "shared": {kind: STEPS[kind][0] for kind in sorted(kinds)}}
+    return _digest(own), tuple(sorted(kinds))
 
 
 def snapshot() -> None:

@@ -29,7 +29,19 @@ class Terminated(KeyboardInterrupt):
 
 
 def _terminate(signum, frame):
+    if _importing(frame):  # an exception cut into a C extension's import (torch) aborts the process: wait it out
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        return
     raise Terminated()
+
+
+def _importing(frame) -> bool:
+    """Whether the interrupted code is inside an ``import`` (the import machinery is on the stack)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -41,6 +53,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 _python_warning = warnings.showwarning
+_PACKAGE = __package__.rpartition(".")[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"notbugs: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        pipeline = sys.modules.get(f"{__package__.rpartition('.')[0]}.pipeline")  # not imported: nothing built
+        pipeline = sys.modules.get(f"{_PACKAGE}.store.pipeline")  # not imported: nothing built
         kept = pipeline.BUILT[0] if pipeline is not None else 0
         print(f"notbugs: interrupted; {kept} steps finished in this run are kept, rerun to resume", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         # only if it was imported: after an interruption inside `import torch` a second import would crash
-        sharding = sys.modules.get(f"{__package__.rpartition('.')[0]}.sharding")
+        sharding = sys.modules.get(f"{_PACKAGE}.store.sharding")
         if sharding is not None:
             sharding.shutdown()
     return code

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import NotbugsError
@@ -41,6 +43,17 @@ def holder_gone(info: dict, age: float, stale_seconds: float) -> bool:
     return age > stale_seconds
 
 
+@contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait until the block ends (their handlers then run)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 class StepLock:
     """``with StepLock(path): ...`` holds the lock file at ``path``; ``wait_for`` says what the holder is doing."""
 
@@ -53,13 +66,20 @@ class StepLock:
         self._beat: threading.Thread | None = None
 
     def _try_create(self) -> bool:
+        """Create the file and name the holder in it, with SIGINT/SIGTERM held back meanwhile: an empty lock file
+        names no holder, so nobody could tell that its process is gone."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"host": HOST, "pid": os.getpid(), "since": time.time()}, fh)
+        with _signals_held():
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            except FileExistsError:
+                return False
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    json.dump({"host": HOST, "pid": os.getpid(), "since": time.time()}, fh)
+            except BaseException:
+                self.path.unlink(missing_ok=True)
+                raise
         return True
 
     def _holder(self) -> tuple[dict, float] | None:
@@ -82,12 +102,12 @@ class StepLock:
                 self._beat = threading.Thread(target=self._heartbeat, daemon=True)
                 self._beat.start()
                 return True
+            held = self._holder()
+            if held is not None and holder_gone(held[0], held[1], self.stale):  # before done(): a dead holder's
+                self._break(held[0])  # lock must not stand for a live one's
+                continue
             if self.done is not None and self.done():
                 return False
-            held = self._holder()
-            if held is not None and holder_gone(held[0], held[1], self.stale):
-                self._break(held[0])
-                continue
             if not told and self.on_wait is not None and held is not None:
                 self.on_wait(held[0])
                 told = True

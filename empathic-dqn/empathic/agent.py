@@ -1,4 +1,4 @@
-"""DQN and Empathic DQN (Bussmann, Heinerman & Lehman 2019) in PyTorch.
+"""DQN and Empathic DQN (Bussmann, Heinerman & Lehman 2019) in PyTorch, for many agents at once.
 
 Both learn a selfish Q-network with Double DQN (its own reward, a target network). Empathic DQN adds a second
 network, the one it acts with, trained towards
@@ -7,17 +7,19 @@ network, the one it acts with, trained towards
 
 the agent's own target mixed with the value it would have in the other agent's place (the next state with the
 two agents swapped, valued by its own selfish target network: "by its own standards"), weighted by the
-selfishness beta. beta = 1 is plain DQN: no second network, the agent acts with its selfish one.
+selfishness beta. beta = 1 is plain DQN: the agent acts with its selfish network.
 
 As in the authors' code: both networks see only the agent's own 5 x 5 view (scaled by 1/100), two hidden layers
 of 128, five actions, squared error, Adam at its default rate, a minibatch of 32 per environment step.
-Departure: once the other agent is gone (killed), its value is 0 (the reference values an all-zero view with the
-network, whatever it says).
+
+Why many at once: one agent's update is ~5 ms of framework overhead on this CPU (two networks of 20k weights), so
+the reference's one update per step would take 8 minutes per 100,000 steps and run. A ``Population`` stacks
+the networks of n agents along a leading axis and runs them with batched matrix products: every member's
+numbers are its own (its own seed's initial weights, its own minibatch, its own term in a summed loss, so
+elementwise Adam moves it exactly as alone), and one update costs about as much as one agent's.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,119 +28,148 @@ from torch import nn
 from .worlds import ACTIONS
 
 SCALE = 1 / 100  # the reference divides the board's values by 100
+NETS = ("q", "target", "empathic")
 
 
-class QNet(nn.Module):
-    def __init__(self, window: int = 5, hidden: int = 128):
+def encode(view: torch.Tensor, uint8: torch.Tensor) -> torch.Tensor:
+    """The networks' input from a board view (n, batch, w, w): the values / 100, where ``uint8`` (n,) marks the
+    members that see the board as the reference's network does, through a uint8 placeholder: a coin's -1 wraps
+    to 255 (input 2.55, the brightest cell) instead of -0.01."""
+    wrapped = torch.where(uint8[:, None, None, None] & (view < 0), view + 256, view)
+    return wrapped.flatten(2) * SCALE
+
+
+class Stack(nn.Module):
+    """n Q-networks of the reference's shape (w*w -> 128 -> 128 -> 5, ReLU) as stacked weights."""
+
+    def __init__(self, seeds: list[int], window: int = 5, hidden: int = 128, stream: int = 0):
         super().__init__()
-        self.body = nn.Sequential(nn.Flatten(), nn.Linear(window * window, hidden), nn.ReLU(),
-                                  nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, ACTIONS))
+        sizes = [window * window, hidden, hidden, ACTIONS]
+        weights, biases = [[] for _ in sizes[1:]], [[] for _ in sizes[1:]]
+        for seed in seeds:  # each member's initial weights from its own seed, as torch.nn.Linear draws them
+            g = torch.Generator().manual_seed(seed * 7919 + stream)
+            for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+                bound = fan_in ** -0.5
+                weights[i].append((torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound)
+                biases[i].append((torch.rand(1, fan_out, generator=g) * 2 - 1) * bound)
+        self.weights = nn.ParameterList([nn.Parameter(torch.stack(w)) for w in weights])
+        self.biases = nn.ParameterList([nn.Parameter(torch.stack(b)) for b in biases])
 
-    def forward(self, view: torch.Tensor) -> torch.Tensor:
-        return self.body(view * SCALE)
-
-
-class Replay:
-    """A ring buffer of transitions (both views of s and s', action, reward, done, other alive at s')."""
-
-    def __init__(self, capacity: int, window: int):
-        self.capacity, self.size, self.next = capacity, 0, 0
-        self.state = np.zeros((capacity, 2, window, window), np.float32)
-        self.next_state = np.zeros_like(self.state)
-        self.action = np.zeros(capacity, np.int64)
-        self.reward = np.zeros(capacity, np.float32)
-        self.done = np.zeros(capacity, np.float32)
-        self.other_alive = np.zeros(capacity, np.float32)
-
-    def add(self, s, a, r, s2, done, other_alive) -> None:
-        """Transitions of one step of every environment (arrays with a leading environment axis)."""
-        i = (self.next + np.arange(len(a))) % self.capacity
-        self.state[i], self.action[i], self.reward[i], self.next_state[i] = s, a, r, s2
-        self.done[i], self.other_alive[i] = done, other_alive
-        self.next, self.size = (i[-1] + 1) % self.capacity, min(self.size + len(a), self.capacity)
-
-    def sample(self, n: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        idx = rng.integers(0, self.size, n)
-        return {k: torch.from_numpy(getattr(self, k)[idx]) for k in
-                ("state", "action", "reward", "next_state", "done", "other_alive")}
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, batch, features) -> (n, batch, actions)."""
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            x = torch.relu(x) if i < last else x
+        return x
 
 
-def self_targets(q: QNet, target: QNet, batch: dict, gamma: float) -> torch.Tensor:
-    """Double DQN: r + gamma (1 - done) Q_target(s', argmax_a Q(s', a)), on the agent's own view."""
-    own_next = batch["next_state"][:, 0]
-    best = q(own_next).argmax(1, keepdim=True)
-    return batch["reward"] + gamma * (1 - batch["done"]) * target(own_next).gather(1, best).squeeze(1)
+def double_dqn_targets(q: torch.Tensor, target: torch.Tensor, reward: torch.Tensor, done: torch.Tensor,
+                       gamma: float) -> torch.Tensor:
+    """r + gamma (1 - done) Q_target(s', argmax_a Q(s', a)) from both networks' values at s' (n, batch, actions)."""
+    best = q.argmax(-1, keepdim=True)
+    return reward + gamma * (1 - done) * target.gather(-1, best).squeeze(-1)
 
 
-def other_values(target: QNet, batch: dict, gamma: float) -> torch.Tensor:
-    """gamma max_a Q_target(swap(s'), a): the agent's own estimate of the other's future, 0 once it is gone."""
-    return gamma * batch["other_alive"] * target(batch["next_state"][:, 1]).max(1).values
+def other_values(target_other: torch.Tensor, gamma: float, keep: torch.Tensor) -> torch.Tensor:
+    """gamma max_a Q_target(swap(s'), a), times ``keep`` (1, or 0 where a member's rules zero the other's term:
+    the other dead, or the episode over)."""
+    return gamma * keep * target_other.max(-1).values
 
 
-def empathic_targets(y_self: torch.Tensor, y_other: torch.Tensor, beta: float) -> torch.Tensor:
-    return beta * y_self + (1 - beta) * y_other
+def empathic_targets(y_self: torch.Tensor, y_other: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    return beta[:, None] * y_self + (1 - beta[:, None]) * y_other
 
 
-@dataclass
-class Agent:
-    """A DQN (beta = 1) or an Empathic DQN (beta < 1): its networks, optimisers and update."""
+class Population:
+    """n agents of one world, each with its selfishness beta, seed and rules (``Settings``), updated together."""
 
-    beta: float
-    gamma: float
-    lr: float
-    window: int
-    seed: int
+    def __init__(self, betas: list[float], seeds: list[int], rules: list, gamma: float, lr: float, window: int):
+        if any(not 0 <= b <= 1 for b in betas):
+            raise ValueError(f"beta (selfishness) must lie in [0, 1], got {betas}")
+        self.n, self.gamma, self.window = len(betas), gamma, window
+        self.beta = torch.tensor(betas, dtype=torch.float32)
+        self.uint8 = torch.tensor([r.coin_view == "uint8" for r in rules])
+        self.zero_dead = torch.tensor([r.dead_other == "zero" for r in rules], dtype=torch.float32)
+        self.mask_end = torch.tensor([r.other_at_end == "masked" for r in rules], dtype=torch.float32)
+        self.q, self.target = Stack(seeds, window, stream=0), Stack(seeds, window, stream=0)
+        self.empathic = Stack(seeds, window, stream=1)
+        self.opt = torch.optim.Adam([*self.q.parameters(), *self.empathic.parameters()], lr=lr, foreach=True)
+        self.empathic_member = self.beta < 1  # beta = 1: plain DQN, acting with (and training only) q
 
-    def __post_init__(self):
-        if not 0 <= self.beta <= 1:
-            raise ValueError(f"beta (selfishness) must lie in [0, 1], got {self.beta}")
-        torch.manual_seed(self.seed)
-        self.q, self.target = QNet(self.window), QNet(self.window)
-        self.target.load_state_dict(self.q.state_dict())
-        self.q_opt = torch.optim.Adam(self.q.parameters(), lr=self.lr, foreach=True)
-        self.empathic = QNet(self.window) if self.beta < 1 else None
-        self.e_opt = torch.optim.Adam(self.empathic.parameters(), lr=self.lr, foreach=True) if self.empathic else None
+    def values(self, net: Stack, views: torch.Tensor) -> torch.Tensor:
+        return net(encode(views, self.uint8))
 
-    @property
-    def policy(self) -> QNet:
-        return self.empathic if self.empathic is not None else self.q
-
-    def act(self, observations: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        """Epsilon-greedy actions for a batch of observations (one per environment), by the acting network."""
+    def act(self, observations: np.ndarray, epsilon: float, rngs: list[np.random.Generator]) -> tuple[np.ndarray,
+                                                                                                   np.ndarray]:
+        """Epsilon-greedy actions, one per member (observations: (n, 2, w, w)), and the acting network's max Q."""
         with torch.inference_mode():
-            greedy = self.policy(torch.from_numpy(observations[:, 0])).argmax(1).numpy()
-        explore = rng.random(len(observations)) < epsilon
-        return np.where(explore, rng.integers(0, ACTIONS, len(observations)), greedy)
+            views = torch.from_numpy(observations[:, None, 0])
+            own = self.values(self.q, views)[:, 0]
+            emp = self.values(self.empathic, views)[:, 0]
+            values = torch.where(self.empathic_member[:, None], emp, own)
+        greedy = values.argmax(1).numpy()
+        actions = np.array([rng.integers(ACTIONS) if rng.random() < epsilon else g for rng, g in zip(rngs, greedy)])
+        return actions, values.max(1).values.numpy()
 
-    def update(self, batch: dict) -> float:
-        with torch.inference_mode():
-            y_self = self_targets(self.q, self.target, batch, self.gamma)
-            y_other = other_values(self.target, batch, self.gamma) if self.empathic is not None else None
-        y_self = y_self.clone()
-        y_other = y_other.clone() if y_other is not None else None
-        loss = self._step(self.q, self.q_opt, batch, y_self)
-        if self.empathic is not None:
-            loss = self._step(self.empathic, self.e_opt, batch, empathic_targets(y_self, y_other, self.beta))
-        return loss
-
-    @staticmethod
-    def _step(net: QNet, opt, batch: dict, y: torch.Tensor) -> float:
-        chosen = net(batch["state"][:, 0]).gather(1, batch["action"][:, None]).squeeze(1)
-        loss = torch.mean((y - chosen) ** 2)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return float(loss.detach())
+    def update(self, batch: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+        """One minibatch per member (tensors (n, batch, ...)); returns each member's selfish and empathic loss."""
+        state, nxt = batch["state"][:, :, 0], batch["next_state"]
+        with torch.no_grad():
+            y_self = double_dqn_targets(self.values(self.q, nxt[:, :, 0]), self.values(self.target, nxt[:, :, 0]),
+                                        batch["reward"], batch["done"], self.gamma)
+            keep = (1 - self.zero_dead[:, None] * (1 - batch["other_alive"])) * (
+                1 - self.mask_end[:, None] * batch["done"])
+            y_other = other_values(self.values(self.target, nxt[:, :, 1]), self.gamma, keep)
+            y_emp = empathic_targets(y_self, y_other, self.beta)
+        action = batch["action"][..., None]
+        q_loss = ((self.values(self.q, state).gather(-1, action).squeeze(-1) - y_self) ** 2).mean(1)
+        e_loss = ((self.values(self.empathic, state).gather(-1, action).squeeze(-1) - y_emp) ** 2).mean(1)
+        e_loss = e_loss * self.empathic_member
+        self.opt.zero_grad(set_to_none=True)
+        (q_loss.sum() + e_loss.sum()).backward()
+        self.opt.step()
+        return q_loss.detach().numpy(), e_loss.detach().numpy()
 
     def sync_target(self) -> None:
         self.target.load_state_dict(self.q.state_dict())
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        nets = {"q": self.q, "target": self.target} | ({"empathic": self.empathic} if self.empathic else {})
-        return {f"{name}.{k}": v.detach().clone() for name, net in nets.items() for k, v in net.state_dict().items()}
+    def member_state(self, i: int) -> dict[str, torch.Tensor]:
+        """Member i's networks as plain tensors (what a run folder keeps)."""
+        return {f"{name}.{k}": v[i].detach().clone() for name in NETS
+                for k, v in getattr(self, name).state_dict().items()}
 
-    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
-        nets = {"q": self.q, "target": self.target} | ({"empathic": self.empathic} if self.empathic else {})
-        for name, net in nets.items():
-            prefix = f"{name}."
-            net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    def load_member(self, i: int, tensors: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for name in NETS:
+                for k, v in getattr(self, name).state_dict().items():
+                    v[i].copy_(tensors[f"{name}.{k}"])
+
+
+class Replay:
+    """A ring buffer of transitions per member (both views of s and s' as int8: the board's values are -1..50)."""
+
+    def __init__(self, n: int, capacity: int, window: int):
+        self.n, self.capacity, self.size, self.next = n, capacity, 0, 0
+        self.state = np.zeros((n, capacity, 2, window, window), np.int8)
+        self.next_state = np.zeros_like(self.state)
+        self.action = np.zeros((n, capacity), np.int64)
+        self.reward = np.zeros((n, capacity), np.float32)
+        self.done = np.zeros((n, capacity), np.float32)
+        self.other_alive = np.zeros((n, capacity), np.float32)
+
+    def add(self, s, a, r, s2, done, other_alive) -> None:
+        """One transition per member (arrays with a leading member axis)."""
+        i = self.next
+        self.state[:, i], self.action[:, i], self.reward[:, i], self.next_state[:, i] = s, a, r, s2
+        self.done[:, i], self.other_alive[:, i] = done, other_alive
+        self.next, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
+
+    def sample(self, size: int, rngs: list[np.random.Generator]) -> dict[str, torch.Tensor]:
+        """``size`` transitions per member, drawn with replacement by the member's own generator."""
+        idx = np.stack([rng.integers(0, self.size, size) for rng in rngs])
+        rows = np.arange(self.n)[:, None]
+        out = {k: torch.from_numpy(getattr(self, k)[rows, idx]) for k in ("action", "reward", "done", "other_alive")}
+        for k in ("state", "next_state"):
+            out[k] = torch.from_numpy(getattr(self, k)[rows, idx].astype(np.float32))
+        return out

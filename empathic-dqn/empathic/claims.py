@@ -7,6 +7,13 @@ lab's verdicts: a claim holds when the interval lies wholly on the margin's side
 wholly on the other, is inconclusive when it straddles it, and is not testable when its premise (the contrast
 it presupposes) is not met.
 
+Premises are judged per seed, not on the mean: a claim is testable when its selfish agent shows the behaviour
+contrasted against in at least 80 % of the seeds (a mean can hide seeds that never learned it). The statistic
+is over all seeds, so no seed is dropped after the fact. A claim may carry a second test (``also``): it holds
+only when both hold, does not hold when either does not. These rules and every margin were fixed (commit of
+issue 32's margins) before the 10-seed runs; the margins are minimum effects this project calls meaningful,
+since the paper gives no numbers to scale.
+
 Published numbers: the paper (arXiv 1906.10918) reports these results as learning curves in its figures, not
 as tables; its figures could not be read on these machines (only the abstract and the authors' code were
 available), so the published column gives the paper's qualitative finding, and each margin below is this
@@ -37,7 +44,11 @@ class Claim:
     margin: float  # the statistic must be at least this
     premise: str  # what the claim presupposes, as text
     premise_metric: str  # a metric of the selfish agent...
-    premise_at_least: float  # ...that must be at least this (mean over seeds)
+    premise_above: float  # ...that must exceed this, per seed, in PREMISE_SHARE of the seeds
+    also: tuple[str, str, float] | None = None  # (description, metric of the empathic agent, lower bound >= this)
+
+
+PREMISE_SHARE = 0.8
 
 
 CLAIMS = (
@@ -47,25 +58,27 @@ CLAIMS = (
           "Fig. (Coexistence): the selfish DQN learns to kill the other agent; the empathic agent (selfishness 0.5) "
           "kills it less often",
           "selfish minus empathic share of episodes with a kill", "killed_other", -1, 0.20,
-          "the selfish DQN kills the other in at least 30 % of episodes", "killed_other", 0.30),
+          "the selfish DQN kills the other in most episodes (> 50 %)", "killed_other", 0.50),
     Claim("coexistence_survival", "coexistence",
           "In Coexistence the empathic agent's survival is comparable: its mean episode length is at least half the "
           "selfish DQN's (steps survived, cap 500).",
           "the empathic agent still learns to survive",
           "empathic minus half the selfish mean episode length", "length", +1, 0.0,
-          "the selfish DQN survives at least 100 steps on average", "length", 100.0),
+          "the selfish DQN survives more than 100 steps on average", "length", 100.0),
     Claim("sharing_equality", "sharing",
           "In Sharing the empathic agent's equality 2 min(R, R') / (R + R') is at least 0.1 higher than the "
           "selfish DQN's.",
           "Fig. (Sharing): the empathic agent leaves coins to the other agent; equality higher than the selfish "
           "DQN's", "empathic minus selfish equality", "equality", +1, 0.10,
-          "the selfish DQN's equality is at most 0.9 (there is inequality to reduce)", "equality_gap", 0.10),
+          "the selfish DQN takes most coins (more than half of those collected)", "coin_share", 0.50),
     Claim("sharing_low_value", "sharing",
           "In Sharing the empathic agent takes at least 0.5 fewer low-value coins per episode (worth less than 0.65 "
           "to it) than the selfish DQN.",
           "the empathic agent stops collecting once its coins are worth less to it than to the other",
           "selfish minus empathic low-value coins per episode", "low_value_coins", -1, 0.5,
-          "the selfish DQN takes at least 1 low-value coin per episode", "low_value_coins", 1.0),
+          "the selfish DQN takes more than 1 low-value coin per episode", "low_value_coins", 1.0,
+          also=("and the empathic agent still collects a fair share: at least 40 % of the coins collected (an "
+                "equal split is 50 %), so that fewer low-value coins is not just fewer coins", "coin_share", 0.40)),
 )
 
 EMPATHIC_BETA, SELFISH_BETA = 0.5, 1.0
@@ -83,8 +96,6 @@ def interval(values: list[float]) -> tuple[float, float, float]:
 
 
 def metric(run: dict, name: str) -> float:
-    if name == "equality_gap":
-        return 1.0 - run["eval"]["equality"]
     return run["eval"][name]
 
 
@@ -97,7 +108,7 @@ def difference(claim: Claim, empathic: float, selfish: float) -> float:
 
 
 def judge(claim: Claim, runs: list[dict]) -> dict:
-    """The verdict of one claim from every run of its world (both betas, every seed)."""
+    """The verdict of one claim from the runs of its world (both betas, every seed; runs of one set of rules)."""
     by = {(r["beta"], r["seed"]): r for r in runs if r["world"] == claim.world}
     seeds = sorted({seed for beta, seed in by if (EMPATHIC_BETA, seed) in by and (SELFISH_BETA, seed) in by})
     if not seeds:
@@ -105,21 +116,34 @@ def judge(claim: Claim, runs: list[dict]) -> dict:
     diffs = [difference(claim, metric(by[(EMPATHIC_BETA, s)], claim.metric), metric(by[(SELFISH_BETA, s)],
                                                                                      claim.metric)) for s in seeds]
     est, lo, hi = interval(diffs)
-    premise = mean(metric(by[(SELFISH_BETA, s)], claim.premise_metric) for s in seeds)
-    if premise < claim.premise_at_least:
+    verdicts = [_side(lo, hi, claim.margin)]
+    extra = None
+    if claim.also is not None:
+        extra = interval([metric(by[(EMPATHIC_BETA, s)], claim.also[1]) for s in seeds])
+        verdicts.append(_side(extra[1], extra[2], claim.also[2]))
+    met = [metric(by[(SELFISH_BETA, s)], claim.premise_metric) > claim.premise_above for s in seeds]
+    premise_met = sum(met) >= PREMISE_SHARE * len(seeds)
+    if not premise_met:
         verdict = NOT_TESTABLE
-    elif lo >= claim.margin:
-        verdict = HOLDS
-    elif hi < claim.margin:
+    elif FAILS in verdicts:
         verdict = FAILS
-    else:
+    elif INCONCLUSIVE in verdicts:
         verdict = INCONCLUSIVE
+    else:
+        verdict = HOLDS
     sides = {b: [metric(by[(b, s)], claim.metric) for s in seeds] for b in (SELFISH_BETA, EMPATHIC_BETA)}
     return {"id": claim.id, "world": claim.world, "statement": claim.statement, "published": claim.published,
             "statistic": claim.statistic, "estimate": est, "ci": [lo, hi], "margin": claim.margin,
-            "per_seed": diffs, "seeds": len(seeds), "premise": claim.premise, "premise_value": premise,
-            "premise_met": premise >= claim.premise_at_least, "verdict": verdict,
+            "per_seed": diffs, "seeds": len(seeds), "premise": claim.premise,
+            "premise_value": mean(metric(by[(SELFISH_BETA, s)], claim.premise_metric) for s in seeds),
+            "premise_seeds": f"{sum(met)}/{len(seeds)}", "premise_met": premise_met, "verdict": verdict,
+            "also": None if extra is None else {"test": claim.also[0], "estimate": extra[0], "ci": [extra[1],
+                                                extra[2]], "margin": claim.also[2], "verdict": verdicts[1]},
             "selfish": interval(sides[SELFISH_BETA]), "empathic": interval(sides[EMPATHIC_BETA])}
+
+
+def _side(lo: float, hi: float, margin: float) -> str:
+    return HOLDS if lo >= margin else FAILS if hi < margin else INCONCLUSIVE
 
 
 def judge_all(runs: list[dict]) -> list[dict]:

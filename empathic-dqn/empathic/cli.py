@@ -2,7 +2,7 @@
 
     empathic train coexistence|sharing --beta B --seed S [--preset quick|full|tiny] [--out DIR]
     empathic evaluate RUN_FOLDER [--episodes N]
-    empathic reproduce [--preset quick|full|tiny] [--seeds 0,1,2] [--out DIR]
+    empathic reproduce [--preset quick|full|tiny] [--seeds 0,1,2] [--world W] [--out DIR]
 
 Bad input (an unknown world or preset, beta outside [0, 1], a missing checkpoint) is one line and exit 2.
 """
@@ -34,6 +34,18 @@ def beta(text: str) -> float:
     return value
 
 
+def rule(text: str) -> tuple[str, object]:
+    from .settings import RULES
+
+    name, eq, value = text.partition("=")
+    if not eq or name not in RULES:
+        raise UsageError(f"--rule takes NAME=VALUE with NAME one of {', '.join(RULES)} (got '{text}')")
+    allowed = {str(v).lower(): v for v in RULES[name]}
+    if value.lower() not in allowed:
+        raise UsageError(f"--rule {name} takes {' or '.join(allowed)} (got '{value}')")
+    return name, allowed[value.lower()]
+
+
 def seeds(text: str) -> tuple[int, ...]:
     out = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
@@ -59,6 +71,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=None, help="environment steps of training (default: the preset's)")
     t.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: the preset's)")
     t.add_argument("--preset", default="quick", help="quick, full or tiny")
+    t.add_argument("--rule", type=rule, action="append", metavar="NAME=VALUE",
+                   help="a rule where the package departs from the authors' code, e.g. kill_wrap=false, "
+                        "dead_other=zero (repeatable; see 'empathic.settings.RULES')")
     t.add_argument("--out", type=Path, default=Path("runs/empathic"), help="runs are kept under OUT/runs/")
     e = sub.add_parser("evaluate", help="evaluate a trained agent",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -69,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     r.add_argument("--preset", default="quick", help="quick, full or tiny")
     r.add_argument("--seeds", default=None, help="e.g. 0,1,2 or 0-4 (default: the preset's)")
+    r.add_argument("--world", default=None, help="one world only (default: both; a later run of both reads its "
+                                                 "runs back)")
     r.add_argument("--out", type=Path, default=None, help="default runs/empathic-<preset>")
     return p
 
@@ -96,53 +113,65 @@ def _say_progress(label: str):
 
 
 def train_one(out: Path, world: str, b: float, seed: int, s, quiet: bool = False) -> dict:
-    from .runs import finished, run_name, save
-    from .training import evaluate, train
+    from .study import run_all
+    from .training import Run
 
-    stored = finished(out, world, b, seed, s)
-    if stored is not None:
-        return stored
-    agent, run = train(world, b, seed, s, progress=None if quiet else _say_progress(run_name(world, b, seed)))
-    run["episode"] = evaluate(agent, world, s, seed, episodes=1, record=60)["frames"]
-    run["episode"] = [f.tolist() for f in run["episode"]]
-    save(out, agent, run, s)
-    return run
+    run = Run(world, b, seed, s)
+    return next(iter(run_all(out, [run], say=(lambda *a: None) if quiet else print).values()))
 
 
 def reproduce(args) -> int:
     import numpy as np
 
-    from .claims import judge_all
     from .report import episode_gif, write
+    from .study import conclude, plan, run_all
 
     s = _settings(args.preset)
     if args.seeds is not None:
         s = replace(s, seeds=seeds(args.seeds))
     out = args.out or Path("runs") / f"empathic-{args.preset}"
     out.mkdir(parents=True, exist_ok=True)
-    started, runs = time.perf_counter(), []
-    todo = [(w, b, seed) for w in ("coexistence", "sharing") for b in s.betas for seed in s.seeds]
-    for i, (world, b, seed) in enumerate(todo):
-        print(f"[{i + 1}/{len(todo)}] {world} beta {b:g} seed {seed}", flush=True)
-        runs.append(train_one(out, world, b, seed, s))
-    verdicts = judge_all(runs)
+    started = time.perf_counter()
+    parts = plan(s, (_world(args.world),) if args.world else ("coexistence", "sharing"))
+    results = run_all(out, [r for runs in parts.values() for r in runs])
+    concluded = conclude(parts, results)
+    main_runs = [results[n] for n in dict.fromkeys(_names(parts["claims"]))]
+    sweep_runs = [results[n] for n in dict.fromkeys(_names(parts["sweep"]))]
     episodes = {f"{r['world']}-{r['beta']:g}": episode_gif([np.array(f, np.uint8) for f in r["episode"]])
-                for r in runs if r["seed"] == s.seeds[0]}
-    results = {"preset": args.preset, "settings": s.to_dict(), "claims": verdicts, "episodes": episodes,
-               "runs": [{k: v for k, v in r.items() if k not in ("episode", "settings")} for r in runs],
-               "timings": {"seconds": time.perf_counter() - started,
-                           "steps_per_second": float(np.mean([r["steps_per_second"] for r in runs]))}}
-    (out / "results.json").write_text(json.dumps({k: v for k, v in results.items() if k != "episodes"}, indent=1))
-    write(results, out / "report.html")
-    for v in verdicts:
+                for r in main_runs if r["seed"] == s.seeds[0]}
+    trained = [r for r in results.values() if "train_seconds" in r]
+    timings = {"seconds": time.perf_counter() - started,
+               "train_seconds": {w: max((r["train_seconds"] for r in trained if r["world"] == w), default=0.0)
+                                 for w in ("coexistence", "sharing")},
+               "runs": len(results)}
+    report = {"preset": args.preset, "settings": s.to_dict(), **concluded, "episodes": episodes,
+              "runs": [_public(r) for r in main_runs], "sweep_runs": [_public(r) for r in sweep_runs],
+              "timings": timings}
+    (out / "results.json").write_text(json.dumps({k: v for k, v in report.items() if k != "episodes"}, indent=1))
+    write(report, out / "report.html")
+    for v in concluded["claims"]:
         if v["verdict"] == "not run":
             print(f"[not run] {v['id']}")
             continue
+        also = v.get("also")
+        extra = (f"; {also['test'].split(':')[0]} {also['estimate']:.3g} [{also['ci'][0]:.3g}, {also['ci'][1]:.3g}]"
+                 f" (>= {also['margin']:g}: {also['verdict']})") if also else ""
         print(f"[{v['verdict']}] {v['id']}: {v['statistic']} {v['estimate']:.3g} [{v['ci'][0]:.3g}, {v['ci'][1]:.3g}]"
-              f" (margin >= {v['margin']:g}); premise {v['premise_value']:.3g} "
+              f" (margin >= {v['margin']:g}){extra}; premise {v['premise_seeds']} seeds "
               f"({'met' if v['premise_met'] else 'NOT MET'})")
-    print(f"results: {out / 'results.json'}\nreport:  {out / 'report.html'}")
+    print(f"{len(results)} runs, {timings['seconds']:.0f} s\nresults: {out / 'results.json'}\n"
+          f"report:  {out / 'report.html'}")
     return 0
+
+
+def _names(runs) -> list[str]:
+    from .runs import run_name
+
+    return [run_name(r) for r in runs]
+
+
+def _public(run: dict) -> dict:
+    return {k: v for k, v in run.items() if k not in ("episode", "settings")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.steps is not None and args.steps < 1 or args.lr is not None and not args.lr > 0:
                 raise UsageError(f"--steps must be >= 1 and --lr > 0 (got {args.steps} and {args.lr})")
             s = replace(s, **{k: v for k, v in (("steps", args.steps), ("lr", args.lr)) if v is not None})
+            s = replace(s, **dict(args.rule or []))
             run = train_one(args.out, world, b, args.seed, s)
             print(json.dumps(run["eval"], indent=1))
             return 0
@@ -167,9 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             from .runs import load
             from .training import evaluate
 
-            agent, run, s = load(args.run)
-            result = evaluate(agent, run["world"], s, run["seed"], episodes=args.episodes,
-                              record=200 if args.gif else 0)
+            pop, run, _ = load(args.run)
+            result = evaluate(pop, [run], episodes=args.episodes, record=200 if args.gif else 0)[0]
             frames = result.pop("frames", None)
             if args.gif:
                 from .report import gif_bytes

@@ -21,8 +21,12 @@ from .worlds import GridWorld
 
 RENDER_FPS = GridWorld.metadata["render_fps"]
 
-CURVES = {"coexistence": [("killed_other", "episodes with a kill"), ("length", "steps survived")],
-          "sharing": [("equality", "equality"), ("own_reward", "agent's coin reward")]}
+CURVES = {"coexistence": [("killed_other", "episodes with a kill"), ("length", "steps survived"),
+                           ("q_loss", "selfish network's loss"), ("mean_max_q", "acting network's max Q")],
+          "sharing": [("equality", "equality"), ("own_reward", "agent's coin reward"),
+                      ("q_loss", "selfish network's loss"), ("mean_max_q", "acting network's max Q")]}
+TRADE_OFF = {"coexistence": ("length", "steps survived (own)", "killed_other", "episodes with a kill (other's harm)"),
+             "sharing": ("own_reward", "own coin reward", "other_reward", "other's coin reward")}
 
 
 def esc(value) -> str:
@@ -38,7 +42,7 @@ def _png(fig) -> str:
 
 def curves(world: str, runs: list[dict]) -> str:
     """Each metric's learning curve per beta: the mean over seeds, shaded between the seeds' min and max."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.2))
     for ax, (key, label) in zip(axes, CURVES[world]):
         for beta in sorted({r["beta"] for r in runs}, reverse=True):
             mine = [r for r in runs if r["world"] == world and r["beta"] == beta]
@@ -57,6 +61,47 @@ def curves(world: str, runs: list[dict]) -> str:
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
     return f'<img alt="learning curves, {esc(world)}" src="data:image/png;base64,{_png(fig)}">'
+
+
+def trade_off(world: str, sweep: list[dict]) -> str:
+    """The beta sweep: the agent's own outcome against the other's, one point per beta (mean over seeds)."""
+    own, own_label, other, other_label = TRADE_OFF[world]
+    mine = [r for r in sweep if r["world"] == world]
+    fig, ax = plt.subplots(figsize=(4.5, 3.4))
+    ax.plot([r[own] for r in mine], [r[other] for r in mine], "o-")
+    for r in mine:
+        ax.annotate(f"beta {r['beta']:g}", (r[own], r[other]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel(own_label)
+    ax.set_ylabel(other_label)
+    return f'<img alt="beta sweep, {esc(world)}" src="data:image/png;base64,{_png(fig)}">'
+
+
+def sweep_table(world: str, sweep: list[dict]) -> str:
+    mine = [r for r in sweep if r["world"] == world]
+    if not mine:
+        return ""
+    keys = [k for k in mine[0] if k not in ("world", "beta", "seeds", "episodes")]
+    head = "".join(f"<th>{esc(k)}</th>" for k in ["beta", "seeds", *keys])
+    body = "".join("<tr>" + "".join(f"<td>{esc(f'{r[k]:.3g}' if isinstance(r[k], float) else r[k])}</td>"
+                                    for k in ["beta", "seeds", *keys]) + "</tr>" for r in mine)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def ablation_table(world: str, ablation: list[dict]) -> str:
+    mine = [r for r in ablation if r["world"] == world]
+    claims = list(dict.fromkeys(r["claim"] for r in mine))
+    variants = list(dict.fromkeys(r["variant"] for r in mine))
+    cell = {(r["variant"], r["claim"]): r for r in mine}
+
+    def show(r):
+        if r["estimate"] is None:
+            return esc(r["verdict"])
+        return esc(f"{r['estimate']:.3g} [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}] {r['verdict']} "
+                   f"(premise {r['premise_seeds']})")
+    head = "<tr><th>rules</th>" + "".join(f"<th>{esc(c)}</th>" for c in claims) + "</tr>"
+    body = "".join(f"<tr><td>{esc(v)}</td>" + "".join(f"<td>{show(cell[v, c])}</td>" for c in claims) + "</tr>"
+                   for v in variants)
+    return f"<table>{head}{body}</table>"
 
 
 def gif_bytes(frames: list[np.ndarray], scale: int = 24) -> bytes:
@@ -84,10 +129,19 @@ def claims_table(verdicts: list[dict]) -> str:
                 esc(f"selfish {v['selfish'][0]:.3g}, empathic {v['empathic'][0]:.3g}"),
                 esc(f"{v['statistic']}: {v['estimate']:.3g} [{v['ci'][0]:.3g}, {v['ci'][1]:.3g}] (margin >= "
                     f"{v['margin']:g}; {v['seeds']} seeds)"),
-                esc(f"{v['premise']}: {v['premise_value']:.3g} ({'met' if v['premise_met'] else 'NOT MET'})"),
+                esc(f"{v['premise']}: {v['premise_seeds']} seeds (mean {v['premise_value']:.3g}; "
+                    f"{'met' if v['premise_met'] else 'NOT MET'})") + _also(v),
                 f"<b>{esc(v['verdict'])}</b>")) + "</tr>")
     return ("<table><tr><th>claim</th><th>published</th><th>ours (mean over seeds)</th><th>statistic [95 % CI]"
             "</th><th>premise</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
+
+
+def _also(v: dict) -> str:
+    a = v.get("also")
+    if not a:
+        return ""
+    return esc(f"; {a['test']}: {a['estimate']:.3g} [{a['ci'][0]:.3g}, {a['ci'][1]:.3g}] (>= {a['margin']:g}: "
+               f"{a['verdict']})")
 
 
 def render(results: dict) -> str:
@@ -96,11 +150,19 @@ def render(results: dict) -> str:
              if results["preset"] == "tiny" else "")
     parts = [f"<h1>Empathic DQN: the paper's two gridworlds ({esc(results['preset'])} preset)</h1>", smoke,
              f"<p>Bussmann, Heinerman &amp; Lehman (2019), 'Towards Empathic Deep Q-Learning'. Seeds "
-             f"{esc(', '.join(map(str, s['seeds'])))}; {esc(s['steps'])} training steps per run in {esc(s['envs'])} "
-             f"worlds at once; claims judged on {esc(s['eval_episodes'])} episodes of each trained policy.</p>",
+             f"{esc(', '.join(map(str, s['seeds'])))}; {esc(s['steps'])} training steps per run, one minibatch of "
+             f"{esc(s['batch_size'])} per step (the reference's schedule"
+             f"{'' if results['preset'] == 'full' else ', shortened'}); claims judged on "
+             f"{esc(s['eval_episodes'])} episodes of each trained policy.</p>",
              "<h2>Claims</h2>", claims_table(results["claims"])]
     for world in ("coexistence", "sharing"):
-        parts += [f"<h2>{esc(world.title())}</h2>", curves(world, runs)]
+        parts += [f"<h2>{esc(world.title())}</h2>", "<h3>Learning curves (claims' seeds)</h3>", curves(world, runs),
+                  f"<h3>Selfishness sweep (seeds {esc(', '.join(map(str, s['side_seeds'])))})</h3>",
+                  trade_off(world, results.get("sweep", [])), sweep_table(world, results.get("sweep", [])),
+                  "<h3>Ablation: each rule where the package departs from the authors' code</h3>",
+                  "<p>Each claim's statistic [95 % CI] and verdict on the side seeds, with the package's defaults and "
+                  "with one rule changed (\"reference\": every rule as in the authors' code).</p>",
+                  ablation_table(world, results.get("ablation", []))]
         for beta in sorted({r["beta"] for r in runs}, reverse=True):
             frames = results.get("episodes", {}).get(f"{world}-{beta:g}")
             if frames:
@@ -108,8 +170,8 @@ def render(results: dict) -> str:
                              f"beta {beta:g}, seed {esc(s['seeds'][0])}: agent blue, other red, coins gold"
                              f"</figcaption></figure>")
     timing = results.get("timings", {})
-    parts.append(f"<p>{esc(round(timing.get('seconds', 0)))} s; {esc(round(timing.get('steps_per_second', 0)))} "
-                 f"training steps per second (mean over runs).</p>")
+    parts.append(f"<p>{esc(timing.get('runs', 0))} runs; {esc(round(timing.get('seconds', 0)))} s this "
+                 f"reproduction (runs read back from disk take no time).</p>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.warn{background:#fee;padding:6px}"
              "figure{display:inline-block}")

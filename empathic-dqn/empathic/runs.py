@@ -1,4 +1,4 @@
-"""Finished training runs on disk: ``OUT/runs/<world>-beta<b>-seed<s>/`` with ``run.json`` and ``agent.safetensors``.
+"""Finished training runs on disk: ``OUT/runs/<name>/`` with ``run.json`` and ``agent.safetensors``.
 
 A run folder is written whole into a private sibling and renamed into place, so an interrupted reproduction
 leaves only finished runs, and the next one resumes by reading them (a run is reused only under the same
@@ -10,53 +10,60 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from .agent import Agent
-from .settings import Settings
+from .agent import Population
+from .settings import DEFAULT_RULES, REFERENCE_RULES, Settings
+from .training import Run
 
 
 class CheckpointError(Exception):
     """A checkpoint that is missing or unreadable (the CLI makes it a one-line error)."""
 
 
-def run_settings(s: Settings) -> dict:
-    """What a single run depends on: the settings without the list of seeds and betas a reproduction runs."""
-    return {k: v for k, v in s.to_dict().items() if k not in ("seeds", "betas")}
+def variant(s: Settings) -> str:
+    """The run's rules in a name: "" for the defaults, else each rule that differs ("reference" when all the
+    reference's that differ from the defaults are set)."""
+    changed = {k: v for k, v in s.rules().items() if v != DEFAULT_RULES[k]}
+    if changed and changed == {k: v for k, v in REFERENCE_RULES.items() if v != DEFAULT_RULES[k]}:
+        return "reference"
+    return "+".join(f"{k}={v}" for k, v in sorted(changed.items()))
 
 
-def run_name(world: str, beta: float, seed: int) -> str:
-    return f"{world}-beta{beta:g}-seed{seed}"
+def run_name(run: Run) -> str:
+    rules = variant(run.settings)
+    return f"{run.world}{'-' + rules if rules else ''}-beta{run.beta:g}-seed{run.seed}"
 
 
-def finished(out: Path, world: str, beta: float, seed: int, s: Settings) -> dict | None:
+def finished(out: Path, run: Run) -> dict | None:
     """The stored result of this run under these settings, or None."""
-    record = Path(out) / "runs" / run_name(world, beta, seed) / "run.json"
+    record = Path(out) / "runs" / run_name(run) / "run.json"
     if not record.is_file():
         return None
     try:
-        run = json.loads(record.read_text())
+        stored = json.loads(record.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return run if run.get("settings") == run_settings(s) else None
+    return stored if stored.get("settings") == json.loads(json.dumps(run.settings.run_key())) else None
 
 
-def save(out: Path, agent: Agent, run: dict, s: Settings) -> Path:
-    final = Path(out) / "runs" / run_name(run["world"], run["beta"], run["seed"])
+def save(out: Path, pop: Population, i: int, run: Run, result: dict) -> Path:
+    final = Path(out) / "runs" / run_name(run)
     partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    save_file(agent.state_dict(), str(partial / "agent.safetensors"))
-    (partial / "run.json").write_text(json.dumps({**run, "settings": run_settings(s)}, indent=1))
+    save_file(pop.member_state(i), str(partial / "agent.safetensors"))
+    (partial / "run.json").write_text(json.dumps({**result, "settings": run.settings.run_key()}, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     partial.rename(final)
     return final
 
 
-def load(folder: Path) -> tuple[Agent, dict, Settings]:
-    """An agent and its run from a run folder (or its agent.safetensors)."""
+def load(folder: Path) -> tuple[Population, Run, dict]:
+    """A run's agent (a population of one), the run and its record, from a run folder (or its agent.safetensors)."""
     folder = Path(folder)
     folder = folder.parent if folder.name == "agent.safetensors" else folder
     weights, record = folder / "agent.safetensors", folder / "run.json"
@@ -64,11 +71,14 @@ def load(folder: Path) -> tuple[Agent, dict, Settings]:
         raise CheckpointError(f"{folder} is not a run folder (it needs agent.safetensors and run.json, as "
                               f"'empathic train' writes them)")
     try:
-        run = json.loads(record.read_text())
-        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["settings"].items()})
-        agent = Agent(beta=run["beta"], gamma=s.gamma, lr=s.lr, window=s.window, seed=run["seed"])
-        agent.load_state_dict(load_file(str(weights)))
+        stored = json.loads(record.read_text())
+        known = {f.name for f in fields(Settings)}
+        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored["settings"].items()
+                        if k in known})
+        run = Run(stored["world"], stored["beta"], stored["seed"], s)
+        pop = Population([run.beta], [run.seed], [s], s.gamma, s.lr, s.window)
+        pop.load_member(0, load_file(str(weights)))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{folder}: unreadable checkpoint ({type(err).__name__}: {err}); "
                               "train it again") from None
-    return agent, run, s
+    return pop, run, stored

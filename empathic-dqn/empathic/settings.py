@@ -1,7 +1,14 @@
-"""Settings of a training run, per preset: every number with its source.
+"""Settings of a training run, per preset: every number with its source, and the rules where the package may
+depart from the authors' code.
 
-``paper``-sourced numbers are the authors' main script (``EmpathicDQN.py``); the quick preset scales the
-training length down to fit this 2-core CPU (15 minutes for every run of ``empathic reproduce``).
+Numbers marked "reference" are the authors' main script (``EmpathicDQN.py``). Its schedule: 20,000 random steps,
+then one minibatch of 32 per environment step in one world, the target copied every 10,000 steps, epsilon from 1
+to 0.01 over 1,000,000 steps, 100,000 episodes. ``full`` is that schedule (its length in steps, not episodes);
+``quick`` is the same schedule shorter: the same one update of 32 per step, with the exploration, the target
+period and the random start scaled by 1/16 to a 100,000-step run, so that epsilon still reaches its end.
+
+The rules (``RULES``) are switches between the authors' code (``REFERENCE_RULES``) and a fix of it; the defaults
+follow the reference except where it has a bug, and ``empathic reproduce`` runs an ablation of each switch.
 """
 
 from __future__ import annotations
@@ -19,31 +26,70 @@ class Settings:
     epsilon_end: float = 0.01  # reference
     gamma: float = 0.99  # reference
     lr: float = 1e-3  # reference: Adam's default rate
-    batch_size: int = 32  # reference: per environment (an update samples batch_size * envs transitions)
-    envs: int = 8  # copies of the world stepped together (1: the reference's loop; 8: 5x its steps per second here)
+    batch_size: int = 32  # reference: one minibatch per environment step
     replay_size: int = 500_000  # reference
     eval_epsilon: float = 0.01  # the behaviour the claims describe: the trained policy at its final epsilon
     size: int = 7  # reference main script: a 7 x 7 grid for both worlds
     window: int = 5  # reference
     max_steps: int = 500  # reference main script
     curve_every: int = 5_000  # learning-curve points (mean over the episodes ended since the last point)
-    seeds: tuple[int, ...] = (0, 1, 2)  # at least 3 per setting (RL results vary by seed)
+    seeds: tuple[int, ...] = tuple(range(10))  # the claims' seeds (RL results vary by seed)
     betas: tuple[float, ...] = (1.0, 0.5)  # selfish DQN and the paper's empathic agent (SELFISHNESS = 0.5)
+    sweep_betas: tuple[float, ...] = (0.0, 0.25, 0.75)  # the trade-off between the two, beside betas 1 and 0.5
+    side_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # seeds of the beta sweep and of the ablation (their first ones
+    # are the claims' first ones: the ablation's "defaults" row reuses those runs)
+    # rules (see RULES below): the defaults
+    kill_wrap: bool = True  # kills across the torus's edges, as moves wrap (reference: False, a bug: an agent on
+    # the last row or column can neither kill nor be killed across the edge it walks over)
+    terminal_observation: str = "terminal"  # a terminal step's next state is the last board ("reset": the
+    # reference's, the next episode's first board, a bug of its gym loop)
+    time_limit: str = "truncation"  # the 500-step limit cuts the episode and the targets bootstrap through it
+    # ("terminal": the reference's, the limit is a terminal state without time in the observation)
+    coin_view: str = "uint8"  # the reference's: its network reads the board through a uint8 placeholder, so a
+    # coin's -1 is 255, input 2.55 ("signed": -0.01, what this package fed undocumented before this switch)
+    dead_other: str = "network"  # the reference's: once the other is killed its (all-zero) view is still valued
+    # by the target network ("zero": its term is 0, a method change that makes killing cost nothing)
+    other_at_end: str = "masked"  # the other's term is 0 at a terminal step, as the own term is ("unmasked":
+    # the reference's, a value of the other's view at every episode end)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def rules(self) -> dict:
+        return {k: getattr(self, k) for k in RULES}
 
-# full: the reference's exploration schedule and target period, 1.5 M steps per run (past the 1 M steps epsilon
-# takes to decay; the reference's 100,000 episodes would be 10^7+ steps, days on this CPU)
+    def run_key(self) -> dict:
+        """What one run depends on: everything but the lists of seeds and betas a reproduction runs."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("seeds", "betas", "sweep_betas", "side_seeds")}
+
+
+RULES = {"kill_wrap": (True, False), "terminal_observation": ("terminal", "reset"),
+         "time_limit": ("truncation", "terminal"), "coin_view": ("uint8", "signed"),
+         "dead_other": ("network", "zero"), "other_at_end": ("masked", "unmasked")}  # each rule's allowed values
+DEFAULT_RULES = {k: allowed[0] for k, allowed in RULES.items()}  # the first allowed value is the default
+REFERENCE_RULES = {"kill_wrap": False, "terminal_observation": "reset", "time_limit": "terminal",
+                   "coin_view": "uint8", "dead_other": "network", "other_at_end": "unmasked"}
+WORLD_RULES = {"coexistence": ("kill_wrap", "terminal_observation", "time_limit", "dead_other", "other_at_end"),
+               "sharing": ("terminal_observation", "time_limit", "coin_view", "other_at_end")}  # where each acts
+
+
+def check_rules(s: Settings) -> None:
+    for k, allowed in RULES.items():
+        if getattr(s, k) not in allowed:
+            raise ValueError(f"{k} must be one of {', '.join(map(str, allowed))}, got {getattr(s, k)!r}")
+
+
+# full: the reference's schedule, 1.5 M steps per run (past the 1 M steps epsilon takes to decay; the
+# reference's 100,000 episodes are longer: see the README for what they are in steps in each world)
 FULL = Settings(steps=1_500_000, epsilon_decay_steps=1_000_000, replay_start=20_000, target_every=10_000,
                 eval_episodes=200, curve_every=25_000)
-# quick: 12 runs (2 worlds x 2 betas x 3 seeds) in 15 minutes on this CPU: 100,000 steps each in 8 worlds at
-# once, the exploration schedule and target period scaled by the same 1/16
-QUICK = replace(FULL, steps=100_000, epsilon_decay_steps=60_000, replay_start=5_000, target_every=1_000,
-                eval_episodes=50, curve_every=5_000, replay_size=100_000)
+# quick: the same schedule shorter, 50,000 steps per run, the random start, the exploration and the target period
+# scaled by 1/32 (the reproduction's 145 runs of 100,000 steps would take over 2 h of this 2-core CPU)
+QUICK = replace(FULL, steps=50_000, epsilon_decay_steps=31_250, replay_start=625, target_every=312,
+                eval_episodes=50, curve_every=2_500, replay_size=50_000)
 # tiny: the test suite's end-to-end run, seconds
 TINY = replace(QUICK, steps=600, epsilon_decay_steps=400, replay_start=100, target_every=100, eval_episodes=3,
-               curve_every=200, replay_size=1_000, max_steps=50, seeds=(0, 1))
+               curve_every=200, replay_size=1_000, max_steps=50, seeds=(0, 1), sweep_betas=(0.0,),
+               side_seeds=(0, 1))
 
 PRESETS = {"quick": QUICK, "full": FULL, "tiny": TINY}

@@ -22,13 +22,16 @@ sizes its main script uses (7 x 7 for both, window 5, 500 steps):
   fixed path (up every seventh step, else right) and collects what it steps on; who moves first on the first
   step is a coin toss. The episode ends when the coins are gone or after ``max_steps``.
 
-Departures from the reference code, each a bug there:
+Departures from the reference code, each a bug there (the first two are switches, ``settings.RULES``):
 
-- Kill cells wrap around the edges as movement does (the reference compares unwrapped coordinates, so an agent
-  on the last row or column could neither kill nor be killed across the edge it can walk over).
+- Kill cells wrap around the edges as movement does (``kill_wrap=False``: the reference compares unwrapped
+  coordinates, so an agent on the last row or column can neither kill nor be killed across the edge it can walk
+  over).
 - A terminal step returns the terminal observation (the reference returns the next episode's first one, which
-  the empathic target then values as the other's future).
+  the empathic target then values as the other's future; the training loop can store that one instead:
+  ``terminal_observation="reset"``).
 - Equality of an episode in which neither agent earned anything is 1 (the reference divides by zero).
+- An episode lasts at most ``max_steps`` steps (the reference's Coexistence ends after 501).
 """
 
 from __future__ import annotations
@@ -127,9 +130,9 @@ class Coexistence(GridWorld):
     """Survive beside a randomly moving agent that can kill you, and that you can kill."""
 
     def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, step_reward: float = 1.0,
-                 kill_reward: float = 0.0, render_mode: str | None = None):
+                 kill_reward: float = 0.0, render_mode: str | None = None, kill_wrap: bool = True):
         super().__init__(size, window, max_steps, render_mode)
-        self.step_reward, self.kill_reward = step_reward, kill_reward
+        self.step_reward, self.kill_reward, self.kill_wrap = step_reward, kill_reward, kill_wrap
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -143,8 +146,10 @@ class Coexistence(GridWorld):
         return int(self.np_random.integers(ACTIONS))
 
     def threatens(self, killer, victim) -> bool:
-        """Whether ``killer`` kills ``victim``: the victim is in the cell below or right of the killer."""
-        return any(np.array_equal(self.wrap(killer + d), victim) for d in ((1, 0), (0, 1)))
+        """Whether ``killer`` kills ``victim``: the victim is in the cell below or right of the killer (across the
+        torus's edges only with ``kill_wrap``; the reference compares unwrapped cells)."""
+        cells = (killer + d for d in ((1, 0), (0, 1)))
+        return any(np.array_equal(self.wrap(c) if self.kill_wrap else c, victim) for c in cells)
 
     def step(self, action: int):
         self.steps += 1
@@ -206,6 +211,7 @@ class Sharing(GridWorld):
         truncated = not done and self.steps >= self.max_steps
         return self.observe(), gained + self.step_reward, done, truncated, {
             "coin_value": gained, "other_coin_value": other_gained, "own_reward": self.own_reward,
+            "other_coins": self.other_coins,
             "other_reward": self.other_reward, "other_alive": True,
             "equality": equality(self.own_reward, self.other_reward)}
 

@@ -32,10 +32,10 @@ data: install
 # reproduction; each ends with its claims' verdicts and its report's path.
 run: data
 	$(BIN)/notbugs reproduce all --preset quick --out $(OUT)
-	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic
+	$(BIN)/empathic reproduce --preset quick --claims-only --out $(OUT)-empathic
 	$(BIN)/canary-exposure reproduce --preset quick --out $(OUT)-canary
 
-# Empathic DQN's quick reproduction alone (its claims over three seeds and its report)
+# Empathic DQN's whole quick reproduction alone: its claims over ten seeds, the beta sweep and the ablation
 empathic: install
 	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic
 

@@ -112,16 +112,21 @@ class Population:
         actions = np.array([rng.integers(ACTIONS) if rng.random() < epsilon else g for rng, g in zip(rngs, greedy)])
         return actions, values.max(1).values.numpy()
 
-    def update(self, batch: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
-        """One minibatch per member (tensors (n, batch, ...)); returns each member's selfish and empathic loss."""
-        state, nxt = batch["state"][:, :, 0], batch["next_state"]
+    def targets(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each member's selfish (Double DQN) and empathic targets for its minibatch, by its own rules."""
+        nxt = batch["next_state"]
         with torch.no_grad():
             y_self = double_dqn_targets(self.values(self.q, nxt[:, :, 0]), self.values(self.target, nxt[:, :, 0]),
                                         batch["reward"], batch["done"], self.gamma)
             keep = (1 - self.zero_dead[:, None] * (1 - batch["other_alive"])) * (
                 1 - self.mask_end[:, None] * batch["done"])
             y_other = other_values(self.values(self.target, nxt[:, :, 1]), self.gamma, keep)
-            y_emp = empathic_targets(y_self, y_other, self.beta)
+            return y_self, empathic_targets(y_self, y_other, self.beta)
+
+    def update(self, batch: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+        """One minibatch per member (tensors (n, batch, ...)); returns each member's selfish and empathic loss."""
+        state = batch["state"][:, :, 0]
+        y_self, y_emp = self.targets(batch)
         action = batch["action"][..., None]
         q_loss = ((self.values(self.q, state).gather(-1, action).squeeze(-1) - y_self) ** 2).mean(1)
         e_loss = ((self.values(self.empathic, state).gather(-1, action).squeeze(-1) - y_emp) ** 2).mean(1)

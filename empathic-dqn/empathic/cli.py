@@ -2,7 +2,7 @@
 
     empathic train coexistence|sharing --beta B --seed S [--preset quick|full|tiny] [--out DIR]
     empathic evaluate RUN_FOLDER [--episodes N]
-    empathic reproduce [--preset quick|full|tiny] [--seeds 0,1,2] [--world W] [--out DIR]
+    empathic reproduce [--preset quick|full|tiny] [--seeds 0-9] [--world W] [--claims-only] [--out DIR]
 
 Bad input (an unknown world or preset, beta outside [0, 1], a missing checkpoint) is one line and exit 2.
 """
@@ -84,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     r.add_argument("--preset", default="quick", help="quick, full or tiny")
     r.add_argument("--seeds", default=None, help="e.g. 0,1,2 or 0-4 (default: the preset's)")
+    r.add_argument("--claims-only", action="store_true", help="the claims' runs only, without the beta sweep and "
+                                                               "the ablation (a third of the runs)")
     r.add_argument("--world", default=None, help="one world only (default: both; a later run of both reads its "
                                                  "runs back)")
     r.add_argument("--out", type=Path, default=None, help="default runs/empathic-<preset>")
@@ -132,11 +134,11 @@ def reproduce(args) -> int:
     out = args.out or Path("runs") / f"empathic-{args.preset}"
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    parts = plan(s, (_world(args.world),) if args.world else ("coexistence", "sharing"))
+    parts = plan(s, (_world(args.world),) if args.world else ("coexistence", "sharing"), args.claims_only)
     results = run_all(out, [r for runs in parts.values() for r in runs])
     concluded = conclude(parts, results)
     main_runs = [results[n] for n in dict.fromkeys(_names(parts["claims"]))]
-    sweep_runs = [results[n] for n in dict.fromkeys(_names(parts["sweep"]))]
+    sweep_runs = [results[n] for n in dict.fromkeys(_names(parts.get("sweep", [])))]
     episodes = {f"{r['world']}-{r['beta']:g}": episode_gif([np.array(f, np.uint8) for f in r["episode"]])
                 for r in main_runs if r["seed"] == s.seeds[0]}
     trained = [r for r in results.values() if "train_seconds" in r]

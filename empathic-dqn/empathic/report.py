@@ -155,14 +155,17 @@ def render(results: dict) -> str:
              f"{'' if results['preset'] == 'full' else ', shortened'}); claims judged on "
              f"{esc(s['eval_episodes'])} episodes of each trained policy.</p>",
              "<h2>Claims</h2>", claims_table(results["claims"])]
-    for world in ("coexistence", "sharing"):
-        parts += [f"<h2>{esc(world.title())}</h2>", "<h3>Learning curves (claims' seeds)</h3>", curves(world, runs),
-                  f"<h3>Selfishness sweep (seeds {esc(', '.join(map(str, s['side_seeds'])))})</h3>",
-                  trade_off(world, results.get("sweep", [])), sweep_table(world, results.get("sweep", [])),
-                  "<h3>Ablation: each rule where the package departs from the authors' code</h3>",
-                  "<p>Each claim's statistic [95 % CI] and verdict on the side seeds, with the package's defaults and "
-                  "with one rule changed (\"reference\": every rule as in the authors' code).</p>",
-                  ablation_table(world, results.get("ablation", []))]
+    for world in [w for w in ("coexistence", "sharing") if any(r["world"] == w for r in runs)]:
+        parts += [f"<h2>{esc(world.title())}</h2>", "<h3>Learning curves (claims' seeds)</h3>", curves(world, runs)]
+        if not results.get("sweep"):
+            parts.append("<p>The beta sweep and the ablation were not run (<code>--claims-only</code>).</p>")
+        else:
+            parts += [f"<h3>Selfishness sweep (seeds {esc(', '.join(map(str, s['side_seeds'])))})</h3>",
+                      trade_off(world, results["sweep"]), sweep_table(world, results["sweep"]),
+                      "<h3>Ablation: each rule where the package departs from the authors' code</h3>",
+                      "<p>Each claim's statistic [95 % CI] and verdict on the side seeds, with the package's defaults "
+                      "and with one rule changed (\"reference\": every rule as in the authors' code).</p>",
+                      ablation_table(world, results["ablation"])]
         for beta in sorted({r["beta"] for r in runs}, reverse=True):
             frames = results.get("episodes", {}).get(f"{world}-{beta:g}")
             if frames:

@@ -50,11 +50,13 @@ def _run(world: str, beta: float, seed: int, s: Settings, rules: dict) -> Run:
     return Run(world, beta, seed, replace(s, **{k: v for k, v in rules.items() if k in WORLD_RULES[world]}))
 
 
-def plan(s: Settings, worlds: tuple[str, ...] = WORLDS) -> dict[str, list[Run]]:
+def plan(s: Settings, worlds: tuple[str, ...] = WORLDS, claims_only: bool = False) -> dict[str, list[Run]]:
     """Every run of a reproduction by part: "claims", "sweep", "ablation <world> <variant>"."""
-    parts = {"claims": [_run(w, b, seed, s, {}) for w in worlds for b in s.betas for seed in s.seeds],
-             "sweep": [_run(w, b, seed, s, {}) for w in worlds for b in sorted({*s.sweep_betas, *s.betas})
-                       for seed in s.side_seeds]}
+    parts = {"claims": [_run(w, b, seed, s, {}) for w in worlds for b in s.betas for seed in s.seeds]}
+    if claims_only:
+        return parts
+    parts["sweep"] = [_run(w, b, seed, s, {}) for w in worlds for b in sorted({*s.sweep_betas, *s.betas})
+                      for seed in s.side_seeds]
     for w in worlds:
         for name, rules in variants(w).items():
             parts[f"ablation {w} {name}"] = [_run(w, b, seed, s, rules) for b in (SELFISH_BETA, EMPATHIC_BETA)
@@ -99,6 +101,8 @@ def conclude(parts: dict[str, list[Run]], results: dict[str, dict]) -> dict:
     """The claims, the sweep's table and the ablation's table from the runs' results."""
     rows = lambda runs: [results[run_name(r)] for r in runs]  # noqa: E731
     claims = judge_all(rows(parts["claims"]))
+    if "sweep" not in parts:
+        return {"claims": claims, "sweep": [], "ablation": []}
     sweep = []
     for w in sorted({r.world for r in parts["claims"]}, key=WORLDS.index):
         for beta in sorted({r.beta for r in parts["sweep"]}):

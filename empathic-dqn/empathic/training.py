@@ -110,7 +110,8 @@ def train(runs: list[Run], progress: Callable[[int, int], None] | None = None) -
         nxt = np.stack([o[0] for o in outcomes])
         terminal = np.array([o[2] for o in outcomes])
         truncated = np.array([o[3] for o in outcomes])
-        stored_next = nxt.copy()
+        stored_next = nxt.copy()  # what the transition keeps as s' (nxt becomes the next episode's first board)
+        done = terminal | (truncated & limit_terminal)
         for i, (env, (_, reward, _, _, info)) in enumerate(zip(envs, outcomes)):
             episodes[i].add(reward, info)
             if terminal[i] or truncated[i]:
@@ -118,9 +119,8 @@ def train(runs: list[Run], progress: Callable[[int, int], None] | None = None) -
                 ended[i].append(episode_stats(runs[i].world, info, e.length, e.ret, e.kills, e.low, e.coins))
                 nxt[i] = env.reset()[0]
                 episodes[i] = _Episode()
-                if stored_reset[i]:
+                if stored_reset[i] and done[i]:  # the reference's gym loop returns the reset board at its "done"
                     stored_next[i] = nxt[i]
-        done = terminal | (truncated & limit_terminal)
         replay.add(obs, actions, np.array([o[1] for o in outcomes], np.float32), stored_next,
                    done.astype(np.float32), np.array([o[4]["other_alive"] for o in outcomes], np.float32))
         obs = nxt

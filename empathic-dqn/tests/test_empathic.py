@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from empathic.agent import Agent, QNet, empathic_targets, other_values, self_targets
+from empathic.agent import Population, encode
 from empathic.claims import CLAIMS, FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, judge
 from empathic.cli import main
 from empathic.settings import TINY
-from empathic.training import train
+from empathic.training import Run, train
 from empathic.worlds import Coexistence, Sharing, coin_value, equality, swapped
 
 
@@ -78,64 +78,133 @@ def test_the_swap_shows_the_other_agent_centred():
     assert np.array_equal(swapped(obs)[0], obs[1]) and np.array_equal(swapped(obs)[1], obs[0])
 
 
-def test_the_empathic_target_is_the_hand_computed_mix():
-    torch.manual_seed(0)
-    q, target = QNet(), QNet()
-    batch = {"state": torch.rand(4, 2, 5, 5) * 10, "next_state": torch.rand(4, 2, 5, 5) * 10,
-             "action": torch.tensor([0, 1, 2, 3]), "reward": torch.tensor([1.0, 0.0, 1.0, 0.5]),
-             "done": torch.tensor([0.0, 1.0, 0.0, 0.0]), "other_alive": torch.tensor([1.0, 1.0, 0.0, 1.0])}
-    with torch.no_grad():
-        y_self, y_other = self_targets(q, target, batch, 0.9), other_values(target, batch, 0.9)
-        for i in range(4):
-            own = batch["next_state"][i:i + 1, 0]
-            best = int(q(own).argmax())
-            expected = float(batch["reward"][i]) + 0.9 * (1 - float(batch["done"][i])) * float(target(own)[0, best])
-            assert float(y_self[i]) == pytest.approx(expected, rel=1e-6)
-            theirs = 0.9 * float(batch["other_alive"][i]) * float(target(batch["next_state"][i:i + 1, 1]).max())
-            assert float(y_other[i]) == pytest.approx(theirs, rel=1e-6, abs=1e-7)
-            mixed = 0.3 * expected + 0.7 * theirs
-            assert float(empathic_targets(y_self, y_other, 0.3)[i]) == pytest.approx(mixed, rel=1e-6)
+def _batch(n: int, size: int = 6, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    views = lambda: torch.randint(-1, 30, (n, size, 2, 5, 5), generator=g).float()  # noqa: E731
+    return {"state": views(), "next_state": views(), "action": torch.randint(0, 5, (n, size), generator=g),
+            "reward": torch.rand(n, size, generator=g), "done": (torch.rand(n, size, generator=g) < 0.3).float(),
+            "other_alive": (torch.rand(n, size, generator=g) < 0.7).float()}
 
 
-def test_beta_one_is_plain_dqn_exactly():
-    agent = Agent(beta=1.0, gamma=0.99, lr=1e-3, window=5, seed=3)
-    assert agent.empathic is None and agent.policy is agent.q
-    torch.manual_seed(3)
-    reference = QNet()  # a plain DQN's network from the same seed, updated by hand
-    opt = torch.optim.Adam(reference.parameters(), lr=1e-3, foreach=True)
-    target = QNet()
-    target.load_state_dict(reference.state_dict())
-    batch = {"state": torch.rand(8, 2, 5, 5) * 10, "next_state": torch.rand(8, 2, 5, 5) * 10,
-             "action": torch.randint(0, 5, (8,)), "reward": torch.rand(8), "done": torch.zeros(8),
-             "other_alive": torch.ones(8)}
-    for _ in range(3):
-        agent.update(batch)
-        with torch.no_grad():
-            y = self_targets(reference, target, batch, 0.99)
-        loss = torch.mean((y - reference(batch["state"][:, 0]).gather(1, batch["action"][:, None]).squeeze(1)) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    for a, b in zip(agent.q.parameters(), reference.parameters()):
-        assert torch.equal(a, b)
+def _by_hand(w: list, b: list, x: torch.Tensor) -> torch.Tensor:
+    """One member's network, written out: x (batch, 25) -> (batch, 5)."""
+    h = torch.relu(x @ w[0] + b[0])
+    h = torch.relu(h @ w[1] + b[1])
+    return h @ w[2] + b[2]
+
+
+def test_the_empathic_target_is_the_hand_computed_mix_under_each_members_rules():
+    rules = [TINY, replace(TINY, dead_other="zero"), replace(TINY, other_at_end="unmasked", coin_view="signed")]
+    pop = Population([0.3, 0.5, 0.7], [1, 2, 3], rules, gamma=0.9, lr=1e-3, window=5)
+    with torch.no_grad():  # a target network that differs from q, so that Double DQN's two roles are told apart
+        for p in pop.target.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    batch = _batch(3)
+    y_self, y_emp = pop.targets(batch)
+    for m, (beta, s) in enumerate(zip([0.3, 0.5, 0.7], rules)):
+        @torch.no_grad()
+        def net(stack, views, m=m, s=s):
+            x = views.clone()
+            if s.coin_view == "uint8":
+                x[x < 0] += 256  # the reference's uint8 view of a coin
+            return _by_hand([w[m] for w in stack.weights], [b[m] for b in stack.biases], x.flatten(1) / 100)
+        for i in range(6):
+            own, theirs = batch["next_state"][m, i:i + 1, 0], batch["next_state"][m, i:i + 1, 1]
+            done, alive = float(batch["done"][m, i]), float(batch["other_alive"][m, i])
+            best = int(net(pop.q, own).argmax())
+            expected = float(batch["reward"][m, i]) + 0.9 * (1 - done) * float(net(pop.target, own)[0, best])
+            keep = (alive if s.dead_other == "zero" else 1.0) * ((1 - done) if s.other_at_end == "masked" else 1.0)
+            other = 0.9 * keep * float(net(pop.target, theirs).max())
+            assert float(y_self[m, i]) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+            assert float(y_emp[m, i]) == pytest.approx(beta * expected + (1 - beta) * other, rel=1e-5, abs=1e-6)
+
+
+def test_a_coin_is_255_to_the_reference_view_and_minus_one_to_the_signed_one():
+    board = torch.zeros(2, 1, 5, 5)
+    board[:, 0, 0, 0] = -1
+    board[:, 0, 2, 2] = 5
+    x = encode(board, torch.tensor([True, False]))
+    assert x[0, 0, 0] == pytest.approx(2.55) and x[1, 0, 0] == pytest.approx(-0.01)
+    assert x[0, 0, 12] == x[1, 0, 12] == pytest.approx(0.05)
+
+
+def test_each_member_moves_as_it_would_alone():
+    """Stacking runs is an implementation detail: a member's weights after updates are those it reaches alone (same
+    seed, same minibatches), and a selfish member's empathic network never moves."""
+    pair = Population([1.0, 0.5], [4, 5], [TINY, TINY], gamma=0.99, lr=1e-3, window=5)
+    alone = Population([0.5], [5], [TINY], gamma=0.99, lr=1e-3, window=5)
+    start = pair.member_state(0)
+    for k in range(5):
+        batch = _batch(2, seed=k)
+        pair.update(batch)
+        alone.update({key: v[1:] for key, v in batch.items()})
+    mine, theirs = pair.member_state(1), alone.member_state(0)
+    assert all(torch.allclose(mine[k], theirs[k], atol=1e-6) for k in mine)
+    moved = pair.member_state(0)
+    assert all(torch.equal(moved[k], start[k]) for k in moved if k.startswith("empathic."))
+    assert not torch.equal(moved["q.weights.0"], start["q.weights.0"])
+
+
+def test_beta_one_acts_with_its_selfish_network():
+    pop = Population([1.0, 0.0], [0, 0], [TINY, TINY], gamma=0.99, lr=1e-3, window=5)
+    obs = np.random.default_rng(0).integers(-1, 20, (2, 2, 5, 5)).astype(np.float32)
+    _, best = pop.act(obs, 0.0, [np.random.default_rng(0)] * 2)
+    views = torch.from_numpy(obs[:, None, 0])
+    assert best[0] == pytest.approx(float(pop.values(pop.q, views)[0].max()))
+    assert best[1] == pytest.approx(float(pop.values(pop.empathic, views)[1].max()))
 
 
 def test_beta_outside_zero_one_is_refused(capsys):
     with pytest.raises(ValueError):
-        Agent(beta=1.5, gamma=0.99, lr=1e-3, window=5, seed=0)
+        Population([1.5], [0], [TINY], gamma=0.99, lr=1e-3, window=5)
     assert main(["train", "coexistence", "--beta", "1.5", "--preset", "tiny"]) == 2
     assert "[0, 1]" in capsys.readouterr().err
     assert main(["train", "chess", "--preset", "tiny"]) == 2
     assert "unknown world" in capsys.readouterr().err
     assert main(["evaluate", "/no/such/run"]) == 2
     assert "not a run folder" in capsys.readouterr().err
+    assert main(["train", "coexistence", "--preset", "tiny", "--rule", "kill_wrap=maybe"]) == 2
+    assert "kill_wrap takes" in capsys.readouterr().err
 
 
 def test_a_run_repeats_to_the_bit():
-    s = replace(TINY, steps=400)
-    _, a = train("sharing", 0.5, 1, s)
-    _, b = train("sharing", 0.5, 1, s)
+    run = Run("sharing", 0.5, 1, replace(TINY, steps=400))
+    _, (a,) = train([run])
+    _, (b,) = train([run])
     assert json.dumps(a["curve"]) == json.dumps(b["curve"]) and a["eval"] == b["eval"]
+
+
+def test_the_reference_rules_store_the_reset_board_and_the_time_limit_as_terminal(monkeypatch):
+    """``terminal_observation="reset"`` stores the next episode's first board after a terminal step;
+    ``time_limit="terminal"`` stores a truncation as done; the defaults store the last board and bootstrap."""
+    from empathic import training
+
+    stored = []
+    real = training.Replay.add
+
+    def spy(self, s, a, r, s2, done, alive):
+        stored.append((s2.copy(), done.copy()))
+        real(self, s, a, r, s2, done, alive)
+
+    monkeypatch.setattr(training.Replay, "add", spy)
+    base = replace(TINY, steps=60, max_steps=10, replay_start=60, curve_every=60, eval_episodes=1)
+    runs = [Run("sharing", 1.0, 0, base), Run("sharing", 1.0, 0, replace(base, time_limit="terminal",
+                                                                           terminal_observation="reset"))]
+    train(runs)
+    first = Sharing(size=7, window=5).reset(seed=0)[0]
+    ends = [k for k, (_, done) in enumerate(stored) if done[1]]
+    assert ends and all(not stored[k][1][0] for k in ends if k % 10 == 9)  # truncations: default not done
+    for k in ends:
+        assert np.array_equal(stored[k][0][1], first)  # every episode starts from the same board
+        assert not np.array_equal(stored[k][0][0], first)  # the default kept the last board
+
+
+def test_kills_do_not_cross_the_edge_under_the_reference_rule():
+    env = StayingOther(size=7, window=5, kill_wrap=False)
+    env.reset(seed=0)
+    env.agent, env.other = np.array([6, 0]), np.array([6, 6])
+    _, _, dead, _, _ = env.step(4)
+    assert not dead  # (6, 0) is right of (6, 6) only across the edge
 
 
 def test_a_tiny_reproduction_end_to_end_and_resumes(tmp_path, capsys):
@@ -155,19 +224,39 @@ def test_a_tiny_reproduction_end_to_end_and_resumes(tmp_path, capsys):
     mtime = (run / "run.json").stat().st_mtime
     assert main(["reproduce", "--preset", "tiny", "--out", str(tmp_path)]) == 0  # every run read back
     assert (run / "run.json").stat().st_mtime == mtime
+    assert {r["variant"] for r in results["ablation"]} >= {"defaults", "reference", "kill_wrap=False"}
+    assert {r["beta"] for r in results["sweep"]} == {0.0, 0.5, 1.0} and "Selfishness sweep" in report
+    assert main(["reproduce", "--preset", "tiny", "--claims-only", "--world", "sharing", "--out",
+                 str(tmp_path / "claims")]) == 0
+    only = json.loads((tmp_path / "claims" / "results.json").read_text())
+    assert not only["ablation"] and len(list((tmp_path / "claims" / "runs").iterdir())) == 4  # 2 betas x 2 seeds
+    assert "not run" in (tmp_path / "claims" / "report.html").read_text()
 
 
 def test_judge_decides_by_the_interval_over_seeds():
-    claim = CLAIMS[0]  # selfish minus empathic kill share >= 0.2; premise: selfish kills >= 0.3
+    claim = CLAIMS[0]  # selfish minus empathic kill share >= 0.2; premise: selfish kills in > 50 % of episodes
 
     def runs(selfish, empathic):
         return [{"world": "coexistence", "beta": b, "seed": s, "eval": {"killed_other": v, "length": 100}}
                 for s, (x, y) in enumerate(zip(selfish, empathic)) for b, v in ((1.0, x), (0.5, y))]
 
-    assert judge(claim, runs([0.9, 0.9, 0.9], [0.1, 0.2, 0.1]))["verdict"] == HOLDS
-    assert judge(claim, runs([0.9, 0.9, 0.9], [0.9, 0.85, 0.9]))["verdict"] == FAILS
-    assert judge(claim, runs([0.9, 0.5, 0.9], [0.1, 0.5, 0.6]))["verdict"] == INCONCLUSIVE
-    assert judge(claim, runs([0.1, 0.1, 0.1], [0.0, 0.0, 0.0]))["verdict"] == NOT_TESTABLE
+    assert judge(claim, runs([0.9] * 5, [0.1, 0.2, 0.1, 0.2, 0.1]))["verdict"] == HOLDS
+    assert judge(claim, runs([0.9] * 5, [0.9, 0.85, 0.9, 0.9, 0.85]))["verdict"] == FAILS
+    assert judge(claim, runs([0.9, 0.6, 0.9, 0.8, 0.9], [0.1, 0.6, 0.6, 0.8, 0.5]))["verdict"] == INCONCLUSIVE
+    # the premise per seed: a mean of 0.62 hides two seeds of five whose selfish agent hardly kills
+    assert judge(claim, runs([0.9, 0.9, 0.9, 0.2, 0.2], [0.0] * 5))["verdict"] == NOT_TESTABLE
+    assert judge(claim, runs([0.9, 0.9, 0.9, 0.9, 0.2], [0.0] * 5))["verdict"] == HOLDS  # 4 of 5 seeds: 80 %
+
+
+def test_fewer_low_value_coins_holds_only_beside_a_fair_share():
+    claim = next(c for c in CLAIMS if c.id == "sharing_low_value")
+
+    def runs(share):
+        return [{"world": "sharing", "beta": b, "seed": s, "eval": {"low_value_coins": low, "coin_share": sh}}
+                for s in range(5) for b, low, sh in ((1.0, 3.0, 0.8), (0.5, 0.5 + 0.1 * s, share))]
+
+    assert judge(claim, runs(0.5))["verdict"] == HOLDS
+    assert judge(claim, runs(0.2))["verdict"] == FAILS  # few low-value coins because it takes few coins at all
 
 
 @pytest.mark.parametrize("name", ["empathic/Coexistence-v0", "empathic/Sharing-v0"])

@@ -99,14 +99,16 @@ def run_all(out: Path, runs: list[Run], say=print) -> dict[str, dict]:
 
 def conclude(parts: dict[str, list[Run]], results: dict[str, dict]) -> dict:
     """The claims, the sweep's table and the ablation's table from the runs' results."""
-    rows = lambda runs: [results[run_name(r)] for r in runs]  # noqa: E731
+    def rows(runs: list[Run]) -> list[dict]:
+        return [results[run_name(r)] for r in runs]
+
     claims = judge_all(rows(parts["claims"]))
     if "sweep" not in parts:
         return {"claims": claims, "sweep": [], "ablation": []}
     sweep = []
     for w in sorted({r.world for r in parts["claims"]}, key=WORLDS.index):
         for beta in sorted({r.beta for r in parts["sweep"]}):
-            mine = [results[run_name(r)] for r in parts["sweep"] if r.world == w and r.beta == beta]
+            mine = rows([r for r in parts["sweep"] if r.world == w and r.beta == beta])
             keys = mine[0]["eval"].keys() - {"episodes"}
             sweep.append({"world": w, "beta": beta, "seeds": len(mine),
                           **{k: float(np.mean([m["eval"][k] for m in mine])) for k in sorted(keys)}})

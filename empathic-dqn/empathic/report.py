@@ -42,8 +42,8 @@ def _png(fig) -> str:
 
 def curves(world: str, runs: list[dict]) -> str:
     """Each metric's learning curve per beta: the mean over seeds, shaded between the seeds' min and max."""
-    fig, axes = plt.subplots(1, 4, figsize=(18, 3.2))
-    for ax, (key, label) in zip(axes, CURVES[world]):
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.4))
+    for ax, (key, label) in zip(axes.flat, CURVES[world]):
         for beta in sorted({r["beta"] for r in runs}, reverse=True):
             mine = [r for r in runs if r["world"] == world and r["beta"] == beta]
             points = min(len(r["curve"]) for r in mine) if mine else 0

@@ -173,8 +173,10 @@ def render(results: dict) -> str:
                              f"beta {beta:g}, seed {esc(s['seeds'][0])}: agent blue, other red, coins gold"
                              f"</figcaption></figure>")
     timing = results.get("timings", {})
+    trained = "; ".join(f"{w}: {round(t)} s" for w, t in timing.get("train_seconds", {}).items() if t)
+    trained = f"; training, as its runs recorded it: {trained}" if trained else ""
     parts.append(f"<p>{esc(timing.get('runs', 0))} runs; {esc(round(timing.get('seconds', 0)))} s this "
-                 f"reproduction (runs read back from disk take no time).</p>")
+                 f"reproduction (runs read back from disk take no time){esc(trained)}.</p>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}.warn{background:#fee;padding:6px}"
              "figure{display:inline-block}")

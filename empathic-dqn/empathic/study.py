@@ -24,12 +24,12 @@ import numpy as np
 from .claims import CLAIMS, EMPATHIC_BETA, SELFISH_BETA, judge, judge_all
 from .runs import finished, run_name, save
 from .settings import DEFAULT_RULES, REFERENCE_RULES, RULES, WORLD_RULES, Settings
-from .training import Run, evaluate, train
+from .training import Run, train
 
 WORLDS = ("coexistence", "sharing")
 EMPATHIC_ONLY = ("terminal_observation", "dead_other", "other_at_end")
-SINGLE = {"coexistence": ("kill_wrap", "time_limit", "dead_other", "other_at_end"),
-          "sharing": ("time_limit", "coin_view", "other_at_end")}  # the rules ablated one at a time, per world
+# the rules ablated one at a time, per world: those acting there, but terminal_observation (see above)
+SINGLE = {w: tuple(r for r in rules if r != "terminal_observation") for w, rules in WORLD_RULES.items()}
 
 
 def flipped(rule: str) -> object:
@@ -88,10 +88,8 @@ def run_all(out: Path, runs: list[Run], say=print) -> dict[str, dict]:
             elapsed = time.perf_counter() - started
             print(f"  {world}: {step}/{total} steps, {elapsed:.0f} s", file=sys.stderr, flush=True)
 
-        pop, outcomes = train(mine, progress=progress)
-        episodes = evaluate(pop, mine, episodes=1, record=60)
-        for i, (r, result, ep) in enumerate(zip(mine, outcomes, episodes)):
-            result["episode"] = [f.tolist() for f in ep["frames"]]
+        pop, outcomes = train(mine, progress=progress, record=60)
+        for i, (r, result) in enumerate(zip(mine, outcomes)):
             save(out, pop, i, r, result)
             results[run_name(r)] = {**result, "settings": r.settings.run_key()}
     return results

@@ -38,16 +38,6 @@ def epsilon_at(step: int, s: Settings) -> float:
 LOW_VALUE = 0.65  # a coin worth less than this to its collector (its 5th coin on: 0.6, 0.5, ...) is low-value
 
 
-def episode_stats(world: str, info: dict, length: int, reward: float, kills: int, low: int, coins: int) -> dict:
-    """What one episode is judged by: survival and kills in Coexistence; coins, their values and equality in
-    Sharing (``low``: the low-value coins the agent took; ``coins``: all it took)."""
-    if world == "coexistence":
-        return {"length": length, "return": reward, "killed_other": float(kills > 0), "died": float(info["died"])}
-    return {"length": length, "return": reward, "equality": info["equality"], "own_reward": info["own_reward"],
-            "other_reward": info["other_reward"], "low_value_coins": low, "coins": coins,
-            "coin_share": coins / max(1, coins + info["other_coins"])}
-
-
 def world_for(run: Run, render_mode: str | None = None):
     s = run.settings
     options = {"kill_wrap": s.kill_wrap} if run.world == "coexistence" else {}
@@ -57,14 +47,15 @@ def world_for(run: Run, render_mode: str | None = None):
 
 def _schedule(runs: list[Run]) -> Settings:
     """The schedule the runs share (it raises when they differ in anything but their rules)."""
-    first = runs[0]
+    def schedule(r: Run) -> tuple:
+        return r.world, {k: v for k, v in r.settings.run_key().items() if k not in RULES}
+
     for r in runs:
         check_rules(r.settings)
-        if r.world != first.world or {k: v for k, v in r.settings.run_key().items() if k not in RULES} != {
-                k: v for k, v in first.settings.run_key().items() if k not in RULES}:
+        if schedule(r) != schedule(runs[0]):
             raise ValueError("a population's runs share one world and one schedule; they differ only in beta, "
                              "seed and rules")
-    return first.settings
+    return runs[0].settings
 
 
 class _Episode:
@@ -80,10 +71,23 @@ class _Episode:
         self.low += int(0 < value < LOW_VALUE)
         self.coins += int(value > 0)
 
+    def stats(self, world: str, info: dict) -> dict:
+        """What the episode is judged by, given its last step's ``info``: survival and kills in Coexistence;
+        coins, their values and equality in Sharing (``low_value_coins``: those the agent took worth < LOW_VALUE
+        to it)."""
+        if world == "coexistence":
+            return {"length": self.length, "return": self.ret, "killed_other": float(self.kills > 0),
+                    "died": float(info["died"])}
+        return {"length": self.length, "return": self.ret, "equality": info["equality"],
+                "own_reward": info["own_reward"], "other_reward": info["other_reward"], "low_value_coins": self.low,
+                "coins": self.coins, "coin_share": self.coins / max(1, self.coins + info["other_coins"])}
 
-def train(runs: list[Run], progress: Callable[[int, int], None] | None = None) -> tuple[Population, list[dict]]:
+
+def train(runs: list[Run], progress: Callable[[int, int], None] | None = None,
+          record: int = 0) -> tuple[Population, list[dict]]:
     """Train the runs together; returns the population and, per run, its learning curve (episode statistics,
-    losses and the acting network's mean max Q, averaged between curve points) and its evaluation."""
+    losses and the acting network's mean max Q, averaged between curve points), its evaluation and, with
+    ``record`` > 0, the boards of its first evaluation episode's first ``record`` steps (``episode``)."""
     s = _schedule(runs)
     n = len(runs)
     torch.manual_seed(0)  # nothing should draw from torch's global generator; this pins it if something does
@@ -115,8 +119,7 @@ def train(runs: list[Run], progress: Callable[[int, int], None] | None = None) -
         for i, (env, (_, reward, _, _, info)) in enumerate(zip(envs, outcomes)):
             episodes[i].add(reward, info)
             if terminal[i] or truncated[i]:
-                e = episodes[i]
-                ended[i].append(episode_stats(runs[i].world, info, e.length, e.ret, e.kills, e.low, e.coins))
+                ended[i].append(episodes[i].stats(runs[i].world, info))
                 nxt[i] = env.reset()[0]
                 episodes[i] = _Episode()
                 if stored_reset[i] and done[i]:  # the reference's gym loop returns the reset board at its "done"
@@ -142,10 +145,12 @@ def train(runs: list[Run], progress: Callable[[int, int], None] | None = None) -
             if progress:
                 progress(step + 1, s.steps)
     seconds = time.perf_counter() - started
-    evaluations = evaluate(pop, runs)
+    evaluations = evaluate(pop, runs, record=record)
+    frames = [e.pop("frames", None) for e in evaluations]
     return pop, [{"world": r.world, "beta": r.beta, "seed": r.seed, "rules": r.settings.rules(), "curve": c,
-                  "eval": e, "train_seconds": seconds, "population": n, "steps_per_second": s.steps * n / seconds}
-                 for r, c, e in zip(runs, curves, evaluations)]
+                  "eval": e, "train_seconds": seconds, "population": n, "steps_per_second": s.steps * n / seconds,
+                  **({"episode": [b.tolist() for b in f]} if record else {})}
+                 for r, c, e, f in zip(runs, curves, evaluations, frames)]
 
 
 def evaluate(pop: Population, runs: list[Run], episodes: int | None = None, record: int = 0) -> list[dict]:
@@ -172,8 +177,7 @@ def evaluate(pop: Population, runs: list[Run], episodes: int | None = None, reco
             obs[i], reward, terminal, truncated, info = env.step(int(actions[i]))
             running[i].add(reward, info)
             if terminal or truncated:
-                e = running[i]
-                rows[i].append(episode_stats(r.world, info, e.length, e.ret, e.kills, e.low, e.coins))
+                rows[i].append(running[i].stats(r.world, info))
                 played[i] += 1
                 running[i] = _Episode()
                 if played[i] < total:

@@ -108,18 +108,12 @@ def _world(name: str) -> str:
     return name
 
 
-def _say_progress(label: str):
-    def progress(step: int, total: int) -> None:
-        print(f"{label}: {step}/{total} steps", file=sys.stderr, flush=True)
-    return progress
-
-
-def train_one(out: Path, world: str, b: float, seed: int, s, quiet: bool = False) -> dict:
+def train_one(out: Path, world: str, b: float, seed: int, s) -> dict:
     from .study import run_all
     from .training import Run
 
     run = Run(world, b, seed, s)
-    return next(iter(run_all(out, [run], say=(lambda *a: None) if quiet else print).values()))
+    return next(iter(run_all(out, [run]).values()))
 
 
 def reproduce(args) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import fields
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
@@ -72,9 +71,7 @@ def load(folder: Path) -> tuple[Population, Run, dict]:
                               f"'empathic train' writes them)")
     try:
         stored = json.loads(record.read_text())
-        known = {f.name for f in fields(Settings)}
-        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored["settings"].items()
-                        if k in known})
+        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored["settings"].items()})
         run = Run(stored["world"], stored["beta"], stored["seed"], s)
         pop = Population([run.beta], [run.seed], [s], s.gamma, s.lr, s.window)
         pop.load_member(0, load_file(str(weights)))

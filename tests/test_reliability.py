@@ -306,18 +306,36 @@ def test_an_out_folder_locked_by_a_dead_command_is_taken_over(tmp_path):
     assert not (tmp_path / ".o.lock").exists()
 
 
-def test_an_interruption_while_a_lock_is_taken_leaves_no_lock(tmp_path, monkeypatch):
-    """Between creating the lock file and naming its holder in it, an interruption removes the file: an empty lock
-    names no process, so a dead one could not be told from a live one."""
+def test_a_lock_file_never_exists_without_its_holder(tmp_path, monkeypatch):
+    """CI at 9a71667: a SIGTERM between creating the lock file and naming its holder left an empty lock, judged
+    live for 120 s, so the rerun was refused. The holder is now written before the lock's name exists."""
+    from notbugs.store import locks
+
+    lock = tmp_path / ".o.lock"
+    seen = []
+    for name in ("dump", "dumps"):
+        real = getattr(locks.json, name)
+
+        def watched(*args, _real=real, **kwargs):
+            seen.append(lock.exists())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(locks.json, name, watched)
+    locks.StepLock(lock).acquire()
+    assert seen == [False] and json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def test_an_interruption_while_a_lock_is_taken_leaves_no_file(tmp_path, monkeypatch):
     from notbugs.store import locks
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(locks.json, "dump", interrupted)
+    monkeypatch.setattr(locks.os, "link", interrupted)
     with pytest.raises(KeyboardInterrupt):
         locks.StepLock(tmp_path / ".o.lock").acquire()
-    assert not (tmp_path / ".o.lock").exists()
+    assert list(tmp_path.iterdir()) == []
+
 
 # --- bad input never becomes a number -----------------------------------------------------------------------------
 

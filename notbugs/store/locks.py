@@ -1,7 +1,7 @@
 """A lock per store step, for any number of processes (and machines on a shared filesystem).
 
-A lock is a file created exclusively (``O_CREAT | O_EXCL``, atomic on local
-filesystems and NFS v3+) that names its holder: host, pid, start time. While
+A lock is a file linked into place (``link`` fails when the name exists: atomic
+on local filesystems and NFS) that names its holder: host, pid, start time. While
 held, a background thread touches it every ``HEARTBEAT`` seconds. A waiter
 takes a lock over when its holder is gone: on the same host, a pid that no
 longer exists (a SIGKILL leaves the file behind); elsewhere, a file whose
@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import NotbugsError
@@ -43,17 +41,6 @@ def holder_gone(info: dict, age: float, stale_seconds: float) -> bool:
     return age > stale_seconds
 
 
-@contextmanager
-def _signals_held():
-    """SIGINT and SIGTERM wait until the block ends (their handlers then run)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
 class StepLock:
     """``with StepLock(path): ...`` holds the lock file at ``path``; ``wait_for`` says what the holder is doing."""
 
@@ -66,20 +53,18 @@ class StepLock:
         self._beat: threading.Thread | None = None
 
     def _try_create(self) -> bool:
-        """Create the file and name the holder in it, with SIGINT/SIGTERM held back meanwhile: an empty lock file
-        names no holder, so nobody could tell that its process is gone."""
+        """Write the holder to a private file, then link it to the lock's name: the lock file never exists without
+        its holder, whenever the process is interrupted (an empty lock names no process, so nobody could tell
+        that its holder is gone; holding signals back did not cover a signal taken by another thread)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _signals_held():
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-            except FileExistsError:
-                return False
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    json.dump({"host": HOST, "pid": os.getpid(), "since": time.time()}, fh)
-            except BaseException:
-                self.path.unlink(missing_ok=True)
-                raise
+        mine = self.path.with_name(f"{self.path.name}.new-{HOST}-{os.getpid()}-{threading.get_ident()}")
+        try:
+            mine.write_text(json.dumps({"host": HOST, "pid": os.getpid(), "since": time.time()}))
+            os.link(mine, self.path)
+        except FileExistsError:
+            return False
+        finally:
+            mine.unlink(missing_ok=True)
         return True
 
     def _holder(self) -> tuple[dict, float] | None:

@@ -7,7 +7,7 @@ import pytest
 
 from notbugs.cli import main
 from notbugs.core.errors import NotbugsError
-from notbugs.core.stats import mean_sd, t_interval, wilson
+from notbugs.core.stats import bootstrap, bootstrap_means, mean_sd, t_interval, wilson
 from notbugs.core.values import ByNumber, Proportion, summarise
 from notbugs.frame.base import ERROR, FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE, Bound, judged_test, premise_row
 from notbugs.running.seeds import combine_claim, parse_seeds
@@ -112,3 +112,19 @@ def test_reproduce_over_seeds(tmp_path, capsys):
     assert "[" in single_page and "95 % interval" in single_page  # the paper's accuracies carry Wilson intervals
     std = res["per_seed"]["0"]["models"]["std"]["clean_accuracy"]
     assert std["ci"][0] <= accs[0] <= std["ci"][1] and std["n"] == 400
+
+
+def test_bootstrap_means_agrees_with_normal_theory_and_with_the_plain_bootstrap():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, 4000)
+    lo, hi = bootstrap_means(x[:, None], lambda m: m[:, 0])
+    half = 1.959963984540054 * x.std(ddof=1) / math.sqrt(len(x))
+    assert lo == pytest.approx(x.mean() - half, abs=0.2 * half) and hi == pytest.approx(x.mean() + half, abs=0.2 * half)
+    # a ratio of means over pairs, against the one-value-at-a-time bootstrap of the same pairs
+    pairs = rng.normal([1.0, 2.0], [0.5, 0.5], (300, 2))
+    ours = bootstrap_means(pairs, lambda m: m[:, 0] / m[:, 1], rounds=4000)
+    plain = bootstrap(lambda g: sum(p[0] for p in g[0]) / sum(p[1] for p in g[0]), [pairs.tolist()], rounds=4000)
+    width = plain[1] - plain[0]
+    assert ours == pytest.approx(plain, abs=0.1 * width)

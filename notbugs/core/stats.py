@@ -44,6 +44,24 @@ def bootstrap(stat, groups: list[list], rounds: int = 2000, seed: int = 0) -> li
     return [values[int(0.025 * (rounds - 1))], values[int(0.975 * (rounds - 1))]]
 
 
+def bootstrap_means(columns, stat, rounds: int = 2000, seed: int = 0) -> list[float]:
+    """The 95 % percentile-bootstrap interval of a statistic of column means (a ratio of two means, say),
+    resampling the rows (images) together. ``columns``: (n, k); ``stat`` maps an (r, k) array of means to r
+    values. Each round draws every row's count at once, so thousands of rows take milliseconds where
+    ``bootstrap`` draws one value at a time in Python."""
+    import numpy as np
+
+    cols = np.asarray(columns, dtype=float)
+    n = len(cols)
+    rng = np.random.default_rng(seed)
+    chunks = []
+    for start in range(0, rounds, 100):
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(100, rounds - start))
+        chunks.append(np.asarray(stat(counts @ cols / n), dtype=float))
+    values = np.sort(np.concatenate(chunks))
+    return [float(values[int(0.025 * (rounds - 1))]), float(values[int(0.975 * (rounds - 1))])]
+
+
 def mean_sd(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (n - 1; 0 for a single value)."""
     n = len(values)

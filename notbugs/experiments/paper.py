@@ -4,7 +4,8 @@
 2. Build D_R (inversion through the robust model), D_NR (through the
    standard model), D_rand and D_det (targeted attacks on the standard model,
    relabelled to the target).
-3. Train a fresh model on each with plain standard training.
+3. Train a fresh model on each by standard training (robustness' augmentation;
+   D_det's without, as the paper's).
 4. Evaluate every model on the *original* test set, clean and under attack.
 5. Check the paper's claims on the numbers, with margins by one rule fixed
    before any run (``margins``); chance is 1 / number of classes.
@@ -25,7 +26,11 @@ Departures from the published method (appendix C; robustness' code), and why:
   (benchmarks/inversion_optimisers.py, docs/measurements.md); its
   convergence is a premise checked on every run. (Adam met the premise in
   60 passes but moved D_NR's images 1.7x farther: another construction.)
-- fresh models train 10 epochs (quick; 15 full) with Adam, not 150 with SGD.
+- fresh models train 10 epochs (quick; 15 full) with Adam, not 150 with SGD;
+- the standard model trains without augmentation (the paper's, by robustness,
+  with it): D_NR, D_rand and D_det are built from it, and D_NR's premise
+  compares it with an augmented fresh model. Changing it rebuilds every
+  store step after it, so it waits for a round that re-measures everything.
 """
 
 from __future__ import annotations

@@ -78,11 +78,16 @@ def test_layer_robustness_known_answers():
     gen = torch.Generator().manual_seed(0)
     x = 0.3 + 0.4 * torch.rand(40, 1, 6, 6, generator=gen)  # interior: the eps-ball never meets the [0, 1] box
     eps = 0.1
-    r_identity = style.layer_robustness(_Identity(), x, eps=eps, steps=10, generator=torch.Generator().manual_seed(1))
+
+    def layer_robustness(model, steps, generator):
+        return [style.robustness_of(m) for m in style.feature_moves(model, x, eps=eps, steps=steps,
+                                                                    generator=generator)]
+
+    r_identity = layer_robustness(_Identity(), 10, torch.Generator().manual_seed(1))
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))
     spread = (x.flatten(1) - x[perm].flatten(1)).norm(dim=1).mean().item()
     assert r_identity[0] == pytest.approx(eps / spread, rel=1e-4)
-    assert style.layer_robustness(_Constant(), x, eps=eps, steps=5, generator=gen) == [0.0]
+    assert layer_robustness(_Constant(), 5, gen) == [0.0]
 
 
 def test_linear_feature_closed_forms_on_a_synthetic_gaussian():

@@ -121,13 +121,6 @@ def robustness_of(moves: dict[str, list[float]]) -> float:
     return sum(moves["moved"]) / max(sum(moves["spread"]), 1e-12)
 
 
-def layer_robustness(model: nn.Module, x: torch.Tensor, *, eps: float, steps: int, generator: torch.Generator,
-                     stages: int | None = None) -> list[float]:
-    """R(f) at each ReLU stage of ``model`` on images x."""
-    return [robustness_of(m) for m in feature_moves(model, x, eps=eps, steps=steps, generator=generator,
-                                                    stages=stages)]
-
-
 def robust_over_standard(robust: list[dict], standard: list[dict]) -> tuple[Estimate, Estimate]:
     """R(robust) / R(standard): the largest over stages, and at the last stage, with 95 % bootstrap intervals over
     the images (each image's four distances resampled together)."""

@@ -75,7 +75,7 @@ class StepLock:
             return None
         try:
             info = json.loads(text)
-        except json.JSONDecodeError:  # being written this instant, or damaged: judged by its age
+        except json.JSONDecodeError:  # damaged (a lock is linked in whole, never written in place): judged by its age
             info = {}
         return (info if isinstance(info, dict) else {}), age
 

@@ -29,3 +29,43 @@ def test_bench_json_on_the_command_line(capsys):
 def test_bench_refuses_unknown_shapes():
     with pytest.raises(NotbugsError, match="no shape known"):
         run_bench(dataset="imagenet")
+
+
+def test_passes_measure_the_inversion_a_reproduction_builds(tmp_path):
+    """``bench --passes`` inverts with the code and models a reproduction uses: the preset's own inversion (tiny:
+    the paper's steps, 5 passes) on all the images it inverts gives the same mean feature distance as the D_NR
+    the reproduction builds in that store; the fewest passes agree with the rows; bad names are refused."""
+    from notbugs.cli.bench_passes import passes_to_converge
+    from notbugs.running.runner import make_preset, open_lab
+
+    preset = make_preset("tiny")
+    lab = open_lab(preset, tmp_path / "cache", progress=False)
+    built = lab.dataset("nonrobust").summary["relative_feature_distance_mean"]
+    r = passes_to_converge(lab, images=preset.construct_limit, budgets=(1, 5), optimisers=("paper", "momentum"),
+                           settings=("d_nr:image", "d_r:noise"), progress=False)
+    assert len(r["rows"]) == 2 * 2 * 2
+    [row] = [x for x in r["rows"] if (x["setting"], x["optimiser"], x["passes"]) == ("d_nr:image", "paper", 5)]
+    assert row["feature_distance"] == pytest.approx(built, rel=1e-5)
+    for x in r["rows"]:
+        assert x["moved_l2"] > 0 and 0 <= x["feature_distance"] and x["seconds"] > 0
+    for setting in ("d_nr:image", "d_r:noise"):
+        for optimiser in ("paper", "momentum"):
+            met = [x["passes"] for x in r["rows"] if (x["setting"], x["optimiser"]) == (setting, optimiser)
+                   and x["feature_distance"] <= r["premise"]]
+            assert r["fewest_passes"][setting][optimiser] == (min(met) if met else None)
+    with pytest.raises(NotbugsError, match="unknown inversion optimiser lbfgs"):
+        passes_to_converge(lab, optimisers=("lbfgs",))
+    with pytest.raises(NotbugsError, match="unknown inversion setting 'd_x:image'"):
+        passes_to_converge(lab, settings=("d_x:image",))
+
+
+def test_passes_on_the_command_line(tmp_path, capsys):
+    assert main(["bench", "--dataset", "digits", "--arch", "linear", "--batch-size", "8", "--steps", "1",
+                 "--inversion-steps", "1", "--seconds", "0.01", "--passes", "--preset", "tiny", "--cache",
+                 str(tmp_path), "--images", "20", "--budgets", "2,4", "--optimisers", "momentum,adam",
+                 "--settings", "d_r:image"]) == 0
+    out = capsys.readouterr().out
+    assert "fewest passes to a mean feature distance <= 10 %" in out and "d_r:image" in out
+    with pytest.raises(SystemExit) as refused:
+        main(["bench", "--budgets", "0,5", "--passes"])
+    assert refused.value.code == 2 and "--budgets: must be at least 1, got 0" in capsys.readouterr().err

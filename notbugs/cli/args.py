@@ -85,3 +85,11 @@ def whole(text: str) -> int:
 
 def count(text: str) -> int:
     return _integer(text, 1, "at least 1")
+
+
+def counts(text: str) -> list[int]:
+    """Whole numbers >= 1 separated by commas (``25,50,100``)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected whole numbers separated by commas, e.g. 25,50,100")
+    return [count(p) for p in parts]

@@ -6,7 +6,9 @@ step, each timed alone on the same model and batch. The ratio of the real loop
 (``train`` with ``adv`` set) to that floor is the overhead notbugs adds; the
 same holds for the attack (k input-gradient passes) and the inversion (one
 feature-gradient pass per step). Data is random with the dataset's shape: the
-bench measures speed, not accuracy, and needs no dataset on disk.
+bench measures speed, not accuracy, and needs no dataset on disk. How many
+passes an inversion needs is a question of accuracy: ``--passes`` answers it
+on real images with trained models (``bench_passes``).
 """
 
 from __future__ import annotations
@@ -123,17 +125,17 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
         with autocast():
             pgd(net, x, y, norm="l2", eps=eps, steps=steps)
 
-    def inversion():
+    def inversion():  # the presets': normalised steps with heavy-ball momentum, decaying
         with autocast():
-            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1)
+            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1, schedule="cosine", momentum=0.9)
 
-    def inversion_adam():  # the presets' optimiser: the same passes, Adam's update instead of a normalised step
+    def inversion_adam():  # the same passes, Adam's update instead of a normalised step
         with autocast():
             invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1, optimizer="adam")
 
     def inversion_other():  # the other arithmetic (bf16 where the bench runs fp32, and back), for their ratio
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=not amp):
-            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1)
+            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1, schedule="cosine", momentum=0.9)
 
     def evaluation():
         with autocast():

@@ -217,3 +217,19 @@ def _bench(b) -> None:
     b.add_argument("--seconds", type=a.positive, default=2.0, help="time each figure over at least this long")
     b.add_argument("--timings", type=Path, default=None, help="also show the per-step times of a results.json")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    b.add_argument("--passes", action="store_true",
+                   help="also invert real images with each optimiser at each budget of passes, with a preset's "
+                        "trained models from --cache: the fewest passes to the inversion's premise")
+    b.add_argument("--cache", type=Path, default=Path("runs/quick/cache"),
+                   help="--passes: the store holding (or to hold) the preset's standard and robust models "
+                        "(default: make run's)")
+    b.add_argument("--preset", default="quick", help="--passes: the preset whose models and inversion settings to use")
+    b.add_argument("--seed", type=a.seed, default=0, help="--passes: the preset's seed")
+    b.add_argument("--images", type=a.count, default=200, help="--passes: training images inverted per run")
+    b.add_argument("--budgets", type=a.counts, default=[25, 50, 100, 250],
+                   help="--passes: the budgets of passes, e.g. 25,50,100,250")
+    b.add_argument("--optimisers", default="paper,cosine,momentum,adam",
+                   help="--passes: among paper (0.1 x constant), cosine (1.0 decaying), momentum (0.9, 0.1 decaying: "
+                        "the presets'), adam (0.3 decaying)")
+    b.add_argument("--settings", default="d_nr:image,d_r:image,d_nr:noise,d_r:noise",
+                   help="--passes: the datasets and starts to invert")

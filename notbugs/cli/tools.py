@@ -39,12 +39,35 @@ def bench(args) -> None:
     if timings is not None:
         result["reproduction_seconds_per_step"] = {k: v for k, v in timings["timings"].items()
                                                    if isinstance(v, (int, float))}
+    if not args.json:  # the throughput first, while the inversions run
+        print(format_table(result), flush=True)
+        for step, seconds in result.get("reproduction_seconds_per_step", {}).items():
+            print(f"  {step:<28} {seconds:8.1f} s")
+    if args.passes:
+        result["inversion_passes"] = _passes(args)
     if args.json:
         print(json.dumps(result, indent=2))
-        return
-    print(format_table(result))
-    for step, seconds in result.get("reproduction_seconds_per_step", {}).items():
-        print(f"  {step:<28} {seconds:8.1f} s")
+
+
+def _passes(args) -> dict:
+    from ..running.runner import make_preset, open_lab
+    from .bench_passes import format_passes, passes_to_converge
+
+    preset = make_preset(args.preset, seed=args.seed, device=args.device)
+    if not args.json:
+        print(f"\ninversion passes with the {preset.name} preset's models from {args.cache} (trained there first if "
+              "missing)", flush=True)
+    lab = open_lab(preset, args.cache, progress=not args.json)
+    result = passes_to_converge(lab, images=args.images, budgets=args.budgets,
+                                optimisers=_names(args.optimisers), settings=_names(args.settings),
+                                progress=not args.json)
+    if not args.json:
+        print(format_passes(result))
+    return result
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
 def report(args) -> None:

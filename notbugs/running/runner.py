@@ -221,6 +221,14 @@ def _inputs_content(lab: Lab, e: Experiment, settings) -> dict:
     return content
 
 
+def open_lab(preset: Preset, cache: Path, *, progress: bool = True, modules: dict | None = None,
+             **store_options) -> Lab:
+    """A lab on ``preset`` over the store at ``cache``, keyed as a reproduction keys its steps (the preset's device
+    and resolved precision), so whatever a reproduction built there is found, e.g. by ``notbugs bench --passes``."""
+    store = Store(cache, device=preset.device, precision=resolve(preset.precision, preset.device), **store_options)
+    return Lab(preset, store, progress=progress, modules=modules)
+
+
 def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path | None = None,
                     progress: bool = True, say: Callable[[str], None] | None = None,
                     on_update: Callable[[dict], None] | None = None, rebuild: tuple[str, ...] = (),
@@ -238,14 +246,12 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
     snapshot()
     out = Path(out)
     write_to = Path(write_to) if write_to is not None else out
-    precision = resolve(preset.precision, preset.device)
-    store = Store(cache or out / "cache", device=preset.device, precision=precision, rebuild=rebuild,
-                  read_only=read_only,
-                  on_event=event_log(events, on_event) if events else on_event)
     unknown = set(models or {}) - {"std", "adv"}
     if unknown:
         raise NotbugsError(f"models are given as the standard ('std') or the robust ('adv') one, not {sorted(unknown)}")
-    lab = Lab(preset, store, progress=progress, modules=models)
+    lab = open_lab(preset, cache or out / "cache", progress=progress, modules=models, rebuild=rebuild,
+                   read_only=read_only, on_event=event_log(events, on_event) if events else on_event)
+    store = lab.store
     results = {"dataset": lab.data.name, "preset": preset.name, "seed": lab.seed, "device": preset.device,
                "requested": [e.name for e in chosen], "experiments": {}, "reference": references(),
                "settings": preset.to_dict(), "timings": {}, "store": _relative(store.root, out),

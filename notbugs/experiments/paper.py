@@ -27,10 +27,12 @@ Departures from the published method (appendix C; robustness' code), and why:
   convergence is a premise checked on every run. (Adam met the premise in
   60 passes but moved D_NR's images 1.7x farther: another construction.)
 - fresh models train 10 epochs (quick; 15 full) with Adam, not 150 with SGD;
-- the standard model trains without augmentation (the paper's, by robustness,
-  with it): D_NR, D_rand and D_det are built from it, and D_NR's premise
-  compares it with an augmented fresh model. Changing it rebuilds every
-  store step after it, so it waits for a round that re-measures everything.
+- the standard and the robust model train without augmentation (the paper's,
+  by robustness, with it): D_R is built from the robust model, D_NR, D_rand
+  and D_det from the standard one, and D_NR's premise compares the standard
+  model with an augmented fresh model. Changing them rebuilds every store
+  step, and the margins' baselines come from these models, so it waits for a
+  round that re-measures the baselines and both presets.
 """
 
 from __future__ import annotations

@@ -39,11 +39,17 @@ def positive(text: str) -> float:
     return value
 
 
+def _items(text: str, expected: str) -> list[str]:
+    """The non-empty parts of a comma-separated value; ``expected`` says what was due when there are none."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(expected)
+    return parts
+
+
 def eps_list(text: str) -> list[float]:
     """Comma-separated eps values, each a number >= 0 or a fraction (0.5,1 or 4/255,8/255)."""
-    parts = [v for v in text.split(",") if v.strip()]
-    if not parts:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got '{text}'")
+    parts = _items(text, f"expected comma-separated numbers, got '{text}'")
     try:
         return [nonneg(v) for v in parts]
     except argparse.ArgumentTypeError as exc:
@@ -89,7 +95,9 @@ def count(text: str) -> int:
 
 def counts(text: str) -> list[int]:
     """Whole numbers >= 1 separated by commas (``25,50,100``)."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts:
-        raise argparse.ArgumentTypeError("expected whole numbers separated by commas, e.g. 25,50,100")
-    return [count(p) for p in parts]
+    return [count(p) for p in _items(text, "expected whole numbers separated by commas, e.g. 25,50,100")]
+
+
+def names(text: str) -> tuple[str, ...]:
+    """Names separated by commas (``paper,momentum``); which names are known is the command's to check."""
+    return tuple(_items(text, f"expected names separated by commas, got '{text}'"))

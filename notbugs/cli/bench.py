@@ -25,6 +25,7 @@ from ..attacks import frozen, pgd
 from ..core.errors import NotbugsError, NotbugsWarning
 from ..core.precision import native_bf16
 from ..evaluation.evaluate import robust_accuracy
+from ..frame.presets import get_preset
 from ..methods.construct import invert
 from ..methods.train import TrainConfig, train
 from ..models import build_model, model_spec
@@ -125,9 +126,13 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
         with autocast():
             pgd(net, x, y, norm="l2", eps=eps, steps=steps)
 
-    def inversion():  # the presets': normalised steps with heavy-ball momentum, decaying
+    presets = get_preset("quick").inversion  # the presets' inversion: its optimiser, step, schedule and momentum
+    presets_inversion = dict(optimizer=presets.optimizer, step_size=presets.step_size, schedule=presets.schedule,
+                             momentum=presets.momentum)
+
+    def inversion():
         with autocast():
-            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1, schedule="cosine", momentum=0.9)
+            invert(model, x, x.flip(0), steps=inversion_steps, **presets_inversion)
 
     def inversion_adam():  # the same passes, Adam's update instead of a normalised step
         with autocast():
@@ -135,7 +140,7 @@ def run_bench(*, dataset: str = "fashion-mnist", arch: str = "cnn", batch_size: 
 
     def inversion_other():  # the other arithmetic (bf16 where the bench runs fp32, and back), for their ratio
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=not amp):
-            invert(model, x, x.flip(0), steps=inversion_steps, step_size=0.1, schedule="cosine", momentum=0.9)
+            invert(model, x, x.flip(0), steps=inversion_steps, **presets_inversion)
 
     def evaluation():
         with autocast():

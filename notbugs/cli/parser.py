@@ -228,8 +228,8 @@ def _bench(b) -> None:
     b.add_argument("--images", type=a.count, default=200, help="--passes: training images inverted per run")
     b.add_argument("--budgets", type=a.counts, default=[25, 50, 100, 250],
                    help="--passes: the budgets of passes, e.g. 25,50,100,250")
-    b.add_argument("--optimisers", default="paper,cosine,momentum,adam",
+    b.add_argument("--optimisers", type=a.names, default=("paper", "cosine", "momentum", "adam"),
                    help="--passes: among paper (0.1 x constant), cosine (1.0 decaying), momentum (0.9, 0.1 decaying: "
                         "the presets'), adam (0.3 decaying)")
-    b.add_argument("--settings", default="d_nr:image,d_r:image,d_nr:noise,d_r:noise",
+    b.add_argument("--settings", type=a.names, default=("d_nr:image", "d_r:image", "d_nr:noise", "d_r:noise"),
                    help="--passes: the datasets and starts to invert")

@@ -59,15 +59,11 @@ def _passes(args) -> dict:
               "missing)", flush=True)
     lab = open_lab(preset, args.cache, progress=not args.json)
     result = passes_to_converge(lab, images=args.images, budgets=args.budgets,
-                                optimisers=_names(args.optimisers), settings=_names(args.settings),
+                                optimisers=args.optimisers, settings=args.settings,
                                 progress=not args.json)
     if not args.json:
         print(format_passes(result))
     return result
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
 def report(args) -> None:

@@ -26,6 +26,7 @@ class BadInput(ValueError):
 
 
 Span = tuple[int, int]
+_SPAN_FIELDS = ("support", "decoys", "refutations", "distractor_support")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Question:
 
     Optional gold evidence (synthetic worlds record it; imported data may not): ``support`` are the sentence spans
     that establish the correct option; ``decoys`` the spans that back the best distractor when read alone, and
-    ``refutations[i]`` the span elsewhere in the text that neutralises ``decoys[i]``. ``decomposition`` is how a
+    ``refutations[i]`` the span elsewhere in the text that neutralises ``decoys[i]``; ``distractor_support`` true
+    sentences the distractor's case also leans on (where the decoy's person moved, say). ``decomposition`` is how a
     judge could split the question (templates; ``{0}``, ``{1}`` stand for earlier sub-answers) and
     ``subquestions`` are the sub-questions the world can answer, with their own gold."""
 
@@ -64,6 +66,7 @@ class Question:
     refutations: tuple[Span, ...] = ()
     decomposition: tuple[str, ...] = ()
     subquestions: tuple[Question, ...] = ()
+    distractor_support: tuple[Span, ...] = ()
 
     def __post_init__(self):
         if len(self.options) != 2:
@@ -79,7 +82,7 @@ class Question:
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["options"] = list(self.options)
-        for k in ("support", "decoys", "refutations"):
+        for k in _SPAN_FIELDS:
             d[k] = [list(s) for s in d[k]]
         d["decomposition"] = list(self.decomposition)
         d["subquestions"] = [q.to_dict() for q in self.subquestions]
@@ -89,7 +92,7 @@ class Question:
     def from_dict(cls, d: dict) -> Question:
         d = _only(cls, d)
         d["options"] = tuple(d["options"])
-        for k in ("support", "decoys", "refutations"):
+        for k in _SPAN_FIELDS:
             d[k] = tuple(tuple(s) for s in d.get(k, ()))
         d["decomposition"] = tuple(d.get("decomposition", ()))
         d["subquestions"] = tuple(Question.from_dict(q) for q in d.get("subquestions", ()))

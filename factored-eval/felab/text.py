@@ -197,12 +197,15 @@ def _doc_index(document: str, n: int):
     return dw, ds, grams
 
 
-def requote(document: str, segments, min_words: int = MIN_RUN_WORDS) -> tuple[Segment, ...]:
+def requote(document: str, segments, min_words: int = MIN_RUN_WORDS, public: str = "") -> tuple[Segment, ...]:
     """Every run of at least ``min_words`` words that a speech copies from the document, in plain text or inside
     an unverified quote, becomes a verified quote of the document's own characters (NYU's
     ``recursivelyReconstructQuotes``, applied to plain text too). So whatever of the document reaches a judge is
-    a verified quote, counted against the quote budget; the rest of an unverified quote stays unverified."""
+    a verified quote, counted against the quote budget; the rest of an unverified quote stays unverified.
+    Words the judge already has (``public``: the question and options) may be repeated freely."""
     dw, ds, grams = _doc_index(document, min_words)
+    pw = normalize(public).split()
+    known = {tuple(pw[i:i + min_words]) for i in range(len(pw) - min_words + 1)}
     out: list[Segment] = []
     for seg in segments:
         if seg.quote and seg.verified:
@@ -211,14 +214,16 @@ def requote(document: str, segments, min_words: int = MIN_RUN_WORDS) -> tuple[Se
         sw, ss = _word_spans(seg.text)
         i, last = 0, 0  # last: raw offset in seg.text already emitted
         while i <= len(sw) - min_words:
-            starts = grams.get(tuple(sw[i:i + min_words]))
+            gram = tuple(sw[i:i + min_words])
+            starts = None if gram in known else grams.get(gram)
             if not starts:
                 i += 1
                 continue
             best, best_len = starts[0], 0
             for p in starts:
                 k = min_words
-                while i + k < len(sw) and p + k < len(dw) and sw[i + k] == dw[p + k]:
+                while (i + k < len(sw) and p + k < len(dw) and sw[i + k] == dw[p + k]
+                       and tuple(sw[i + k - min_words + 1:i + k + 1]) not in known):
                     k += 1
                 if k > best_len:
                     best, best_len = p, k
@@ -237,8 +242,8 @@ def _rest(seg: Segment, text: str) -> Segment:
     return Segment(text, quote=True, verified=False, similarity=seg.similarity) if seg.quote else Segment(text)
 
 
-def redact_copies(document: str, text: str, min_words: int = MIN_RUN_WORDS) -> str:
+def redact_copies(document: str, text: str, min_words: int = MIN_RUN_WORDS, public: str = "") -> str:
     """``text`` with any run of ``min_words`` or more words copied from the document replaced by '[…]': for free
     text that has no quote budget (an expert's proposed answer)."""
-    parts = requote(document, (Segment(text),), min_words)
+    parts = requote(document, (Segment(text),), min_words, public)
     return "".join("[\u2026]" if (s.quote and s.verified) else s.text for s in parts)

@@ -47,7 +47,10 @@ class Entry:
 @dataclass(frozen=True)
 class JudgeView:
     """Everything a judge may know. ``options`` are in displayed order and a judgment answers in that order.
-    ``document`` is None except in a protocol whose judge reads the document."""
+    ``document`` is None except in a protocol whose judge reads the document. ``hints`` is the data's suggested
+    decomposition of the question (factored evaluation only; written from the question alone, so it reveals
+    nothing of the text), which a scripted judge uses for its sub-questions; ``{0}`` stands for the first
+    sub-answer."""
 
     protocol: str
     rules: str
@@ -63,10 +66,11 @@ class JudgeView:
     withheld: int = 0
     document: str | None = None
     game_id: str = ""
+    hints: tuple[str, ...] = ()
 
     def text(self) -> str:
         """Every character the view shows, one item per line (what a leak test searches)."""
-        parts = [self.rules, self.question, *self.options]
+        parts = [self.rules, self.question, *self.options, *self.hints]
         for e in self.entries:
             parts.append(e.label)
             parts.append(e.answer or "")
@@ -217,8 +221,9 @@ def judge_view(state: GameState) -> JudgeView:
         question = f"Which is a better answer to '{q.text}': A1 or A2?"
     entries, withheld = _budgeted(_entries(game, p.experts), p.judge_budget)
     doc = state.document.text if p.judge_reads_document else None
+    hints = q.decomposition if p.factored else ()
     return JudgeView(p.name, p.summary(), question, options, tuple(entries), spec.round, spec.can_end,
-                     spec.subquestions_left, None, game.depth, p.judge_budget, withheld, doc, game.id)
+                     spec.subquestions_left, None, game.depth, p.judge_budget, withheld, doc, game.id, hints)
 
 
 def expert_view(state: GameState) -> ExpertView:

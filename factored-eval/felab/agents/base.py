@@ -73,3 +73,16 @@ def _run(state: engine.GameState, judge: AgentFactory, experts: dict[str, Agent]
             if agent is None:
                 raise ValueError(f"protocol {state.protocol.name} needs an agent for {spec.role}")
         state = engine.apply(state, spec.role, agent.act(view_for(state)))
+
+
+class ByHonesty:
+    """One seat, two agents: the view's seat argues the correct side (``honest``) or not (``dishonest``).
+    Consultancy draws the consultant's honesty by a coin, debate gives each option a seat, so a scripted
+    population plays each seat with whichever agent fits; a model agent can take both sides itself."""
+
+    def __init__(self, honest: Agent, dishonest: Agent):
+        self.honest, self.dishonest = honest, dishonest
+        self.name = f"{honest.name}|{dishonest.name}"
+
+    def act(self, view: ExpertView) -> Action:
+        return (self.dishonest if view.honest is False else self.honest).act(view)

@@ -160,9 +160,11 @@ def next_turn(state: GameState) -> Act | SubGame | Done:
 
 
 def _speech(state: GameState, speech: Speech, spec: Act) -> Speech:
-    doc = state.document.text
-    segs = requote(doc, tuple(check_segment(doc, s) for s in speech.segments))
-    answer = None if speech.answer is None else redact_copies(doc, speech.answer)[:state.protocol.answer_char_limit]
+    doc, q = state.document.text, state.game.question
+    public = "\n".join((q.text, *q.options))
+    segs = requote(doc, tuple(check_segment(doc, s) for s in speech.segments), public=public)
+    answer = None if speech.answer is None else \
+        redact_copies(doc, speech.answer, public=public)[:state.protocol.answer_char_limit]
     return fit_speech(Speech(segs, answer, speech.target), spec.char_limit, spec.quote_limit)
 
 

@@ -11,9 +11,9 @@ Choices, after the anchors:
   timestamps reach the judge.
 - A sub-game's judge sees the sub-game only: its question, options and speeches, nothing of the parent.
 - Reading budget (Ought's 650 characters): the question and options are free; the judge's own sub-questions and
-  their answers are read first, then the speeches in the order they were given. What does not fit is withheld
-  and counted (``withheld``), so the judge knows it may ask sub-questions instead (Mosaic's pointers that cost
-  budget to expand, simplified to 'read in order until the budget is spent').
+  their answers are read first, then each speaker's speeches in order, the rest of the budget split fairly
+  among the speakers. What does not fit is withheld and counted (``withheld``), so the judge knows it may ask
+  sub-questions instead (Mosaic's pointers that cost budget to expand, simplified to a fixed reading order).
 """
 
 from __future__ import annotations
@@ -138,25 +138,44 @@ def _cut(entry: Entry, room: int) -> Entry:
     return Entry(entry.label, entry.kind, tuple(segs), entry.stands_for, answer, entry.probs, entry.round)
 
 
+def _shares(totals: dict[str, int], room: int) -> dict[str, int]:
+    """Split ``room`` characters fairly among speakers (water-filling: a speaker who needs less than an equal
+    share gets what it needs, the rest is shared among the others)."""
+    out, left, todo = {}, room, sorted(totals, key=lambda k: totals[k])
+    while todo:
+        share = left // len(todo)
+        k = todo.pop(0)
+        out[k] = min(totals[k], share)
+        left -= out[k]
+    return out
+
+
 def _budgeted(entries: list[Entry], budget: int | None) -> tuple[list[Entry], int]:
+    """The entries a judge reads within ``budget``: its own sub-questions and their answers first, then each
+    speaker's speeches in order, the budget split fairly among speakers so that who spoke first is not who
+    gets read (an equal share each, unused shares passed on)."""
     if budget is None:
         return entries, 0
-    first = [e for e in entries if e.kind in ("subquestion", "subanswer")]
-    rest = [e for e in entries if e.kind not in ("subquestion", "subanswer")]
-    out, used, withheld = [], 0, 0
-    for e in first + rest:
-        room = budget - used
-        if e.chars <= room:
-            out.append(e)
-            used += e.chars
-        else:
-            if room > 0:
-                cut = _cut(e, room)
-                out.append(cut)
-                used += cut.chars
-            withheld += e.chars - min(e.chars, max(room, 0))
-    order = {id(e): i for i, e in enumerate(entries)}
-    return sorted(out, key=lambda e: order.get(id(e), 0)), withheld
+    used = 0
+    keep: dict[int, Entry] = {}
+    for i, e in enumerate(entries):
+        if e.kind in ("subquestion", "subanswer"):
+            keep[i] = e if e.chars <= budget - used else _cut(e, max(budget - used, 0))
+            used += keep[i].chars
+    totals: dict[str, int] = {}
+    for e in entries:
+        if e.kind not in ("subquestion", "subanswer"):
+            totals[e.label] = totals.get(e.label, 0) + e.chars
+    shares = _shares(totals, max(budget - used, 0))
+    for i, e in enumerate(entries):
+        if i in keep:
+            continue
+        room = shares[e.label]
+        keep[i] = e if e.chars <= room else _cut(e, room)
+        shares[e.label] -= keep[i].chars
+    shown = [keep[i] for i in range(len(entries)) if keep[i].chars or not entries[i].chars]
+    withheld = sum(e.chars for e in entries) - sum(e.chars for e in shown)
+    return shown, withheld
 
 
 def _entries(game: Game, experts: str) -> list[Entry]:

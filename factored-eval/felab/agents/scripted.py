@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 from ..domain import ClaimTree, Decline, Judgment, Question, Rebuttals, Segment, Speech
+from ..protocols.engine import NO_DECISION
 from ..text import normalize, sentences
 from ..views import ExpertView, JudgeView
 from .base import seed_for
@@ -174,7 +175,9 @@ class WeighingJudge:
         if not decisive and view.hints:
             asked = [e.segments[0].text for e in view.entries if e.kind == "subquestion"]
             answers = [e.segments[0].text for e in view.entries if e.kind == "subanswer"]
-            if len(asked) < len(view.hints) and view.subquestions_left > 0 and len(answers) == len(asked):
+            stuck = NO_DECISION in answers
+            if len(asked) < len(view.hints) and view.subquestions_left > 0 and len(answers) == len(asked) \
+                    and not stuck:
                 nxt = view.hints[len(asked)].format(*answers) if "{" in view.hints[len(asked)] else \
                     view.hints[len(asked)]
                 return Judgment(self._probs(diff), end=False, subquestions=(nxt,),

@@ -68,6 +68,7 @@ class Done:
 
 
 DONE = Done()
+NO_DECISION = "(no decision)"  # the sub-answer of a sub-game whose judge was undecided
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,7 @@ def apply_child(state: GameState, played: Game) -> GameState:
     if not state.queue:
         raise RuleViolation("no sub-question is waiting for an answer")
     q = played.question
-    answer = q.options[played.accepted] if played.accepted is not None else "(no decision)"
+    answer = q.options[played.accepted] if played.accepted is not None else NO_DECISION
     game = state.game
     turn = Turn(state.round, "judge", "subanswer", text=answer)
     return replace(state, game=game.with_(turns=game.turns + (turn,), children=game.children + (played,)),

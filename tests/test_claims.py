@@ -2,7 +2,7 @@
 
 import torch
 
-from notbugs.core.values import ByNumber, Estimate, Proportion
+from notbugs.core.values import ByNumber
 from notbugs.data import subset_index
 from notbugs.experiments import leakage, nakkiran, noise_start, wallace
 from notbugs.experiments.registry import REGISTRY
@@ -16,8 +16,9 @@ from notbugs.frame.base import (
     Claim,
     Verdict,
     claim_rows,
-    decide,
+    judge_claim,
 )
+from verdicts import Estimate, Proportion
 
 AT_LEAST = Bound("accuracy", ">=", 0.60)
 CONVERGED = Bound("distance", "<=", 0.10)
@@ -25,7 +26,7 @@ CLAIM = Claim("c", "who", "accuracy at least 60 %", "published", tests=(AT_LEAST
 
 
 def outcome(value, premise=0.05):
-    return decide(CLAIM, Verdict({AT_LEAST.name: value, CONVERGED.name: premise}, "", ""))[0]
+    return judge_claim(CLAIM, Verdict({AT_LEAST.name: value, CONVERGED.name: premise}, "", ""))[0]
 
 
 def test_the_interval_decides():
@@ -37,13 +38,13 @@ def test_the_interval_decides():
 
 
 def test_a_failed_premise_makes_the_claim_not_testable_with_its_number():
-    word, tests, premises = decide(CLAIM, Verdict({AT_LEAST.name: Proportion(0.9, 1000), CONVERGED.name: 0.47},
+    word, tests, premises = judge_claim(CLAIM, Verdict({AT_LEAST.name: Proportion(0.9, 1000), CONVERGED.name: 0.47},
                                                   "", ""))
     assert word == NOT_TESTABLE and premises == [{"name": "distance", "value": 0.47, "ci": None, "sense": "<=",
                                                    "threshold": 0.10, "percent": True, "outcome": FAILS,
                                                    "passed": False}]
     assert outcome(None) == NOT_TESTABLE  # an undefined statistic decides nothing
-    assert decide(CLAIM, Verdict(None, "–", "not run"))[0] == NOT_RUN
+    assert judge_claim(CLAIM, Verdict(None, "–", "not run"))[0] == NOT_RUN
 
 
 def test_a_premise_is_judged_by_its_interval():
@@ -56,10 +57,10 @@ def test_a_premise_is_judged_by_its_interval():
 
 def test_every_test_must_hold_and_one_failure_decides():
     claim = Claim("c", "w", "s", "p", tests=(Bound("a", ">=", 0.5), Bound("b", "<=", 0.1)))
-    assert decide(claim, Verdict({"a": 0.9, "b": 0.05}, "", ""))[0] == HOLDS
-    assert decide(claim, Verdict({"a": 0.9, "b": 0.2}, "", ""))[0] == FAILS
-    assert decide(claim, Verdict({"a": Proportion(0.55, 50), "b": 0.2}, "", ""))[0] == FAILS
-    assert decide(claim, Verdict({"a": Proportion(0.55, 50), "b": 0.05}, "", ""))[0] == INCONCLUSIVE
+    assert judge_claim(claim, Verdict({"a": 0.9, "b": 0.05}, "", ""))[0] == HOLDS
+    assert judge_claim(claim, Verdict({"a": 0.9, "b": 0.2}, "", ""))[0] == FAILS
+    assert judge_claim(claim, Verdict({"a": Proportion(0.55, 50), "b": 0.2}, "", ""))[0] == FAILS
+    assert judge_claim(claim, Verdict({"a": Proportion(0.55, 50), "b": 0.05}, "", ""))[0] == INCONCLUSIVE
 
 
 def test_every_claim_declares_its_tests_and_premises():
@@ -99,7 +100,7 @@ def test_the_d_rand_probe_is_judged_against_chance():
                      "d_det": Proportion(0.016, 10000)}, "chance": 0.1,
            "paper_leakage_gap": {"d_rand": 0.02, "d_det": 0.03}}
     verdicts = leakage.judge(res, leakage.Settings())
-    assert decide(leakage.CLAIMS[1], verdicts["leakage_in_d_rand"])[0] == FAILS
+    assert judge_claim(leakage.CLAIMS[1], verdicts["leakage_in_d_rand"])[0] == FAILS
     assert res["probe"]["d_rand"] - res["probe"]["d_det"] >= 0.10  # the old test would have passed
 
 
@@ -117,8 +118,8 @@ def test_the_non_transferable_attack_needs_plain_pgd_to_transfer():
         return {"attacks": rows, "d_det": d, "chance": 0.1, "members": 3, "det_images": 5000}
 
     verdicts = nakkiran.judge(d_det(0.33, 0.27), nakkiran.Settings())
-    assert decide(nakkiran.CLAIMS[0], verdicts["non_transferable_attack"])[0] == NOT_TESTABLE
-    assert decide(nakkiran.CLAIMS[1], verdicts["non_transferable_d_det"])[0] == HOLDS
+    assert judge_claim(nakkiran.CLAIMS[0], verdicts["non_transferable_attack"])[0] == NOT_TESTABLE
+    assert judge_claim(nakkiran.CLAIMS[1], verdicts["non_transferable_d_det"])[0] == HOLDS
 
 
 def test_the_non_transferable_d_det_needs_a_plain_d_det_that_teaches():
@@ -133,7 +134,7 @@ def test_the_non_transferable_d_det_needs_a_plain_d_det_that_teaches():
              for k, a, b in (("targeted PGD", plain_y, plain_shift), ("non-transferable", 0.02, 0.78))}
         d["non-transferable"]["attack_success"] = Proportion(0.99, 20000)
         res = {"attacks": rows, "d_det": d, "chance": 0.1, "members": 3, "det_images": 20000}
-        return decide(nakkiran.CLAIMS[1], nakkiran.judge(res, nakkiran.Settings())["non_transferable_d_det"])[0]
+        return judge_claim(nakkiran.CLAIMS[1], nakkiran.judge(res, nakkiran.Settings())["non_transferable_d_det"])[0]
 
     assert verdict(0.16, 0.5) == NOT_TESTABLE
     assert verdict(0.34, 0.40) == NOT_TESTABLE
@@ -150,7 +151,7 @@ def test_d_nr_from_noise_must_teach_less_by_a_margin():
         return {"eps": 1.0, "models": m, "datasets": data}
 
     claim = noise_start.CLAIMS[1]
-    assert decide(claim, noise_start.judge(models(0.82), None)[claim.id])[0] == FAILS  # one point less
+    assert judge_claim(claim, noise_start.judge(models(0.82), None)[claim.id])[0] == FAILS  # one point less
     assert noise_start.DROP.margin == 0.302
-    assert decide(claim, noise_start.judge(models(0.40), None)[claim.id])[0] == HOLDS
-    assert decide(claim, noise_start.judge(models(0.52), None)[claim.id])[0] != HOLDS  # 31 points: too near
+    assert judge_claim(claim, noise_start.judge(models(0.40), None)[claim.id])[0] == HOLDS
+    assert judge_claim(claim, noise_start.judge(models(0.52), None)[claim.id])[0] != HOLDS  # 31 points: too near

@@ -11,12 +11,13 @@ import pytest
 from notbugs.cli import main
 from notbugs.core.errors import NotbugsError
 from notbugs.core.storage import json_text
-from notbugs.core.values import Outcome, shares
+from notbugs.core.values import shares
 from notbugs.experiments import registry
 from notbugs.frame import lab as lab_module
 from notbugs.frame.base import FAILS, HOLDS, NOT_RUN
 from notbugs.report import render
 from notbugs.running.runner import make_preset, run_experiments
+from verdicts import Outcome
 
 NAMES = [e.name for e in registry.REGISTRY]
 

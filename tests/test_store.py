@@ -9,8 +9,9 @@ import torch
 
 from notbugs.core.errors import NotbugsError
 from notbugs.core.storage import read_json, write_json
-from notbugs.core.values import ByNumber, Proportion
+from notbugs.core.values import ByNumber
 from notbugs.store.pipeline import DONE, Store, step_key
+from verdicts import Proportion
 
 
 class Keyed:

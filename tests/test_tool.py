@@ -148,10 +148,11 @@ def test_preflight_errors_come_before_anything_is_written(tmp_path, capsys, argv
 
 
 def test_seeds_take_ranges_and_say_held_on():
-    from notbugs.running.seeds import combine_claim, parse_seeds
+    from notbugs.running.seeds import combine_claim
+    from verdicts import UsageError, parse_seeds
 
     assert parse_seeds("0-2,7") == [0, 1, 2, 7]
-    with pytest.raises(NotbugsError):
+    with pytest.raises(UsageError):
         parse_seeds("2,2")
     rows = [{"id": "c", "who": "w", "statement": "s", "published": "p", "ours": "o", "evidence": "e",
              "verdict": v, "tests": [], "premises": []} for v in ("holds", "does not hold")]

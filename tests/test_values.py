@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from notbugs.core.stats import wilson
-from notbugs.core.values import ByNumber, Outcome, Proportion, Status, from_json, to_json
+from notbugs.core.values import ByNumber, Status, from_json, to_json
+from verdicts import Outcome, Proportion, wilson
 
 
 def test_a_proportion_is_a_float_that_knows_its_n():

@@ -14,8 +14,10 @@ import sys
 import threading
 import warnings
 
+from verdicts import UsageError
+
 from .. import __version__
-from ..core.errors import NotbugsError, NotbugsWarning
+from ..core.errors import NotbugsWarning
 from . import models, reproduce, tools
 from .parser import build
 
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `notbugs data list | grep -q ...` or `| head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush does not fail too
         return 0
-    except NotbugsError as exc:
+    except UsageError as exc:  # NotbugsError, or the kernel's (the seeds grammar)
         if args.debug:
             raise
         print(f"notbugs: error: {exc}", file=sys.stderr)

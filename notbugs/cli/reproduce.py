@@ -11,12 +11,14 @@ from ..core.errors import NotbugsError
 
 
 def reproduce(args) -> int:
+    from verdicts import parse_seeds
+
     from ..core.storage import write_json
     from ..data import check_available
     from ..frame.config import merge, parse_sets, read_config
     from ..report import write_report
     from ..running.runner import check_device, failed, make_preset, run_experiments, select
-    from ..running.seeds import parse_seeds, run_seeds
+    from ..running.seeds import run_seeds
     from .output import output_folder
 
     if args.list:

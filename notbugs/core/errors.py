@@ -1,8 +1,11 @@
 """The one exception type a user should see: a message that says what to do."""
 
+from verdicts import UsageError
 
-class NotbugsError(Exception):
-    """Bad input or an unusable file. The CLI prints the message and exits with 2."""
+
+class NotbugsError(UsageError):
+    """Bad input or an unusable file. The CLI prints the message and exits with 2 (the kernel's convention: any
+    ``verdicts.UsageError``, the seeds grammar's included)."""
 
 
 class NotbugsWarning(UserWarning):

@@ -1,28 +1,17 @@
-"""How far to trust a number: Wilson intervals for accuracies, mean and spread over seeds.
+"""How far to trust a number: intervals of differences and bootstraps (Wilson and Student-t: ``verdicts``).
 
 An accuracy measured on n test images is a binomial proportion; the Wilson
 interval stays inside [0, 1] and behaves near 0 and 1, where the normal
 approximation does not (a D_NR robust accuracy of 0 % on 500 images is not
-"0 ± 0"). Over seeds, every number that all runs share gets its mean and
-sample standard deviation, and a claim's statistic its Student-t interval.
+"0 ± 0"). Over seeds, a claim's statistic gets its Student-t interval
+(``verdicts.over_seeds``, the rule's own).
 """
 
 from __future__ import annotations
 
 import math
 
-Z95 = 1.959963984540054  # the two-sided 95 % normal quantile
-
-
-def wilson(p: float, n: int, z: float = Z95) -> list[float]:
-    """The 95 % Wilson score interval [low, high] of a proportion p observed on n trials."""
-    if n <= 0:
-        raise ValueError(f"a proportion needs at least one trial, got n={n}")
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z / (1 + z2 / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
-    return [0.0 if p <= 0 else low, 1.0 if p >= 1 else high]  # exact at the ends, not off by rounding
+from verdicts import wilson
 
 
 def newcombe(p1: float, n1: int, p2: float, n2: int) -> list[float]:
@@ -60,24 +49,3 @@ def bootstrap_means(columns, stat, rounds: int = 2000, seed: int = 0) -> list[fl
         chunks.append(np.asarray(stat(counts @ cols / n), dtype=float))
     values = np.sort(np.concatenate(chunks))
     return [float(values[int(0.025 * (rounds - 1))]), float(values[int(0.975 * (rounds - 1))])]
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (n - 1; 0 for a single value)."""
-    n = len(values)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return mean, sd
-
-
-def t_interval(values: list[float]) -> list[float] | None:
-    """The 95 % Student-t interval of the mean of values over seeds (None for fewer than two, or an undefined
-    value): a claim judged over seeds rests on the seed-to-seed spread, which a per-run interval over test
-    images does not cover."""
-    if len(values) < 2 or any(v is None or math.isnan(v) for v in values):
-        return None
-    from scipy.stats import t
-
-    mean, sd = mean_sd(values)
-    half = t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values))
-    return [mean - half, mean + half]

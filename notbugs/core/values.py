@@ -1,11 +1,12 @@
 """Typed numbers of results, and their JSON form.
 
 A number in results.json must say what it is. An accuracy measured on n test
-images is a ``Proportion``: a float that carries n, so its 95 % interval is
+images is a ``Proportion`` (from the ``verdicts`` kernel, with ``Estimate`` and
+the verdicts' ``Outcome``): a float that carries n, so its 95 % interval is
 computed from what was measured rather than written beside it by hand.
 Maps keyed by eps (or any number) are ``ByNumber``: float keys in Python,
 formatted only at the JSON boundary, so ``1`` and ``1.0`` are one key.
-Statuses and verdicts are one enumeration each.
+Statuses are one enumeration (verdicts: ``verdicts.Outcome``).
 
 ``to_json`` / ``from_json`` are the only way results cross into JSON: a
 proportion becomes ``{"p", "n", "ci"}``, a number-keyed map an object with
@@ -19,7 +20,9 @@ import re
 from dataclasses import MISSING, asdict, fields, is_dataclass
 from enum import Enum
 
-from .stats import mean_sd, newcombe, wilson
+from verdicts import Estimate, Proportion, mean_sd
+
+from .stats import newcombe
 
 
 class Status(str, Enum):
@@ -35,85 +38,6 @@ class Status(str, Enum):
         return self.value
 
     __hash__ = str.__hash__  # equal to its text, so it must hash like it (dict keys, sets)
-
-
-class Outcome(str, Enum):
-    """A claim's verdict."""
-
-    HOLDS = "holds"
-    FAILS = "does not hold"
-    INCONCLUSIVE = "inconclusive"  # the interval of the claim's statistic straddles its margin
-    NOT_TESTABLE = "not testable"  # a premise of the claim is not reproduced at this scale
-    NOT_RUN = "not run"
-    ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
-
-    __hash__ = str.__hash__
-
-    @property
-    def judged(self) -> bool:
-        """Whether the claim was measured and decided either way."""
-        return self in (Outcome.HOLDS, Outcome.FAILS)
-
-
-class Proportion(float):
-    """A share of n trials (an accuracy on n images). Arithmetic gives plain floats; ``ci`` is the 95 % Wilson
-    interval of the share, or the interval given (results of older versions, whose n is unknown)."""
-
-    n: int | None
-    _ci: tuple[float, float] | None
-
-    def __new__(cls, p: float, n: int | None, ci=None):
-        p = float(p)
-        if n is not None:
-            n = int(n)
-            if n < 1:
-                raise ValueError(f"a proportion needs at least one trial, got n={n}")
-        if not (0.0 <= p <= 1.0):
-            raise ValueError(f"a proportion lies in [0, 1], got {p}")
-        obj = super().__new__(cls, p)
-        obj.n = n
-        obj._ci = tuple(ci) if ci is not None else None
-        return obj
-
-    @classmethod
-    def of(cls, hits: int, n: int) -> "Proportion":
-        return cls(hits / n, n)
-
-    @property
-    def ci(self) -> tuple[float, float] | None:
-        if self._ci is not None:
-            return self._ci
-        return tuple(wilson(float(self), self.n)) if self.n else None
-
-    def __reduce__(self):
-        return (Proportion, (float(self), self.n, self._ci))
-
-    def __repr__(self) -> str:
-        return f"Proportion({float(self)!r}, n={self.n})"
-
-
-class Estimate(float):
-    """A statistic with its 95 % interval, when it has one: a difference of accuracies, a rank correlation."""
-
-    _ci: tuple[float, float] | None
-
-    def __new__(cls, value: float, ci=None):
-        obj = super().__new__(cls, float(value))
-        obj._ci = tuple(float(c) for c in ci) if ci is not None else None
-        return obj
-
-    @property
-    def ci(self) -> tuple[float, float] | None:
-        return self._ci
-
-    def __reduce__(self):
-        return (Estimate, (float(self), self._ci))
-
-    def __repr__(self) -> str:
-        return f"Estimate({float(self)!r}, ci={self._ci})"
 
 
 def difference(a: float, b: float) -> Estimate:

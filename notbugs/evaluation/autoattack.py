@@ -22,10 +22,11 @@ from typing import Callable
 import torch
 from torch import nn
 
+from verdicts import Proportion
+
 from ..attacks import apgd, frozen
 from ..core.errors import NotbugsError, NotbugsWarning
 from ..core.inputs import check_batch, device_of
-from ..core.values import Proportion
 from .evaluate import robust_mask
 
 STANDARD = ("apgd-ce", "apgd-t", "fab-t", "square")
@@ -49,6 +50,19 @@ def available(which=STANDARD) -> tuple[list[str], list[str]]:
     return run, [w for w in which if w not in run]
 
 
+class _Fp32Logits(nn.Module):
+    """The model with its logits in fp32: torchattacks writes the losses it computes from them into buffers it made
+    from the first batch's logits, by index, which fails when the two differ in dtype (bf16 logits of a bf16 run,
+    float32 arithmetic on them); its comparisons of losses should not be rounded to bf16 either."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x).float()
+
+
 def components(model: nn.Module, *, norm: str, eps: float, n_classes: int, seed: int = 0, steps: int = 100,
                queries: int = 5000, which=STANDARD) -> list[tuple[str, Callable]]:
     """(name, attack(x, y) -> x_adv) for each attack named in ``which`` that this install has, with AutoAttack's
@@ -65,9 +79,10 @@ def components(model: nn.Module, *, norm: str, eps: float, n_classes: int, seed:
     }
     ta = _torchattacks()
     kw = dict(norm=NORMS[norm], eps=float(eps), seed=seed)
+    fp32 = _Fp32Logits(model)
     borrowed = {} if ta is None else {
-        "fab-t": lambda: ta.FAB(model, steps=steps, n_restarts=1, multi_targeted=True, n_classes=n_classes, **kw),
-        "square": lambda: ta.Square(model, n_queries=queries, n_restarts=1, **kw),
+        "fab-t": lambda: ta.FAB(fp32, steps=steps, n_restarts=1, multi_targeted=True, n_classes=n_classes, **kw),
+        "square": lambda: ta.Square(fp32, n_queries=queries, n_restarts=1, **kw),
     }
     out = []
     for name in which:

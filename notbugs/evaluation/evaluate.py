@@ -13,11 +13,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from verdicts import Proportion
+
 from ..attacks import frozen, margin, pgd
 from ..core.errors import NotbugsError
 from ..core.inputs import check_batch, check_logits, device_of
 from ..core.progress import bar
-from ..core.values import ByNumber, Proportion
+from ..core.values import ByNumber
 
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:

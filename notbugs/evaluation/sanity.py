@@ -21,9 +21,10 @@ import math
 import torch
 from torch import nn
 
+from verdicts import Proportion
+
 from ..attacks import cross_entropy, frozen, margin, pgd
 from ..core.inputs import device_of
-from ..core.values import Proportion
 from .evaluate import robust_mask
 
 

@@ -32,10 +32,11 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import torch
 
+from verdicts import Estimate, Proportion
+
 from ..core.errors import NotbugsError
 from ..core.reference import YIN_GILMER
 from ..core.stats import bootstrap
-from ..core.values import Estimate, Proportion
 from ..data import ImageData, subset
 from ..evaluation.evaluate import accuracy, predict
 from ..frame.base import Bound, Claim, Experiment, Verdict

@@ -20,9 +20,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from verdicts import Estimate, Proportion
+
 from ..core.inputs import device_of
+from ..core.precision import exact
 from ..core.reference import GOH_LEAKAGE
-from ..core.values import Estimate, Proportion
 from ..frame.base import Bound, Claim, Experiment, Verdict
 from ..frame.lab import Lab
 from ..methods.train import TrainConfig
@@ -37,9 +39,11 @@ class Settings:
 
 
 def linear_map(model, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(W, b) with model(x) = W x.flatten() + b exactly, for a model that is affine in its input."""
+    """(W, b) with model(x) = W x.flatten() + b exactly, for a model that is affine in its input: read in fp32 from
+    the model's fp32 weights whatever the run's precision (in bf16 the map would be rounded to 3 digits, and
+    certified distances are computed from it)."""
     dev = device_of(model)
-    with torch.no_grad():
+    with torch.no_grad(), exact(str(dev)):
         b = model(torch.zeros(1, *shape, device=dev))[0]
         eye = torch.eye(int(np.prod(shape)), device=dev).view(-1, *shape)
         w = (model(eye) - b).T

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from verdicts import Estimate, Proportion
+
 from ..core.errors import NotbugsError
 from ..core.reference import GOH_FEATURES
 from ..core.stats import bootstrap_means
-from ..core.values import ByNumber, Estimate, Proportion
+from ..core.values import ByNumber
 from ..frame.base import Bound, Claim, Experiment, Verdict
 from ..frame.lab import Lab
 from ..present.figures import png

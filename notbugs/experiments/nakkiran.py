@@ -34,10 +34,12 @@ from dataclasses import asdict, dataclass
 import torch
 from torch.optim.swa_utils import update_bn
 
+from verdicts import Estimate, Proportion
+
 from ..attacks import pgd
 from ..core.inputs import device_of
 from ..core.reference import NAKKIRAN
-from ..core.values import Estimate, Proportion, difference
+from ..core.values import difference
 from ..data import subset
 from ..evaluation.evaluate import accuracy, agreement, predict, robust_mask
 from ..frame.base import Bound, Claim, Experiment, Verdict

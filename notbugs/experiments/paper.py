@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import torch
 
+from verdicts import Estimate
+
 from ..core.reference import FASHION_PROTOTYPE, FIGURE2_CIFAR10, SETTINGS, TABLE1
 from ..core.storage import load_tensors
-from ..core.values import Estimate, difference
+from ..core.values import difference
 from ..frame import margins
 from ..frame.base import Bound, Claim, Experiment, Verdict, converged
 from ..frame.lab import Lab

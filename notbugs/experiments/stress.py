@@ -28,10 +28,12 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from verdicts import Proportion
+
 from ..attacks import margin, pgd
 from ..core.inputs import device_of
 from ..core.reference import STRESS
-from ..core.values import Proportion, difference
+from ..core.values import difference
 from ..data import subset
 from ..evaluation.autoattack import STANDARD, autoattack
 from ..evaluation.evaluate import robust_mask

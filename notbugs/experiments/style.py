@@ -31,13 +31,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from verdicts import Estimate
+
 from ..attacks import frozen, pgd
 from ..core.errors import NotbugsError
 from ..core.inputs import device_of
 from ..core.reference import NAKANO
 from ..core.stats import bootstrap_means
 from ..core.storage import atomic_write_bytes
-from ..core.values import Estimate
 from ..data import subset
 from ..frame.base import Bound, Claim, Experiment, Verdict
 from ..frame.lab import Lab

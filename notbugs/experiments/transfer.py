@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from verdicts import Estimate, mean_sd
+
 from ..core.reference import FIGURE3
-from ..core.stats import bootstrap, mean_sd
-from ..core.values import Estimate
+from ..core.stats import bootstrap
 from ..evaluation.evaluate import accuracy, agreement
 from ..frame.base import Bound, Claim, Experiment, Verdict
 from ..frame.lab import Lab

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from verdicts import Estimate, Proportion
+
 from ..core.errors import NotbugsError
 from ..core.reference import WALLACE
-from ..core.values import Estimate, Proportion
 from ..data import ImageData, subset
 from ..evaluation.evaluate import accuracy, agreement, predict
 from ..frame.base import Bound, Claim, Experiment, Verdict

@@ -1,52 +1,20 @@
 """What an experiment declares: its question, settings per preset, run, claims and report section.
 
-A claim is declared once, before any run: whose it is, its statement, the
-published number it rests on, the tests that decide it (a statistic, a sense
-and a margin) and its premises (what the published claim itself presupposes:
-the construction converged, the effect it contrasts against exists), each
-with its threshold fixed here. ``judge`` only measures: it returns the value of
-every test and premise, with an interval where the statistic has one, and this
-module decides the verdict the same way for every claim:
-
-- not testable, if a premise fails (its number is shown), by its interval where it has one;
-- inconclusive, if a premise's interval straddles its threshold;
-- does not hold, if a test's interval lies wholly on the wrong side of its margin;
-- inconclusive, if a test's interval straddles its margin;
-- holds, if every test's interval lies on the right side.
-
-A statistic without an interval (a closed form, a count over all images of a
-deterministic construction) is decided by its value.
+A claim is declared once, before any run (``verdicts.Claim``: whose it is, its statement, the published number
+it rests on, its tests and premises, each a ``verdicts.Bound`` with its margin fixed here). ``judge`` only
+measures: it returns the value of every test and premise, with an interval where the statistic has one, and
+the kernel's one rule (``verdicts.decide``) gives the verdict, the same way for every claim of every package.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..core.values import Outcome
+from verdicts import Bound, Claim, Outcome, decide
 
 HOLDS, FAILS, NOT_RUN, ERROR = Outcome.HOLDS, Outcome.FAILS, Outcome.NOT_RUN, Outcome.ERROR
 INCONCLUSIVE, NOT_TESTABLE = Outcome.INCONCLUSIVE, Outcome.NOT_TESTABLE
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A statistic held against a margin: ``name`` ``sense`` ``margin`` (e.g. "D_R - D_NR robust accuracy" >= 0.25).
-    ``percent``: a proportion or a difference of proportions, shown in % (points)."""
-
-    name: str
-    sense: str  # ">=" or "<="
-    margin: float
-    percent: bool = True
-
-    def passes(self, value: float) -> bool:
-        return value >= self.margin if self.sense == ">=" else value <= self.margin
-
-    def text(self) -> str:
-        margin = f"{100 * self.margin:g} %" if self.percent else f"{self.margin:g}"
-        return f"{self.name} {self.sense} {margin}"
-
 
 MAX_FEATURE_DISTANCE = 0.10  # an inversion converged when its images' features are this close to their targets
 
@@ -55,16 +23,6 @@ def converged(dataset: str) -> Bound:
     """The premise of every claim that rests on an inverted dataset (D_R, D_NR, from images or noise): the
     inversion reached its target representations, on average within ``MAX_FEATURE_DISTANCE`` (relative)."""
     return Bound(f"mean relative feature distance of {dataset}", "<=", MAX_FEATURE_DISTANCE)
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    who: str  # whose claim: a paper section or a response's author
-    statement: str  # what must hold, with its margin
-    published: str  # the published number(s) it rests on
-    tests: tuple[Bound, ...] = ()  # all must hold
-    premises: tuple[Bound, ...] = ()  # each must hold for the claim to be testable
 
 
 @dataclass(frozen=True)
@@ -96,67 +54,12 @@ class Verdict:
     statement: str | None = None
 
 
-def _interval(value) -> tuple[float, float] | None:
-    ci = getattr(value, "ci", None)
-    return tuple(ci) if ci is not None else None
-
-
-def _defined(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def bound_outcome(bound: Bound, value) -> Outcome:
-    """One test: holds, does not hold, or inconclusive when the interval straddles the margin."""
-    if not _defined(value):
-        return NOT_TESTABLE
-    ci = _interval(value)
-    if ci is None:
-        return HOLDS if bound.passes(value) else FAILS
-    lo, hi = ci
-    right, wrong = (lo >= bound.margin, hi < bound.margin) if bound.sense == ">=" else \
-        (hi <= bound.margin, lo > bound.margin)
-    return HOLDS if right else FAILS if wrong else INCONCLUSIVE
-
-
-def decide(claim: Claim, verdict: Verdict | None) -> tuple[Outcome, list[dict], list[dict]]:
-    """The claim's outcome, and a row per test and premise (value, interval, margin, outcome)."""
+def judge_claim(claim: Claim, verdict: Verdict | None) -> tuple[Outcome, list[dict], list[dict]]:
+    """One claim's outcome as ``judge`` measured it, and a row per test and premise: not run when the part the
+    claim needs did not run, else the kernel's rule on the measured values."""
     if verdict is None or verdict.values is None:
         return NOT_RUN, [], []
-    values = verdict.values
-    return decide_rows([judged_test(b, values.get(b.name)) for b in claim.tests],
-                       [premise_row(b, values.get(b.name)) for b in claim.premises])
-
-
-def judged_test(bound: Bound, value) -> dict:
-    """A test as results.json keeps it: its statistic, interval, margin, outcome and distance to the margin."""
-    distance = (value - bound.margin if bound.sense == ">=" else bound.margin - value) if _defined(value) else None
-    return {"name": bound.name, "value": value, "ci": _interval(value), "sense": bound.sense, "margin": bound.margin,
-            "percent": bound.percent, "outcome": bound_outcome(bound, value), "distance": distance}
-
-
-def premise_row(bound: Bound, value) -> dict:
-    """A premise, judged like a test (by its interval where it has one): met, not met, or undecided."""
-    outcome = bound_outcome(bound, value)
-    return {"name": bound.name, "value": value, "ci": _interval(value), "sense": bound.sense,
-            "threshold": bound.margin, "percent": bound.percent, "outcome": outcome, "passed": outcome == HOLDS}
-
-
-def decide_rows(tests: list[dict], premises: list[dict]) -> tuple[Outcome, list[dict], list[dict]]:
-    """The one rule, for a run and for a claim over seeds: a premise not met (or undefined) makes the claim not
-    testable; a premise whose interval straddles its threshold makes it inconclusive; then the tests decide."""
-    met = [p["outcome"] for p in premises]
-    outcomes = [t["outcome"] for t in tests]
-    if FAILS in met or NOT_TESTABLE in met or NOT_TESTABLE in outcomes:
-        word = NOT_TESTABLE
-    elif INCONCLUSIVE in met:  # the claim's own ground is undecided: neither verdict can be signed
-        word = INCONCLUSIVE
-    elif FAILS in outcomes:
-        word = FAILS
-    elif INCONCLUSIVE in outcomes:
-        word = INCONCLUSIVE
-    else:
-        word = HOLDS
-    return word, tests, premises
+    return decide(claim, verdict.values)
 
 
 def claim_rows(experiment: Experiment, verdicts: dict[str, Verdict] | None, error: str | None = None) -> list[dict]:
@@ -167,7 +70,7 @@ def claim_rows(experiment: Experiment, verdicts: dict[str, Verdict] | None, erro
         if error is not None:
             word, tests, premises, ours, evidence = ERROR, [], [], "–", error
         else:
-            word, tests, premises = decide(c, v)
+            word, tests, premises = judge_claim(c, v)
             ours, evidence = (v.ours, v.evidence) if v is not None else ("–", "not run")
         rows.append({"id": c.id, "who": c.who, "statement": (v.statement if v is not None and v.statement else
                                                              c.statement),

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 
-from ..core.values import Proportion
+from verdicts import Proportion
 
 
 def png(fig) -> bytes:

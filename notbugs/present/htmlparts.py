@@ -16,7 +16,7 @@ import html
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..core.values import Proportion
+from verdicts import Proportion
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("pictures_root", default=None)

@@ -11,40 +11,22 @@ many seeds it held on its own.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Callable
 
-from ..core.errors import NotbugsError
-from ..core.stats import mean_sd, t_interval
-from ..core.values import Estimate, Status, summarise
-from ..frame.base import ERROR, FAILS, HOLDS, NOT_RUN, Bound, decide_rows, judged_test, premise_row
+from verdicts import Bound, decide_rows, judged_test, mean_sd, over_seeds, premise_row
+
+from ..core.values import Status, summarise
+from ..frame.base import ERROR, FAILS, HOLDS, NOT_RUN
 from ..frame.presets import Preset
 from .runner import run_experiments
 
 SHARED = ("dataset", "preset", "device", "requested", "reference", "settings", "context", "code")
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``0,1,2``, ``0-4`` or a mix (``0-2,7``): distinct seeds, in the order given."""
-    seeds = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        lo, dash, hi = part.partition("-")
-        try:
-            seeds += list(range(int(lo), int(hi) + 1)) if dash and lo else [int(part)]
-        except ValueError:
-            raise NotbugsError(f"--seeds takes integers or ranges separated by commas, e.g. 0,1,2 or 0-4 (got "
-                               f"'{text}')") from None
-    if not seeds or len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
-        raise NotbugsError(f"--seeds needs distinct seeds >= 0, e.g. 0,1,2 or 0-4 (got '{text}')")
-    return seeds
-
-
 def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
     """One claim over seeds (``rows[i]`` is seed ``seeds[i]``'s), decided by the rule a single run is decided by
-    (``base.decide_rows``), on each test's and premise's mean over the seeds with its 95 % Student-t interval:
+    (``verdicts.decide_rows``), on each test's and premise's mean over the seeds with its 95 % Student-t interval:
     the seed-to-seed spread, not one seed's test images, is what the verdict must outlast. A seed that errored or
     did not run leaves the claim so; with one seed the seed's own verdict stands. Each seed's verdict is kept."""
     words = [r["verdict"] for r in rows]
@@ -70,17 +52,13 @@ def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
 def _over_seeds(rows: list[dict], part: str, i: int, first: dict) -> dict:
     """The i-th test or premise over the seeds: mean, sd, Student-t interval, and its outcome by that interval."""
     values = [r[part][i]["value"] if len(r.get(part) or []) > i else None for r in rows]
-    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     threshold = "margin" if part == "tests" else "threshold"
     bound = Bound(first["name"], first["sense"], first[threshold], first.get("percent", True))
-    if len(defined) < len(values) or not defined:
-        value, sd, ci = None, None, None
-    else:
-        value, sd = mean_sd(defined)
-        ci = t_interval(defined)
-    estimate = Estimate(value, ci) if value is not None else None
+    estimate = over_seeds([None if v is None else float(v) for v in values])
+    sd = mean_sd([float(v) for v in values])[1] if estimate is not None else None
     row = judged_test(bound, estimate) if part == "tests" else premise_row(bound, estimate)
-    return {**row, "value": value, "sd": sd, "ci": ci, "values": values,
+    ci = list(estimate.ci) if estimate is not None and estimate.ci is not None else None
+    return {**row, "value": None if estimate is None else float(estimate), "sd": sd, "ci": ci, "values": values,
             "outcomes": [r[part][i].get("outcome") for r in rows if len(r.get(part) or []) > i]}
 
 

@@ -41,12 +41,12 @@ NEUTRAL = frozenset({"", "store.pipeline", "store.locks", "store.outputs", "stor
 # kind -> (version, fingerprint of the code its roots reach, roots: "module" (all of it) or "module:function" /
 # "module:Class.method", module paths relative to notbugs)
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
-    "data": (3, "2ab9a6b27a7e", ("data",)),
-    "model": (3, "6ac71d98b8a8", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
-    "import": (2, "be1669489f6f", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "1796f23d6c49", ("frame.lab:Lab.dataset",)),
-    "leakage": (2, "fc2e4326c021", ("frame.lab:Lab.leakage",)),
-    "eval": (3, "2e8d1dc33c76", ("frame.lab:Lab.evaluation",)),
+    "data": (3, "7c369abc34b7", ("data",)),
+    "model": (3, "9458cef18655", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
+    "import": (2, "dd26ddf4dc97", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
+    "dataset": (4, "b76fda8450c0", ("frame.lab:Lab.dataset",)),
+    "leakage": (2, "90bd08c54fc0", ("frame.lab:Lab.leakage",)),
+    "eval": (3, "fb8a72ea293e", ("frame.lab:Lab.evaluation",)),
     "picture": (2, "6739c5796931", ("frame.lab:Lab.picture", "present.grid")),
 }
 

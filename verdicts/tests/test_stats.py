@@ -42,11 +42,21 @@ def test_seeds_to_decide_cannot_say_on_the_margin_or_from_one_seed():
     assert seeds_to_decide([0.3, 0.3], 0.2) == 2  # no spread: two seeds decide
 
 
-def test_wilson_matches_its_closed_form_and_stays_in_the_unit_interval():
-    assert wilson(0.0, 500)[0] == 0.0 and wilson(1.0, 10)[1] == 1.0
-    p, n, z = 0.3, 50, 1.959963984540054
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    assert np.allclose(wilson(p, n), (centre - half, centre + half))
+def test_wilson_matches_the_closed_form():
+    lo, hi = wilson(0.5, 100)  # centre 0.5, half-width z/(1+z^2/n) * sqrt(1/400 + z^2/40000)
+    z = 1.959963984540054
+    half = z / (1 + z * z / 100) * math.sqrt(0.25 / 100 + z * z / 40000)
+    assert lo == pytest.approx(0.5 - half) and hi == pytest.approx(0.5 + half)
+    assert (round(lo, 4), round(hi, 4)) == (0.4038, 0.5962)
+    lo, hi = wilson(0.0, 10)  # at 0 the interval is [0, z^2 / (n + z^2)], not a degenerate point
+    assert lo == 0.0 and hi == pytest.approx(z * z / (10 + z * z))
+    assert wilson(1.0, 10)[1] == 1.0 and wilson(1.0, 10)[0] == pytest.approx(10 / (10 + z * z))
+    assert wilson(0.9, 10000)[1] - wilson(0.9, 10000)[0] < wilson(0.9, 500)[1] - wilson(0.9, 500)[0]
     with pytest.raises(ValueError):
         wilson(0.5, 0)
+
+
+def test_t_interval_by_hand():
+    lo, hi = t_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(0.975, 2) = 4.302653
+    assert math.isclose(hi - 2.0, 4.302653 / math.sqrt(3), rel_tol=1e-6) and math.isclose(lo + hi, 4.0)
+    assert t_interval([1.0]) is None and t_interval([1.0, float("nan")]) is None

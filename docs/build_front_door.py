@@ -1,0 +1,101 @@
+"""Write the README's table of what each package found, from committed results (never typed by hand).
+
+    python docs/build_front_door.py          # rewrites the block between <!-- claims:begin --> and <!-- claims:end -->
+    python docs/build_front_door.py --check  # exit 1 if README.md is not what the results give (a test runs this)
+
+Each source below is a results.json a package's `reproduce` wrote, committed under benchmarks/results/ with the
+command that made it. The claims are read from it as the package judged them (the kernel's rows: statement,
+published number, tests with value, interval and margin, verdict); nothing is re-judged here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BEGIN, END = "<!-- claims:begin -->", "<!-- claims:end -->"
+PER_SEED = {"per_seed", "seed_reports"}  # each seed's own verdicts: the table shows the verdict over the seeds
+
+# (package, results.json, the command that wrote it, where it was run): the order of the README
+SOURCES = [
+    ("notbugs: the paper's own experiment, full preset",
+     "benchmarks/results/cpu-2026-12-03/paper-full-seeds0-2-results.json",
+     "notbugs reproduce paper --preset full --seeds 0,1,2", "docs/notbugs.md"),
+]
+
+
+def claim_rows(tree) -> list[dict]:
+    """Every judged claim in a results tree: a dict with an id, a verdict and its tests, wherever it sits."""
+    if isinstance(tree, dict):
+        if {"id", "verdict", "tests"} <= tree.keys():
+            return [tree]
+        return [row for key, value in tree.items() if key not in PER_SEED for row in claim_rows(value)]
+    if isinstance(tree, list):
+        return [row for value in tree for row in claim_rows(value)]
+    return []
+
+
+def _number(value: float, percent: bool) -> str:
+    return f"{100 * value:.1f}" if percent else f"{value:.3g}"
+
+
+def statistic(row: dict) -> str:
+    """The first test's value with its interval and margin, as the claim states it (points for percentages)."""
+    tests = [t for t in row.get("tests") or [] if t.get("value") is not None]
+    if not tests:
+        return "–"
+    t = tests[0]
+    value, ci = t["value"], t.get("ci")
+    if isinstance(value, dict):  # an estimate stored with its own interval
+        value, ci = value.get("estimate", value.get("value")), value.get("ci", ci)
+    pct = t.get("percent", False)
+    unit = " %" if pct else ""
+    interval = f" [{_number(ci[0], pct)}, {_number(ci[1], pct)}]" if ci else ""
+    return f"{_number(value, pct)}{interval}{unit} (margin {t['sense']} {_number(t['margin'], pct)}{unit})"
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def table(title: str, path: str, command: str, more: str) -> str:
+    data = json.loads((ROOT / path).read_text())
+    seeds = data.get("seeds")
+    over = f", seeds {', '.join(map(str, seeds))}" if isinstance(seeds, list) else ""
+    lines = [f"**{title}** (`{command}`{over}; [{more}]({more}))", "",
+             "| claim | published | ours [95 % interval] | verdict |", "|---|---|---|---|"]
+    for row in claim_rows(data):
+        if row["verdict"] == "not run":  # a claim of an experiment this run did not include
+            continue
+        lines.append(f"| {_cell(row.get('statement', row['id']))} | {_cell(row.get('published', ''))} | "
+                     f"{_cell(statistic(row))} | **{_cell(row['verdict'])}** |")
+    return "\n".join(lines)
+
+
+def block() -> str:
+    return "\n\n".join(table(*source) for source in SOURCES)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md differs from the results")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{BEGIN}\n{block()}\n{END}{tail}"
+    if args.check:
+        if new != text:
+            print("README.md's claim tables are stale: run 'python docs/build_front_door.py'", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,7 +20,7 @@ def test_the_readme_tables_are_the_committed_results():
 def test_a_hand_edited_table_is_caught(tmp_path, monkeypatch):
     builder = _builder()
     readme = tmp_path / "README.md"
-    readme.write_text((ROOT / "README.md").read_text().replace("**holds**", "**does not hold**", 1))
+    readme.write_text((ROOT / "README.md").read_text().replace("| **holds** |", "| **does not hold** |", 1))
     monkeypatch.setattr(builder, "README", readme)
     assert builder.main(["--check"]) == 1
     assert builder.main([]) == 0 and builder.main(["--check"]) == 0  # rewriting makes it true again

@@ -31,3 +31,18 @@ def test_the_precision_is_in_every_key(tmp_path):
     a, b = Store(tmp_path, precision="fp32"), Store(tmp_path, precision="bf16")
     assert a.context["precision"] == "fp32" and b.context["precision"] == "bf16"
     assert a.key("model", {"x": 1}) != b.key("model", {"x": 1})
+
+
+@pytest.mark.slow
+def test_every_experiment_runs_in_bf16_on_any_cpu(tmp_path):
+    """`reproduce all` at tiny with bf16 forced (emulated where the CPU lacks it: slow, but exact enough to show a
+    crash). A pass whose result leaves autocast in bf16 and meets fp32 code (numpy, a float32 buffer written by
+    index) fails here on every machine, not only on CPUs where ``auto`` would pick bf16."""
+    from dataclasses import replace
+
+    from notbugs.running.runner import make_preset, run_experiments
+
+    res = run_experiments(["all"], replace(make_preset("tiny"), precision="bf16"), out=tmp_path, progress=False)
+    assert res["context"]["precision"] == "bf16"
+    errors = {name: e["error"] for name, e in res["experiments"].items() if e["status"] != "done"}
+    assert not errors, errors

@@ -55,3 +55,11 @@ def computing(precision: str, device: str):
     dev = torch.device(device)
     with torch.autocast(dev.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext():
         yield
+
+
+@contextmanager
+def exact(device: str):
+    """Run the enclosed passes in fp32 even inside a bf16 run: for a result that is read as numbers, not as a
+    step of an optimisation (the affine map a linear model computes, extracted from its outputs)."""
+    with torch.autocast(torch.device(device).type, enabled=False):
+        yield

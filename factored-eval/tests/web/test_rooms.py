@@ -1,0 +1,184 @@
+"""Rooms through HTTP: people and agents play the lab's protocols; moves are checked, stale forms and bad input
+refused with a message and nothing written; factored evaluation's sub-questions open child rooms for new judges."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from felab.domain import Game
+from felab.store.models import Exposure, Room, TurnTime
+
+from .conftest import Browser, add_experiment, open_room
+
+
+def _key(html: str) -> str:
+    return re.search(r'name="key" value="([^"]*)"', html).group(1)
+
+
+def _game(app, room_id) -> Game:
+    with app.state.db() as s:
+        return Game.from_json(s.get(Room, room_id).game_json)
+
+
+def _judge(b: Browser, room: int, a: float, decision: str, **extra):
+    page = b.get(f"/rooms/{room}")
+    assert page.status_code == 200
+    return b.post(f"/rooms/{room}/judgment", {"p_a": a, "p_b": 100 - a, "decision": decision, "key": _key(page.text),
+                                              **extra})
+
+
+def _speak(b: Browser, room: int, text: str, **extra):
+    page = b.get(f"/rooms/{room}")
+    assert page.status_code == 200
+    return b.post(f"/rooms/{room}/speech", {"text": text, "key": _key(page.text), **extra})
+
+
+def _debate(study, protocol="debate_simultaneous"):
+    app, ids = study["app"], study["ids"]
+    exp = add_experiment(app, protocol)
+    doc, qs = study["items"][0]
+    room = open_room(app, exp, qs[0].id, {"judge": ids["ann"], "expert0": ids["bob"], "expert1": ids["cat"]})
+    return app, room, doc, qs[0]
+
+
+def test_three_people_finish_a_simultaneous_debate(study):
+    app, room, doc, q = _debate(study)
+    judge, e0, e1 = (Browser(app).login(n) for n in ("ann", "bob", "cat"))
+    assert _judge(judge, room, 50, "continue").status_code == 303  # the judge's prior
+    span = q.support[0]
+    assert _speak(e0, room, f"It is so: <<{span[0]}-{span[1]}>>").status_code == 303
+    # the first speech is in, the second not: the judge sees neither (NYU #17)
+    page = judge.get(f"/rooms/{room}").text
+    assert "It is so" not in page and "your move" not in page.lower()
+    assert _speak(e1, room, "I say the other answer, <quote>invented words not in the story at all</quote>.") \
+        .status_code == 303
+    page = judge.get(f"/rooms/{room}").text
+    assert "It is so" in page and 'class="v"' in page and 'class="u"' in page
+    assert _judge(judge, room, 80, "end").status_code == 303
+    game = _game(app, room)
+    assert game.outcome is not None and game.accepted is not None
+    assert [t.kind for t in game.turns] == ["judgment", "speech", "speech", "judgment"]
+    with app.state.db() as s:
+        times = s.scalars(select(TurnTime).where(TurnTime.room_id == room).order_by(TurnTime.idx)).all()
+        assert len(times) == 4 and all(t.revealed_at is not None for t in times)
+        assert s.get(Room, room).status == "ended"
+    assert "The game is over" in judge.get(f"/rooms/{room}").text
+
+
+def test_a_stale_form_is_refused_and_writes_nothing(study):
+    app, room, *_ = _debate(study, "debate_sequential")
+    judge = Browser(app).login("ann")
+    old = judge.get(f"/rooms/{room}").text
+    assert _judge(judge, room, 50, "continue").status_code == 303
+    before = _game(app, room)
+    # the same form again (e.g. a second tab, or a back button): its move is gone
+    r = judge.post(f"/rooms/{room}/judgment", {"p_a": 60, "p_b": 40, "decision": "continue", "key": _key(old)})
+    assert r.status_code == 409 and "reload" in r.text
+    assert _game(app, room) == before
+
+
+def test_bad_input_is_one_message_and_nothing_written(study):
+    app, room, doc, q = _debate(study, "debate_sequential")
+    judge, e0 = Browser(app).login("ann"), Browser(app).login("bob")
+    r = _judge(judge, room, 70, "continue", p_b=70)
+    assert r.status_code == 422 and "add up to 100" in r.text and "70 + 70 = 140" in r.text
+    assert _game(app, room).turns == ()
+    assert _judge(judge, room, 50, "continue").status_code == 303
+    before = _game(app, room)
+    r = _speak(e0, room, f"Out of bounds: <<0-{len(doc.text) + 5}>>")
+    assert r.status_code == 422 and "outside the document" in r.text
+    r = _speak(e0, room, "x" * 800)
+    assert r.status_code == 422 and "800 characters" in r.text and "750" in r.text
+    r = _speak(e0, room, "y" * 30_000)
+    assert r.status_code == 422 and "30,000" in r.text
+    assert "y" * 100 in r.text  # the draft is kept for the expert to shorten
+    assert _game(app, room) == before
+
+
+def test_people_cannot_read_or_act_in_other_rooms(study):
+    app, room, *_ = _debate(study)
+    dan = Browser(app).login("dan")
+    for url in (f"/rooms/{room}", f"/rooms/{room}/transcript", f"/rooms/{room}/events?once=1"):
+        assert dan.get(url).status_code == 403, url
+    for url, data in ((f"/rooms/{room}/judgment", {"p_a": 50, "p_b": 50}), (f"/rooms/{room}/speech", {"text": "x"}),
+                      (f"/rooms/{room}/preview", {"text": "x"}), (f"/rooms/{room}/quote-check", {"text": "a b c d e"})):
+        assert dan.post(url, data).status_code == 403, url
+    assert Browser(app).client.get(f"/rooms/{room}").status_code == 303  # signed out: to the sign-in page
+    for url in ("/admin", "/admin/exposures", "/admin/export.jsonl"):
+        assert dan.get(url).status_code == 403, url
+
+
+def test_forms_without_the_csrf_token_are_refused(study):
+    app, room, *_ = _debate(study)
+    judge = Browser(app).login("ann")
+    page = judge.get(f"/rooms/{room}").text
+    for token in (None, "forged"):
+        data = {"p_a": 50, "p_b": 50, "decision": "continue", "key": _key(page)}
+        if token:
+            data["csrf"] = token
+        r = judge.post(f"/rooms/{room}/judgment", data, csrf=False)
+        assert r.status_code == 403 and "CSRF" in r.text
+    assert _game(app, room).turns == ()
+
+
+def test_a_person_judges_two_agent_experts(study):
+    app, ids = study["app"], study["ids"]
+    exp = add_experiment(app, "debate_sequential")
+    doc, qs = study["items"][1]
+    room = open_room(app, exp, qs[0].id, {"judge": ids["ann"], "expert0": ids["honest"], "expert1": ids["malicious"]})
+    judge = Browser(app).login("ann")
+    assert _judge(judge, room, 50, "continue").status_code == 303
+    page = judge.get(f"/rooms/{room}").text  # both agents have spoken at once
+    assert page.count('class="turn speech"') == 2 and "Your move" in page
+    assert _judge(judge, room, 30, "end").status_code == 303
+    assert _game(app, room).outcome is not None
+
+
+def test_factored_evaluation_subquestion_goes_to_a_new_judge(study):
+    app, ids = study["app"], study["ids"]
+    exp = add_experiment(app, "ought_fe", pool=[ids["ann"], ids["dan"]])
+    doc, qs = study["items"][2]
+    q = qs[0]
+    room = open_room(app, exp, q.id, {"judge": ids["ann"], "expert0": ids["honest"], "expert1": ids["malicious"]})
+    ann, dan = Browser(app).login("ann"), Browser(app).login("dan")
+    sub = q.subquestions[0].text if q.subquestions else "Who did it?"
+    assert _judge(ann, room, 50, "ask", subquestions=sub).status_code == 303
+    page = ann.get(f"/rooms/{room}").text
+    assert "being answered by other judges" in page
+    with app.state.db() as s:
+        child = s.scalar(select(Room).where(Room.parent_id == room))
+        assert child is not None and child.depth == 1
+        judge_seat = next(x for x in child.seats if x.role == "judge")
+        assert judge_seat.participant_id == ids["dan"]  # ann judged the parent: the pool's next eligible judge
+    child_page = dan.get(f"/rooms/{child.id}").text
+    assert sub.split()[0] in child_page and "A1 or A2" in child_page
+    assert ann.get(f"/rooms/{child.id}").status_code == 403  # the parent's judge cannot read the sub-game
+    assert _judge(dan, child.id, 90, "end").status_code == 303
+    page = ann.get(f"/rooms/{room}").text
+    assert "Accepted answer" in page and "Your move" in page
+    assert _judge(ann, room, 70, "end").status_code == 303
+    game = _game(app, room)
+    assert game.outcome is not None and len(game.children) == 1 and game.children[0].outcome is not None
+
+
+def test_exposure_rules_refuse_a_judge_who_read_the_story(study):
+    app, ids = study["app"], study["ids"]
+    exp = add_experiment(app, "debate_sequential")
+    doc, qs = study["items"][0]
+    open_room(app, exp, qs[0].id, {"judge": ids["ann"], "expert0": ids["bob"], "expert1": ids["cat"]})
+    fac = Browser(app).login("fac")
+    page = fac.get(f"/admin/experiments/{exp}").text
+    for judge, why in (("bob", "read_as_expert"), ("ann", "judged")):
+        r = fac.post(f"/admin/experiments/{exp}/rooms", {"question_id": qs[1].id, "judge": ids[judge],
+                                                         "expert0": ids["dan"], "expert1": ids["honest"]})
+        assert r.status_code == 422 and why in r.text, (judge, r.text)
+    with app.state.db() as s:
+        assert s.scalar(select(func.count()).select_from(Room)) == 1
+        assert s.scalar(select(func.count()).select_from(Exposure)) == 3
+    r = fac.post(f"/admin/experiments/{exp}/rooms", {"question_id": qs[1].id, "judge": ids["dan"],
+                                                     "expert0": ids["bob"], "expert1": ids["honest"]})
+    assert r.status_code == 303, r.text
+    table = fac.get("/admin/exposures").text
+    assert "read_as_expert" in table and "judged" in table and page

@@ -279,10 +279,13 @@ def per_depth(games: Iterable[Game]) -> dict[int, Proportion | None]:
     return {d: accuracy(v) for d, v in sorted(by.items())}
 
 
-def challenge_rate(games: Iterable[Game]) -> Proportion | None:
-    """Share of factored-evaluation nodes where the malicious expert challenged rather than declined."""
+def challenge_rate(games: Iterable[Game], depth: int | None = None) -> Proportion | None:
+    """Share of factored-evaluation nodes (at ``depth``, or all) where the malicious expert challenged rather
+    than declined."""
     ch = dec = 0
     for n in nodes(games):
+        if depth is not None and n.depth != depth:
+            continue
         kinds = [t.kind for t in n.turns if t.role == "expert1"]
         if "decline" in kinds:
             dec += 1

@@ -386,6 +386,9 @@ def _rebut(view: ExpertView, q: Question, fabricate: bool) -> Rebuttals:
     return Rebuttals(tuple(out))
 
 
+def _fabricator(name: str = "fabricator", seed: int = 0, **kw) -> MaliciousExpert:
+    return MaliciousExpert(name, seed, mode="fabricate", **kw)
+
+
 JUDGES = {"weigher": WeighingJudge, "credulous": CredulousJudge, "oracle": OracleJudge, "blind": BlindJudge}
-EXPERTS = {"honest": HonestExpert, "malicious": MaliciousExpert,
-           "fabricator": lambda name="fabricator", seed=0, **kw: MaliciousExpert(name, seed, mode="fabricate", **kw)}
+EXPERTS = {"honest": HonestExpert, "malicious": MaliciousExpert, "fabricator": _fabricator}

@@ -1,0 +1,171 @@
+"""``felab``: reproduce the simulation, run a protocol on data, render a report, generate synthetic worlds.
+
+    felab reproduce --preset tiny|quick [--seeds 0-4] --out DIR
+    felab run --protocol FILE|NAME --judge NAME --experts NAME[,NAME] --data synthetic[:N[:SEED]]|PATH --out DIR
+    felab report RUN [--out FILE]
+    felab gen-synthetic --questions N [--seed S] --out FILE.jsonl
+    felab import-nyu PATH --out FILE.jsonl
+    felab protocols
+
+Bad input (a quote outside the document, a protocol file with an unknown round, a document with no questions, an
+unknown agent) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from verdicts import UsageError, fail, parse_seeds
+
+from .domain import BadInput
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="felab", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("reproduce", help="the simulation behind the claims, over seeds, with a report")
+    r.add_argument("--preset", default="quick", choices=["tiny", "quick"])
+    r.add_argument("--seeds", default=None, help="seeds, e.g. 0-4 or 0,1,2 (default: the preset's)")
+    r.add_argument("--out", type=Path, default=None, help="run folder (default runs/felab-<preset>)")
+    g = sub.add_parser("run", help="play one protocol over data with the named agents")
+    g.add_argument("--protocol", required=True, help="a shipped protocol name or a protocol .json file")
+    g.add_argument("--judge", default="weigher", help="judge agent, e.g. weigher:temperature=0.5")
+    g.add_argument("--experts", default="honest,malicious",
+                   help="the honest side's and the dishonest side's agents, e.g. honest,fabricator")
+    g.add_argument("--data", default="synthetic", help="synthetic, synthetic:N[:SEED] or a JSONL file")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", type=Path, required=True, help="run folder")
+    rep = sub.add_parser("report", help="render RUN/report.html again from a run folder")
+    rep.add_argument("run", type=Path)
+    rep.add_argument("--out", type=Path, default=None, help="default RUN/report.html")
+    s = sub.add_parser("gen-synthetic", help="write seeded synthetic worlds as JSONL")
+    s.add_argument("--questions", type=int, default=12)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--per-document", type=int, default=3)
+    s.add_argument("--out", type=Path, required=True)
+    n = sub.add_parser("import-nyu", help="NYU's debate data (a folder as published) to JSONL")
+    n.add_argument("path", type=Path)
+    n.add_argument("--out", type=Path, required=True)
+    sub.add_parser("protocols", help="list the shipped protocols")
+    return p
+
+
+def _reproduce(args) -> int:
+    from .reproduce import PRESETS, Preset, reproduce
+
+    preset = PRESETS[args.preset]
+    if args.seeds:
+        preset = Preset(preset.name, preset.questions, tuple(parse_seeds(args.seeds)), preset.per_document)
+    out = args.out or Path("runs") / f"felab-{preset.name}"
+    res = reproduce(preset, out, say=lambda line: print(line, flush=True))
+    for c in res["claims"]:
+        print(f"[{c['verdict']}] {c['id']} (simulated)")
+    print(f"results: {out / 'results.json'}\nreport:  {out / 'report.html'}")
+    return 0
+
+
+def _run(args) -> int:
+    from . import data, metrics
+    from .agents import parse_spec
+    from .agents.scripted import EXPERTS, JUDGES
+    from .batch import Condition, run
+    from .protocols import load
+    from .report import render
+    from .reproduce import _plain, _write
+
+    protocol = load(args.protocol)  # refuse a bad file before anything else
+    worlds = data.load(args.data, args.seed)
+    experts = tuple(e for e in args.experts.split(",") if e.strip()) if protocol.experts != "none" else ()
+    cond = Condition(protocol.name, str(args.protocol), args.judge, experts)
+    out = args.out
+    games = run([cond], worlds, out / "games.jsonl", args.seed, say=lambda line: print(line, flush=True))
+    lengths = {d.id: len(d.text) for d, _ in worlds}
+    summary = metrics.summary(games[cond.id], lengths, protocol.turn_penalty, factored=protocol.factored)
+    results = _plain({"simulated": all(parse_spec(a)[0] in {*JUDGES, *EXPERTS} for a in (args.judge, *experts)),
+                      "data": args.data, "seed": args.seed,
+                      "conditions": {cond.id: {"protocol": cond.protocol, "judge": cond.judge,
+                                               "experts": list(experts), **summary}}})
+    _write(out / "results.json", json.dumps(results, indent=1))
+    _write(out / "report.html", render(results, games))
+    acc = summary["accuracy"]
+    print(f"{cond.id}: {summary['n']} games, accuracy {'–' if acc is None else f'{100 * acc:.1f} %'}"
+          f"\nreport: {out / 'report.html'}")
+    return 0
+
+
+def _report(args) -> int:
+    from .domain import Game
+    from .report import render
+    from .reproduce import _write
+
+    res_path = args.run / "results.json"
+    try:
+        results = json.loads(res_path.read_text(encoding="utf-8"))
+    except OSError:
+        raise BadInput(f"{res_path} not found: give a folder written by 'felab reproduce' or 'felab run'") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{res_path} is not JSON ({e.msg}); run the reproduction again") from None
+    games: dict[str, list] = {}
+    for log in sorted(args.run.glob("games*.jsonl")) + sorted((args.run / "games").glob("*.jsonl")):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line of an interrupted run
+            games.setdefault(rec["condition"], []).append(Game.from_dict(rec["game"]))
+    out = args.out or args.run / "report.html"
+    _write(out, render(results, games))
+    print(f"report: {out}")
+    return 0
+
+
+def _gen(args) -> int:
+    from .data import jsonl, synthetic
+
+    if args.questions < 1 or args.per_document < 1:
+        raise BadInput("--questions and --per-document must be at least 1")
+    worlds = synthetic.generate(args.questions, args.seed, args.per_document)
+    jsonl.write(worlds, args.out)
+    print(f"{len(worlds)} documents, {sum(len(q) for _, q in worlds)} questions: {args.out}")
+    return 0
+
+
+def _import_nyu(args) -> int:
+    from .data import nyu
+
+    data = nyu.load(args.path)
+    path = nyu.write_jsonl(data, args.out)
+    print(f"{len(data.documents)} documents: {path}")
+    return 0
+
+
+def _protocols(args) -> int:
+    from .protocols import load, presets
+
+    for name in presets():
+        p = load(name)
+        print(f"{name:22s} {p.title}")
+    return 0
+
+
+COMMANDS = {"reproduce": _reproduce, "run": _run, "report": _report, "gen-synthetic": _gen,
+            "import-nyu": _import_nyu, "protocols": _protocols}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (BadInput, UsageError) as e:
+        fail(e, "felab")
+    except KeyboardInterrupt:
+        print("felab: interrupted; run the same command again to resume from the stored games", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

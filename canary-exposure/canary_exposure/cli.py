@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from verdicts import UsageError, parse_seeds
+
 from .canaries import CanaryFormat
 from .errors import ExposureError
 
@@ -28,13 +30,9 @@ def _count(text: str) -> int:
 
 def _seeds(text: str) -> tuple[int, ...]:
     try:
-        seeds = tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds takes integers separated by commas, e.g. 0,1,2 (got '{text}')") \
-            from None
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"--seeds needs distinct seeds >= 0, e.g. 0,1,2 (got '{text}')")
-    return seeds
+        return tuple(parse_seeds(text))
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="run folder (default runs/canary-<preset>)")
     r.add_argument("--corpus", default=None, help="a text file or a folder of fortune files (default: Debian's "
                                                   "fortunes, apt-get install fortunes)")
-    r.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. 0,1,2 (default: the preset's)")
+    r.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. 0,1,2 or 0-4 (default: the preset's)")
     for name, helptext in (("exposure", "a saved model's exposure of secrets of a canary format"),
                            ("extract", "search a saved model for the most likely secrets of a canary format")):
         e = sub.add_parser(name, help=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -61,13 +61,13 @@ def _claim_rows(res: dict) -> str:
     rows = []
     for c in res["claims"]:
         stats = "<br>".join(
-            f"{escape(t['name'])}: {_num(t['mean'])}"
+            f"{escape(t['name'])}: {_num(t['value'])}"
             + (f" [{_num(t['ci'][0])}, {_num(t['ci'][1])}]" if t.get("ci") else "")
             + f" (margin {escape(t['sense'])} {t['margin']:g}; per seed "
             + ", ".join(_num(v) for v in t["values"]) + ")" for t in c["tests"])
-        prem = "".join(f"<br><small>premise ({escape(p['outcome'])}): {escape(p['name'])} {_num(p['mean'])}"
+        prem = "".join(f"<br><small>premise ({escape(p['outcome'])}): {escape(p['name'])} {_num(p['value'])}"
                        + (f" [{_num(p['ci'][0])}, {_num(p['ci'][1])}]" if p.get("ci") else "")
-                       + f" ({escape(p['sense'])} {p['margin']:g})</small>" for p in c["premises"])
+                       + f" ({escape(p['sense'])} {p['threshold']:g})</small>" for p in c["premises"])
         rows.append(f"<tr><td>{escape(c['statement'])}</td><td>{escape(c['published'])}</td><td>{stats}</td>"
                     f"<td class=\"v\">{escape(c['verdict'])}{prem}</td></tr>")
     return "".join(rows)

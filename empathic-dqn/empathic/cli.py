@@ -17,11 +17,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from verdicts import UsageError, claim_table_text, parse_seeds
+
 from . import __version__
-
-
-class UsageError(Exception):
-    pass
 
 
 def beta(text: str) -> float:
@@ -44,19 +42,6 @@ def rule(text: str) -> tuple[str, object]:
     if value.lower() not in allowed:
         raise UsageError(f"--rule {name} takes {' or '.join(allowed)} (got '{value}')")
     return name, allowed[value.lower()]
-
-
-def seeds(text: str) -> tuple[int, ...]:
-    out = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        lo, dash, hi = part.partition("-")
-        try:
-            out += list(range(int(lo), int(hi) + 1)) if dash and lo else [int(part)]
-        except ValueError:
-            raise UsageError(f"--seeds takes integers or ranges, e.g. 0,1,2 or 0-4 (got '{text}')") from None
-    if not out or len(set(out)) != len(out) or min(out) < 0:
-        raise UsageError(f"--seeds needs distinct seeds >= 0 (got '{text}')")
-    return tuple(out)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -124,7 +109,7 @@ def reproduce(args) -> int:
 
     s = _settings(args.preset)
     if args.seeds is not None:
-        s = replace(s, seeds=seeds(args.seeds))
+        s = replace(s, seeds=tuple(parse_seeds(args.seeds)))
     out = args.out or Path("runs") / f"empathic-{args.preset}"
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -145,16 +130,7 @@ def reproduce(args) -> int:
               "timings": timings}
     (out / "results.json").write_text(json.dumps({k: v for k, v in report.items() if k != "episodes"}, indent=1))
     write(report, out / "report.html")
-    for v in concluded["claims"]:
-        if v["verdict"] == "not run":
-            print(f"[not run] {v['id']}")
-            continue
-        also = v.get("also")
-        extra = (f"; {also['test'].split(':')[0]} {also['estimate']:.3g} [{also['ci'][0]:.3g}, {also['ci'][1]:.3g}]"
-                 f" (>= {also['margin']:g}: {also['verdict']})") if also else ""
-        print(f"[{v['verdict']}] {v['id']}: {v['statistic']} {v['estimate']:.3g} [{v['ci'][0]:.3g}, {v['ci'][1]:.3g}]"
-              f" (margin >= {v['margin']:g}){extra}; premise {v['premise_seeds']} seeds "
-              f"({'met' if v['premise_met'] else 'NOT MET'})")
+    print(claim_table_text(concluded["claims"]))
     print(f"{len(results)} runs, {timings['seconds']:.0f} s\nresults: {out / 'results.json'}\n"
           f"report:  {out / 'report.html'}")
     return 0

@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from verdicts import claim_table_html  # noqa: E402
+
 from .worlds import GridWorld
 
 RENDER_FPS = GridWorld.metadata["render_fps"]
@@ -96,8 +98,8 @@ def ablation_table(world: str, ablation: list[dict]) -> str:
     def show(r):
         if r["estimate"] is None:
             return esc(r["verdict"])
-        return esc(f"{r['estimate']:.3g} [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}] {r['verdict']} "
-                   f"(premise {r['premise_seeds']})")
+        ci = f" [{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]" if r.get("ci") else ""
+        return esc(f"{r['estimate']:.3g}{ci} {r['verdict']} (premise {r['premise']})")
     head = "<tr><th>rules</th>" + "".join(f"<th>{esc(c)}</th>" for c in claims) + "</tr>"
     body = "".join(f"<tr><td>{esc(v)}</td>" + "".join(f"<td>{show(cell[v, c])}</td>" for c in claims) + "</tr>"
                    for v in variants)
@@ -117,33 +119,6 @@ def episode_gif(frames: list[np.ndarray], scale: int = 24) -> str:
     return base64.b64encode(gif_bytes(frames, scale)).decode()
 
 
-def claims_table(verdicts: list[dict]) -> str:
-    rows = []
-    for v in verdicts:
-        if v["verdict"] == "not run":
-            rows.append(f"<tr><td>{esc(v['id'])}</td><td colspan=5>not run</td></tr>")
-            continue
-        rows.append(
-            "<tr>" + "".join(f"<td>{x}</td>" for x in (
-                esc(v["statement"]), esc(v["published"]),
-                esc(f"selfish {v['selfish'][0]:.3g}, empathic {v['empathic'][0]:.3g}"),
-                esc(f"{v['statistic']}: {v['estimate']:.3g} [{v['ci'][0]:.3g}, {v['ci'][1]:.3g}] (margin >= "
-                    f"{v['margin']:g}; {v['seeds']} seeds)"),
-                esc(f"{v['premise']}: {v['premise_seeds']} seeds (mean {v['premise_value']:.3g}; "
-                    f"{'met' if v['premise_met'] else 'NOT MET'})") + _also(v),
-                f"<b>{esc(v['verdict'])}</b>")) + "</tr>")
-    return ("<table><tr><th>claim</th><th>published</th><th>ours (mean over seeds)</th><th>statistic [95 % CI]"
-            "</th><th>premise</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
-
-
-def _also(v: dict) -> str:
-    a = v.get("also")
-    if not a:
-        return ""
-    return esc(f"; {a['test']}: {a['estimate']:.3g} [{a['ci'][0]:.3g}, {a['ci'][1]:.3g}] (>= {a['margin']:g}: "
-               f"{a['verdict']})")
-
-
 def render(results: dict) -> str:
     runs, s = results["runs"], results["settings"]
     smoke = ('<p class="warn"><b>A smoke test, not evidence:</b> the tiny preset checks the code paths.</p>'
@@ -154,7 +129,7 @@ def render(results: dict) -> str:
              f"{esc(s['batch_size'])} per step (the reference's schedule"
              f"{'' if results['preset'] == 'full' else ', shortened'}); claims judged on "
              f"{esc(s['eval_episodes'])} episodes of each trained policy.</p>",
-             "<h2>Claims</h2>", claims_table(results["claims"])]
+             "<h2>Claims</h2>", str(claim_table_html(results["claims"]))]
     for world in [w for w in ("coexistence", "sharing") if any(r["world"] == w for r in runs)]:
         parts += [f"<h2>{esc(world.title())}</h2>", "<h3>Learning curves (claims' seeds)</h3>", curves(world, runs)]
         if not results.get("sweep"):

@@ -117,6 +117,8 @@ def conclude(parts: dict[str, list[Run]], results: dict[str, dict]) -> dict:
         for name, runs in named.items():
             for claim in (c for c in CLAIMS if c.world == w):
                 v = judge(claim, rows([r for r in runs if r.world == w]))
-                ablation.append({"world": w, "variant": name, "claim": claim.id, "estimate": v.get("estimate"),
-                                 "ci": v.get("ci"), "verdict": v["verdict"], "premise_seeds": v.get("premise_seeds")})
+                test = (v["tests"] or [{}])[0]
+                ablation.append({"world": w, "variant": name, "claim": claim.id, "estimate": test.get("value"),
+                                 "ci": test.get("ci"), "verdict": v["verdict"],
+                                 "premise": (v["premises"] or [{}])[0].get("outcome")})
     return {"claims": claims, "sweep": sweep, "ablation": ablation}

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from empathic.agent import Population, encode
-from empathic.claims import CLAIMS, FAILS, HOLDS, INCONCLUSIVE, NOT_TESTABLE, judge
+from empathic.claims import CLAIMS, judge
 from empathic.cli import main
 from empathic.settings import TINY
 from empathic.training import Run, train
 from empathic.worlds import Coexistence, Sharing, coin_value, equality, swapped
+from verdicts.rule import FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE
 
 
 def coexistence(agent, other) -> Coexistence:
@@ -224,6 +225,8 @@ def test_a_tiny_reproduction_end_to_end_and_resumes(tmp_path, capsys):
     mtime = (run / "run.json").stat().st_mtime
     assert main(["reproduce", "--preset", "tiny", "--out", str(tmp_path)]) == 0  # every run read back
     assert (run / "run.json").stat().st_mtime == mtime
+    rejudged = json.loads((tmp_path / "results.json").read_text())  # the claims judged again from the stored runs
+    assert rejudged["claims"] == results["claims"]
     assert {r["variant"] for r in results["ablation"]} >= {"defaults", "reference", "kill_wrap=False"}
     assert {r["beta"] for r in results["sweep"]} == {0.0, 0.5, 1.0} and "Selfishness sweep" in report
     assert main(["reproduce", "--preset", "tiny", "--claims-only", "--world", "sharing", "--out",
@@ -234,7 +237,7 @@ def test_a_tiny_reproduction_end_to_end_and_resumes(tmp_path, capsys):
 
 
 def test_judge_decides_by_the_interval_over_seeds():
-    claim = CLAIMS[0]  # selfish minus empathic kill share >= 0.2; premise: selfish kills in > 50 % of episodes
+    claim = CLAIMS[0]  # selfish minus empathic kill share >= 0.2; premise: the selfish DQN's kill share >= 0.5
 
     def runs(selfish, empathic):
         return [{"world": "coexistence", "beta": b, "seed": s, "eval": {"killed_other": v, "length": 100}}
@@ -243,9 +246,14 @@ def test_judge_decides_by_the_interval_over_seeds():
     assert judge(claim, runs([0.9] * 5, [0.1, 0.2, 0.1, 0.2, 0.1]))["verdict"] == HOLDS
     assert judge(claim, runs([0.9] * 5, [0.9, 0.85, 0.9, 0.9, 0.85]))["verdict"] == FAILS
     assert judge(claim, runs([0.9, 0.6, 0.9, 0.8, 0.9], [0.1, 0.6, 0.6, 0.8, 0.5]))["verdict"] == INCONCLUSIVE
-    # the premise per seed: a mean of 0.62 hides two seeds of five whose selfish agent hardly kills
-    assert judge(claim, runs([0.9, 0.9, 0.9, 0.2, 0.2], [0.0] * 5))["verdict"] == NOT_TESTABLE
-    assert judge(claim, runs([0.9, 0.9, 0.9, 0.9, 0.2], [0.0] * 5))["verdict"] == HOLDS  # 4 of 5 seeds: 80 %
+    # the premise is a statistic with its interval over seeds: two seeds of five whose selfish agent hardly kills
+    # widen it across the threshold (mean 0.62, [0.15, 1.09]): undecided, not met by a count of seeds
+    assert judge(claim, runs([0.9, 0.9, 0.9, 0.2, 0.2], [0.0] * 5))["verdict"] == INCONCLUSIVE
+    assert judge(claim, runs([0.3, 0.2, 0.25, 0.3, 0.2], [0.0] * 5))["verdict"] == NOT_TESTABLE  # wholly below
+    verdict = judge(claim, runs([0.9, 0.85, 0.9, 0.95, 0.9], [0.0] * 5))
+    assert verdict["verdict"] == HOLDS and verdict["premises"][0]["values"] == [0.9, 0.85, 0.9, 0.95, 0.9]
+    assert verdict["tests"][0]["ci"][0] > 0.2 and verdict["seeds"] == 5
+    assert judge(claim, [r for r in runs([0.9], [0.1]) if r["beta"] == 1.0])["verdict"] == NOT_RUN  # no pair
 
 
 def test_fewer_low_value_coins_holds_only_beside_a_fair_share():

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import moved
-
-__version__ = "0.3.0"
+__version__ = "0.4.0.dev0"  # the one place: pyproject.toml reads it (dynamic version)
 
 # name here -> (module, its name there); none shadows a submodule (notbugs.data is one)
 _ENTRY_POINTS = {
@@ -48,9 +46,6 @@ _ENTRY_POINTS = {
 }
 
 __all__ = sorted(_ENTRY_POINTS) + ["__version__"]
-
-
-moved.install()  # the 0.3.0 import paths (notbugs.train, ...) for one release
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ CIFAR-10 reader, 3-channel 32x32 models, flips and crops, and returns its claims
 import json
 from pathlib import Path
 
-from conftest import write_cifar_tree
+from cifar_files import write_cifar_tree
 
 from notbugs.cli import main
 from notbugs.experiments.registry import REGISTRY

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import write_cifar_batch
+from cifar_files import write_cifar_batch
 from PIL import Image
 
 from notbugs import data as nbdata

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import write_cifar_batch
+from cifar_files import write_cifar_batch
 from torch import nn
 
 from notbugs.attacks import pgd

@@ -55,7 +55,59 @@ SIMULATION = (
           premises=(Bound(ORACLE, ">=", 0.90), Bound(FABRICATION, ">=", 0.50))),
 )
 
-NYU: tuple[Claim, ...] = ()  # the NYU re-analysis claims (felab.data.nyu's author adds them here)
+# The NYU re-analysis (``felab.reanalysis``, on data imported by ``felab.data.nyu``): Michael et al. 2023's numbers
+# re-computed from their published rooms. Each statistic is the distance between the re-computed number and the
+# published one: counts must match exactly (distance 0); z, p and judge scores to the paper's printed precision
+# (within half its last digit). The premise is that the data are the published ones (631 rooms, 413 in the
+# paper, 95 stories by title).
+NYU_SETTINGS = {"human debate": (130, 154, -0.89), "human consultancy": (71, 96, -1.24),
+                "AI debate": (68, 87, -1.20), "AI consultancy": (61, 76, -1.16)}
+NYU_HONESTY = {("human", True): (42, 48), ("human", False): (29, 48), ("AI", True): (28, 38), ("AI", False): (33, 38)}
+NYU_DATA = "NYU rooms, paper rooms and stories off 631, 413 and 95"
+NYU_Z, NYU_P = "NYU human debate vs consultancy: z off 2.03", "NYU human debate vs consultancy: p off 0.043"
+
+
+def nyu_count(setting: str) -> str:
+    k, n, _ = NYU_SETTINGS[setting]
+    return f"NYU {setting}: correct judgments and rooms off {k}/{n}"
+
+
+def nyu_score(setting: str) -> str:
+    return f"NYU {setting}: mean judge score off {NYU_SETTINGS[setting][2]:.2f}"
+
+
+def nyu_honesty(who: str, honest: bool) -> str:
+    k, n = NYU_HONESTY[(who, honest)]
+    return f"NYU {who} consultancy, {'honest' if honest else 'dishonest'} consultant: off {k}/{n}"
+
+
+_NYU_PREMISE = (Bound(NYU_DATA, "<=", 0, percent=False),)
+NYU: tuple[Claim, ...] = (
+    Claim("nyu_accuracy", "Michael et al. 2023, Table 1 and Section 4 (re-analysis of their data)",
+          "The published rooms give exactly the paper's judge accuracies: human debate 130/154, human "
+          "consultancy 71/96, AI debate 68/87, AI consultancy 61/76 (final credence in the correct answer above "
+          "1/2; a 50/50 judgment counts as wrong, as in NYU's data).",
+          "84 % (130/154), 74 % (71/96), 78 % (68/87), 80 % (61/76)",
+          tests=tuple(Bound(nyu_count(s), "<=", 0, percent=False) for s in NYU_SETTINGS), premises=_NYU_PREMISE),
+    Claim("nyu_debate_vs_consultancy", "Michael et al. 2023, Section 4 (re-analysis of their data)",
+          "Human debate is more accurate than human consultancy by a two-proportion z-test: z = 2.03, p = 0.043 "
+          "(to the printed digits).",
+          "p = 0.04 (the review re-computed z = 2.03, p = 0.043)",
+          tests=(Bound(NYU_Z, "<=", 0.005, percent=False), Bound(NYU_P, "<=", 0.0005, percent=False)),
+          premises=_NYU_PREMISE),
+    Claim("nyu_judge_score", "Michael et al. 2023, Table 1 (re-analysis of their data)",
+          "The mean judge score log2 p(correct) - 0.05 x continues is -0.89 / -1.24 / -1.20 / -1.16 (human "
+          "debate, human consultancy, AI debate, AI consultancy) to the printed digits.",
+          "-0.89, -1.24, -1.20, -1.16",
+          tests=tuple(Bound(nyu_score(s), "<=", 0.005, percent=False) for s in NYU_SETTINGS),
+          premises=_NYU_PREMISE),
+    Claim("nyu_consultancy_honesty", "Michael et al. 2023, Figure 4 (re-analysis of their data)",
+          "Consultancy accuracy by the consultant's honesty is exactly human 42/48 honest, 29/48 dishonest; AI "
+          "28/38 honest, 33/38 dishonest.",
+          "human 87.5 % / 60.4 % (deceived 40 %), AI 73.7 % / 86.8 %",
+          tests=tuple(Bound(nyu_honesty(w, h), "<=", 0, percent=False) for w, h in NYU_HONESTY),
+          premises=_NYU_PREMISE),
+)
 LOCAL_MODEL: tuple[Claim, ...] = ()  # the local-model claims (the local agents' author adds them here)
 CLAIMS = SIMULATION + NYU + LOCAL_MODEL
 

@@ -206,3 +206,40 @@ def test_published_counts(published):
     assert len({(published.story(g.document_id).document.title, g.question.text) for g in paper}) == 247
     quotes = [s for g in games for t in g.turns if t.speech for s in t.speech.quotes]
     assert len(quotes) == 8331 and all(s.verified for s in quotes)
+
+
+@needs_data
+def test_the_papers_numbers_are_reproduced(published):
+    from felab import reanalysis
+
+    v = reanalysis.values(published)
+    got = {s: (r["correct"], r["rooms"], round(r["judge_score"], 2)) for s, r in v["settings"].items()}
+    assert got == {"human debate": (130, 154, -0.89), "human consultancy": (71, 96, -1.24),
+                   "AI debate": (68, 87, -1.20), "AI consultancy": (61, 76, -1.16)}
+    t = v["human_debate_vs_consultancy"]
+    assert (round(t["z"], 2), round(t["p"], 3)) == (2.03, 0.043)
+    assert v["honesty"] == {"human honest": [42, 48], "human dishonest": [29, 48], "AI honest": [28, 38],
+                            "AI dishonest": [33, 38]}
+    assert (v["rooms"], v["paper_rooms"], v["stories"]) == (631, 413, 95)
+    hc = v["settings"]["human consultancy"]
+    assert hc["ties"] == 1 and hc["accuracy_ties_half"] == pytest.approx(71.5 / 96)  # the lab counts a tie 1/2
+    assert [round(x, 2) for x in v["settings"]["human debate"]["wilson"]] == [0.78, 0.89]  # the review's interval
+    assert [r["verdict"].value for r in reanalysis.judge(published)] == ["holds"] * 4
+
+
+@needs_data
+def test_the_nyu_claims_can_fail(published):
+    """One flipped final judgment breaks the count claim; a room fewer makes every claim not testable."""
+    from dataclasses import replace
+
+    from felab import reanalysis
+    from felab.domain import Judgment
+
+    i, g = next((i, g) for i, g in enumerate(published.games)
+                if nyu.setting(g) == "human debate" and nyu.in_paper(g) and g.correct)
+    flipped = g.with_(outcome=Judgment(g.outcome.probs[::-1]), accepted=1 - g.accepted)
+    games = published.games[:i] + (flipped,) + published.games[i + 1:]
+    verdicts = {r["id"]: r["verdict"].value for r in reanalysis.judge(replace(published, games=games))}
+    assert verdicts["nyu_accuracy"] == "does not hold" and verdicts["nyu_consultancy_honesty"] == "holds"
+    fewer = replace(published, games=published.games[:i] + published.games[i + 1:])
+    assert {r["verdict"].value for r in reanalysis.judge(fewer)} == {"not testable"}

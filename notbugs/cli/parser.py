@@ -166,8 +166,9 @@ def _reproduce(r) -> None:
     r.add_argument("--read-only", action="store_true",
                    help="build nothing: stop with an error at the first step the store lacks or finds damaged")
     r.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
-                   help="arithmetic of every pass (default: the preset's, auto = bf16 where the device computes it "
-                        "natively (Intel AMX or AVX512-BF16 CPUs, bf16 GPUs), else fp32)")
+                   help="arithmetic of every pass (default: the preset's, auto = fp32 on every device: bf16 has not "
+                        "been measured to speed up a reproduction with its premises within fp32's intervals "
+                        "anywhere; bf16 on request)")
     _common(r, device=None, seed=False)
 
 

@@ -1,12 +1,19 @@
 """The arithmetic of the lab's passes: fp32, bf16 (autocast), or auto.
 
-bf16 pays only where the hardware computes it natively: Intel CPUs with AMX
-(``amx_bf16``) or AVX512-BF16, and GPUs with bf16 units. Elsewhere autocast
-emulates it: on this project's AMD EPYC (AVX2 only) a quick CNN input-gradient
-pass took 13x longer in bf16 than in fp32 (docs/measurements.md). So ``auto``
-means bf16 where it is native and fp32 everywhere else. The resolved precision
-is part of every store key's compute context: bf16 and fp32 results are never
-mixed. Under bf16, distances and losses are taken in fp32 (the callers cast).
+``auto`` is fp32 on every device. It would be bf16 on a kind of device only once
+the pipeline itself (a reproduction, not ``notbugs bench``'s single passes) was
+measured faster there in bf16 *and* every step's premises in bf16 fell within
+fp32's intervals; nobody has measured that on any device. Where it was tried it
+did not pay: on an Intel Xeon with AMX (issue 45) the bench's passes were 2.2x
+(inversion) and 1.9x (training) faster in bf16, yet ``reproduce all --preset
+quick`` took 1,546 s = 468 calibrate units in bf16 (fp32 on this project's AMD
+machine: 460 units) and the paper alone 510 s vs 578 s in fp32 on that machine
+(1.13x), with the premises not compared; on this
+project's AMD EPYC (AVX2 only) autocast emulates bf16 and a quick CNN
+input-gradient pass took 13x longer (docs/measurements.md). A user can still ask
+for bf16 (``--precision bf16``). The resolved precision is part of every store
+key's compute context: bf16 and fp32 results are never mixed. Under bf16,
+distances and losses are taken in fp32 (the callers cast, or ``exact``).
 """
 
 from __future__ import annotations
@@ -41,12 +48,11 @@ def native_bf16(device: str) -> bool:
 
 
 def resolve(precision: str, device: str) -> str:
-    """fp32 or bf16: what ``precision`` (auto, fp32, bf16) means on ``device``."""
+    """fp32 or bf16: what ``precision`` (auto, fp32, bf16) means on ``device``: auto is fp32 on every device until
+    bf16 is measured to pay in the pipeline with the same premises (the module's docstring)."""
     if precision not in PRECISIONS:
         raise NotbugsError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
-    return precision
+    return "fp32" if precision == "auto" else precision
 
 
 @contextmanager

@@ -44,7 +44,7 @@ class Preset:
     construct_limit: int | None = None  # training images the datasets are built from (None: all)...
     kind_limits: dict[str, int] = field(default_factory=dict)  # ...unless a kind (robust, nonrobust, rand, det) says
     device: str = "cpu"
-    precision: str = "auto"  # fp32, bf16, or auto: bf16 where the device computes it natively (``precision``)
+    precision: str = "auto"  # fp32, bf16, or auto: fp32 everywhere until bf16 is measured to pay (``precision``)
     arch_options: dict = field(default_factory=dict)  # widths of ``arch`` (e.g. the CNN's base channels)
     # models the user brings instead of training them: {"std": path, "adv": path} (run folders, .pt state dicts
     # or robustness checkpoints); ``given_arch`` is the architecture of those that are not run folders

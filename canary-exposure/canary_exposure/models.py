@@ -3,7 +3,9 @@
 - ``ByteLSTM``: the paper's family (character-level LSTMs); with ``dp=True`` its LSTM is Opacus' DPLSTM, whose
   per-example gradients DP-SGD needs.
 - ``ByteTransformer``: a small causal transformer.
-- ``HFCausalLM``: any Hugging Face ``transformers`` causal LM, through its ``logits``.
+
+A Hugging Face causal LM is not one of these: it has its own tokenizer and begin token, and ``hf.CausalLM``
+scores it with them.
 """
 
 from __future__ import annotations
@@ -58,17 +60,6 @@ class ByteTransformer(nn.Module):
         mask = torch.triu(torch.full((t, t), -math.inf, device=tokens.device), diagonal=1)
         h = self.embed(tokens) + self.position(torch.arange(t, device=tokens.device))
         return self.out(self.body(h, mask=mask, is_causal=True))
-
-
-class HFCausalLM(nn.Module):
-    """A Hugging Face causal LM as a model of this package (its tokens must be the ones the canaries use)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=tokens).logits
 
 
 ARCHS = {"lstm": ByteLSTM, "transformer": ByteTransformer}

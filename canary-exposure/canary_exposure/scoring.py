@@ -161,19 +161,18 @@ def _trie_by_state(model: nn.Module, prefix: torch.Tensor, table: torch.Tensor, 
 
 
 def exact_exposure(scores: np.ndarray, secrets: list[str], inserted: list[str] | tuple = ()) -> dict[str, dict]:
-    """Rank and exposure of each secret among the candidates (``scores`` from ``slot_log_perplexities``); a
-    candidate with the same log-perplexity does not rank above it. The other ``inserted`` secrets are not
-    candidates of a secret: the paper measures one canary per model, and with several in one model the
-    memorised others would push each down (as TensorFlow Privacy's secret sharer ranks a canary among random
-    references only). The space stays |R|."""
+    """Rank and exposure of each secret among the candidates (``scores`` from ``slot_log_perplexities``), ranked
+    as the paper ranks them: rank = |{r in R : Px(r) <= Px(s)}|, so a candidate with the same log-perplexity
+    counts against the secret (as TensorFlow Privacy's secret sharer counts ties). The other ``inserted`` secrets
+    are not candidates of a secret: the paper measures one canary per model, and with several in one model the
+    memorised others would push each down (as TensorFlow Privacy ranks a canary among random references only).
+    The space stays |R|."""
     ordered = np.sort(scores)
-    planted = np.sort(np.array([scores[int(x)] for x in inserted], dtype=scores.dtype))
     out = {}
     for s in secrets:
         px = float(scores[int(s)])
-        above = int(np.searchsorted(ordered, px, side="left"))
-        above -= int(np.searchsorted(planted, px, side="left"))  # other inserted secrets more likely than it
-        rank = above + 1
+        others = np.array([scores[int(x)] for x in inserted if x != s], dtype=scores.dtype)
+        rank = int(np.searchsorted(ordered, px, side="right")) - int(np.count_nonzero(others <= px))
         out[s] = {"log_perplexity": px, "rank": rank, "exposure": math.log2(len(scores)) - math.log2(rank)}
     return out
 

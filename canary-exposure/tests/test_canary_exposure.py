@@ -1,5 +1,5 @@
 """canary-exposure: exposure against models with known probabilities, the tail of the extrapolation, padding,
-extraction's order, Opacus, a Hugging Face model, bad input, and a whole reproduction at the tiny preset."""
+extraction's order, Opacus, the paper's tie rule, bad input, and a whole reproduction at the tiny preset."""
 
 import itertools
 import json
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from canary_exposure import CanaryFormat, HFCausalLM, exposure
+from canary_exposure import CanaryFormat
 from canary_exposure.canaries import insert
 from canary_exposure.cli import main
 from canary_exposure.errors import ExposureError
@@ -169,19 +169,16 @@ def test_opacus_trains_a_tiny_model_with_an_epsilon():
     assert not hasattr(res["model"], "_module")  # the plain module, not Opacus' wrapper
 
 
-def test_a_hugging_face_causal_lm_through_the_adapter():
-    import transformers  # the [hf] extra, which `make install` installs
-    cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=64, n_embd=16, n_layer=1, n_head=2,
-                                  bos_token_id=BOS, eos_token_id=BOS)
-    torch.manual_seed(0)
-    model = HFCausalLM(transformers.GPT2LMHeadModel(cfg)).eval()
-    fmt = CanaryFormat("pin {}", 2)
-    scores = slot_log_perplexities(model, fmt)
-    whole = log_perplexity(model, [fmt.render(fmt.secret(i)) for i in range(100)])
-    assert np.allclose(scores, whole, rtol=1e-6)
-    refs = [fmt.render(fmt.secret(i)) for i in range(100)]
-    out = exposure(model, [refs[7]], refs)
-    assert math.isfinite(out[refs[7]]) and out[refs[7]] >= 0
+def test_ties_count_against_the_canary_as_the_papers_rank_does():
+    """rank = |{r : Px(r) <= Px(s)}|: a model that gives every candidate the same probability exposes nothing."""
+    flat = slot_log_perplexities(Oracle(torch.zeros(FMT.digits, 10), start=len(encode(FMT.prefix))), FMT)
+    assert np.ptp(flat) < 1e-9
+    out = exact_exposure(flat, ["123", "456"], inserted=["123", "456"])
+    assert out["123"]["rank"] == 999 and out["123"]["exposure"] == pytest.approx(math.log2(1000 / 999))
+    # TensorFlow Privacy's convention on a small vector: a tie with one other candidate gives rank 3, not 2
+    scores = np.array([1.0, 2.0, 2.0, 3.0])
+    assert exact_exposure(scores, ["1"])["1"]["rank"] == 3
+    assert exact_exposure(scores, ["1"], inserted=["1", "2"])["1"]["rank"] == 2  # the other canary is no candidate
 
 
 def test_the_byte_transformer_trains_is_causal_and_scores_like_whole_candidates():

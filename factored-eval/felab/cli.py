@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--preset", default="quick", choices=["tiny", "quick"])
     r.add_argument("--seeds", default=None, help="seeds, e.g. 0-4 or 0,1,2 (default: the preset's)")
     r.add_argument("--out", type=Path, default=None, help="run folder (default runs/felab-<preset>)")
+    r.add_argument("--nyu", type=Path, default=None,
+                   help="NYU's debate data folder: also judge the NYU re-analysis claims (nyu-reanalysis.txt)")
     g = sub.add_parser("run", help="play one protocol over data with the named agents")
     g.add_argument("--protocol", required=True, help="a shipped protocol name or a protocol .json file")
     g.add_argument("--judge", default="weigher", help="judge agent, e.g. weigher:temperature=0.5")
@@ -61,11 +63,29 @@ def _reproduce(args) -> int:
     if args.seeds:
         preset = Preset(preset.name, preset.questions, tuple(parse_seeds(args.seeds)), preset.per_document)
     out = args.out or Path("runs") / f"felab-{preset.name}"
+    nyu_data = _nyu_data(args.nyu) if args.nyu else None  # refuse a bad folder before the simulation runs
     res = reproduce(preset, out, say=lambda line: print(line, flush=True))
     for c in res["claims"]:
         print(f"[{c['verdict']}] {c['id']} (simulated)")
+    if nyu_data is not None:
+        from .reanalysis import judge, text, values
+        from .reproduce import _plain, _write
+
+        rows = judge(nyu_data)
+        _write(out / "nyu-reanalysis.txt", text(nyu_data) + "\n")
+        _write(out / "nyu-reanalysis.json", json.dumps(_plain({"data": str(args.nyu), "claims": rows,
+                                                               "values": values(nyu_data)}), indent=1))
+        for c in rows:
+            print(f"[{c['verdict'].value}] {c['id']} (NYU's published data)")
+        print(f"NYU re-analysis: {out / 'nyu-reanalysis.txt'}")
     print(f"results: {out / 'results.json'}\nreport:  {out / 'report.html'}")
     return 0
+
+
+def _nyu_data(path: Path):
+    from .data import nyu
+
+    return nyu.load(path)
 
 
 def _run(args) -> int:

@@ -173,6 +173,32 @@ def test_jsonl_round_trip_and_refusals(tmp_path):
         nyu.read_jsonl(tmp_path / "bad.jsonl")
 
 
+def test_command_line_import_and_bad_path(tmp_path, capsys):
+    from felab.cli import main
+
+    folder = write(tmp_path / "in", {"lamp-0": room()}, [META])
+    assert main(["import-nyu", str(folder), "--out", str(tmp_path / "nyu.jsonl")]) == 0
+    assert nyu.read_jsonl(tmp_path / "nyu.jsonl") == nyu.load(folder)
+    with pytest.raises(SystemExit) as e:
+        main(["import-nyu", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.jsonl")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and "not a folder" in err
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_reproduce_judges_the_nyu_claims_when_given_the_data(tmp_path, capsys):
+    """On data that are not NYU's published rooms the premise fails: every NYU claim is not testable."""
+    from felab.cli import main
+
+    folder = write(tmp_path / "in", {"lamp-0": room()}, [META])
+    assert main(["reproduce", "--preset", "tiny", "--out", str(tmp_path / "run"), "--nyu", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("[not testable] nyu_") == 4
+    saved = json.loads((tmp_path / "run" / "nyu-reanalysis.json").read_text())
+    assert [c["verdict"] for c in saved["claims"]] == ["not testable"] * 4
+    assert "human debate" in (tmp_path / "run" / "nyu-reanalysis.txt").read_text()
+
+
 # ------------------------------------------------------------------------------------------ the published data
 
 

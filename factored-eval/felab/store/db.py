@@ -23,12 +23,14 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..domain import BadInput
+
 DEFAULT_FILE = "felab.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
 
 
-class StoreError(ValueError):
+class StoreError(BadInput):
     """A database the platform cannot use (a malformed URL, an unknown driver); one line for the user."""
 
 
@@ -111,7 +113,15 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` with the shipped migrations (creates a SQLite file)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(url), revision)
+    try:
+        command.upgrade(_alembic_config(url), revision)
+    except OperationalError as e:
+        raise _unreachable(url, e) from None
+
+
+def _unreachable(url: str, e: OperationalError) -> StoreError:
+    shown = make_url(url).render_as_string(hide_password=True)
+    return StoreError(f"cannot open the database {shown}: {str(e.orig).strip().splitlines()[0]}")
 
 
 def downgrade(url: str, revision: str) -> None:
@@ -124,8 +134,11 @@ def current_revision(engine: Engine) -> str | None:
     """The migration the database is at (None for an empty database)."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as c:
-        return MigrationContext.configure(c).get_current_revision()
+    try:
+        with engine.connect() as c:
+            return MigrationContext.configure(c).get_current_revision()
+    except OperationalError as e:
+        raise _unreachable(engine.url.render_as_string(hide_password=False), e) from None
 
 
 def head_revision() -> str:

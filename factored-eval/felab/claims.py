@@ -10,7 +10,9 @@ The agents of the simulation (fixed here, before any run): an honest expert who 
 with probability 0.1 and refutes an opponent's decoy with probability 0.9; a malicious expert who cites the
 decoy and the distractor's true backing ('decoy'), or who also invents quotes ('fabricator'); a weighing judge
 with temperature 0.5 that reads each quote with probability 0.9; the credulous judge is the same judge believing
-unverified quotes too.
+unverified quotes too. The oracle premise is measured with an attentive judge (every sentence read) who reads the
+whole document: it asks whether the text suffices, not whether the inattentive judge reads all of it (changed
+after the first quick run, which measured the oracle with the inattentive judge: 85.6 %, premise not met).
 
 ``NYU`` and ``LOCAL_MODEL`` are declared beside them by the NYU re-analysis (``felab.data.nyu``) and the local
 model agents; their values come from their own code paths.

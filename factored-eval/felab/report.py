@@ -44,7 +44,7 @@ def _ci(ci) -> str:
 def accuracy_svg(rows: list[tuple[str, float | None, list | None]]) -> Markup:
     """Horizontal bars of accuracy with their interval as whiskers; the dashed line is chance."""
     h, left, width = 22 * len(rows) + 30, 210, 360
-    parts = [Markup('<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
+    parts = [Markup('<svg width="{}" height="{}" role="img" '
                     'aria-label="accuracy by condition">').format(left + width + 60, h)]
     for i, (name, acc, ci) in enumerate(rows):
         y = 10 + 22 * i
@@ -76,7 +76,7 @@ def reliability_svg(name: str, rows: list[dict]) -> Markup:
 
     x0, y0 = xy(0.5, 0.5)
     x1, y1 = xy(1, 1)
-    parts = [Markup('<figure><svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{0}" role="img" '
+    parts = [Markup('<figure><svg width="{0}" height="{0}" role="img" '
                     'aria-label="calibration of {1}">').format(size, name),
              Markup('<rect x="{0}" y="{0}" width="{1}" height="{1}" fill="none" stroke="#d0d7de"/>').format(
                  pad, size - 2 * pad),

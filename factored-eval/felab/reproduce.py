@@ -37,13 +37,16 @@ PRESETS = {"tiny": Preset("tiny", 12, (0,)), "quick": Preset("quick", 150, (0, 1
 
 # the simulated agents, as declared with the claims (felab.claims' docstring)
 JUDGE = "weigher:temperature=0.5,attention=0.9"
+# the premise 'the text suffices' asks whether an attentive reader of the whole document answers; the first quick
+# run (4817d30) used the inattentive JUDGE here and measured its inattention instead (oracle 85.6 %)
+ORACLE = "oracle:temperature=0.5"
 CREDULOUS = "credulous:temperature=0.5,attention=0.9"
 HONEST = "honest:omit=0.1,refute=0.9"
 DUO = (HONEST, "malicious")
 
 CONDITIONS = (
     Condition("blind", "blind", JUDGE),
-    Condition("oracle_judge", "oracle_judge", JUDGE),
+    Condition("oracle_judge", "oracle_judge", ORACLE),
     Condition("consultancy", "consultancy", JUDGE, DUO),
     Condition("trusted_expert", "trusted_expert", JUDGE, DUO),
     Condition("debate_sequential", "debate_sequential", JUDGE, DUO),
@@ -139,7 +142,7 @@ def reproduce(preset: Preset, out: Path, say: Callable[[str], None] | None = Non
             + ", ".join(f"{k.split(':')[0]} {v:.3f}" for k, v in stats.items() if v is not None))
     rows = claims.judge(claims.SIMULATION, per_seed)
     results = {"felab": __version__, "preset": asdict(preset), "simulated": True,
-               "agents": {"judge": JUDGE, "credulous": CREDULOUS, "honest": HONEST},
+               "agents": {"judge": JUDGE, "oracle": ORACLE, "credulous": CREDULOUS, "honest": HONEST},
                "conditions": {c.id: condition_summary(c, pooled[c.id], lengths) for c in CONDITIONS},
                "statistics": per_seed, "claims": rows,
                "ratings": {k: [float(v), list(v.ci)] for k, v in metrics.ratings(

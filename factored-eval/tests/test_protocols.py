@@ -207,11 +207,15 @@ class CountingFactory:
 
 def test_play_gives_every_subgame_and_claim_step_a_fresh_judge(worlds):
     doc, qs = worlds[0]
-    x = ByHonesty(HonestExpert(), MaliciousExpert(mode="fabricate"))
-    f = CountingFactory()
-    g = play(load("ought_fe_strict"), doc, qs[0], f, {"expert0": x, "expert1": x})
-    games = list(g.walk())
-    assert len(games) > 1 and f.made == 1 + len(games)  # one for the name, one per game
+    x = ByHonesty(HonestExpert(), MaliciousExpert())
+    delegated = 0
+    for q in qs:
+        f = CountingFactory()
+        g = play(load("ought_fe_strict"), doc, q, f, {"expert0": x, "expert1": x})
+        games = list(g.walk())
+        delegated += len(games) > 1
+        assert f.made == 1 + len(games)  # one for the name, one per game
+    assert delegated
     f = CountingFactory()
     g = play(load("claim_tree"), doc, qs[0], f, {"expert0": x, "expert1": x})
     steps = [t for t in g.turns if t.text.startswith("step ")]

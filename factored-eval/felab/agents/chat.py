@@ -56,6 +56,7 @@ class Endpoint:
     temperature: float = 0.0
     max_tokens: int = 300
     seed: int | None = 0
+    json_answer: bool = False  # ask judges for JSON constrained by ANSWER_SCHEMA (xllamacpp and OpenAI support it)
 
     def __post_init__(self):
         if not re.match(r"^https?://[^\s/]+", self.base_url or ""):
@@ -78,16 +79,19 @@ class ChatClient:
         self.requests = 0  # sent to the endpoint
         self.replayed = 0  # answered from the cache
 
-    def request(self, messages: list[dict]) -> dict:
+    def request(self, messages: list[dict], schema: dict | None = None) -> dict:
         e = self.endpoint
         req = {"model": e.model, "messages": messages, "temperature": e.temperature, "max_tokens": e.max_tokens}
         if e.seed is not None:
             req["seed"] = e.seed
+        if schema is not None:
+            req["response_format"] = {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
         return req
 
-    def chat(self, messages: list[dict]) -> str:
-        """The model's reply to ``messages`` (from the cache when it holds this exact request)."""
-        req = self.request(messages)
+    def chat(self, messages: list[dict], schema: dict | None = None) -> str:
+        """The model's reply to ``messages`` (from the cache when it holds this exact request); ``schema`` asks
+        for JSON output constrained by that JSON Schema."""
+        req = self.request(messages, schema)
         response = self.cache.get(req) if self.cache is not None else None
         if response is not None:
             self.replayed += 1
@@ -170,6 +174,11 @@ answers are offered, A and B, and exactly one of them is correct. Read the story
 ANSWER_FORMAT = """Finish your reply with exactly these two lines:
 Answer: A or B
 Confidence: your probability, from 50 to 100 percent, that your answer is correct"""
+JSON_FORMAT = """Reply with a JSON object: {"answer": "A" or "B", "confidence": your probability, from 50 to 100 \
+percent, that your answer is correct}"""
+ANSWER_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string", "enum": ["A", "B"]},
+                                                  "confidence": {"type": "integer", "minimum": 50, "maximum": 100}},
+                 "required": ["answer", "confidence"]}
 
 
 def render_segments(segments) -> str:
@@ -184,9 +193,10 @@ def render_segments(segments) -> str:
     return "".join(out)
 
 
-def judge_messages(view: JudgeView) -> list[dict]:
+def judge_messages(view: JudgeView, json_answer: bool = False) -> list[dict]:
     """The judge's prompt, built from its view alone."""
-    system = (JUDGE_READS if view.document is not None else JUDGE_BLIND) + "\n\n" + ANSWER_FORMAT
+    system = (JUDGE_READS if view.document is not None else JUDGE_BLIND) + "\n\n" + \
+        (JSON_FORMAT if json_answer else ANSWER_FORMAT)
     parts = []
     if view.document is not None:
         parts.append(f"The story:\n{view.document}\n")
@@ -254,7 +264,8 @@ class ChatJudge:
         self.name = name or f"chat:{client.endpoint.model}"
 
     def act(self, view: JudgeView) -> Judgment:
-        reply = self.client.chat(judge_messages(view))
+        json_answer = self.client.endpoint.json_answer
+        reply = self.client.chat(judge_messages(view, json_answer), ANSWER_SCHEMA if json_answer else None)
         parsed = parse_answer(reply)
         if parsed is None:
             return Judgment((0.5, 0.5), view.can_end, f"{UNPARSED}: {reply[:1000]}")
@@ -325,3 +336,26 @@ class ChatExpert:
                            "round; use a scripted expert there")
         side = view.side if view.side is not None else 0
         return Speech(parse_speech(self.client.chat(expert_messages(view))), answer=view.question.options[side])
+
+
+def make(options: dict[str, str], seed: int, role: str):
+    """A ``chat:base_url=URL,model=NAME[,key_env=VAR,cache=DIR,offline=1,timeout=S,retries=N,max_tokens=N,
+    temperature=T,json=1]`` judge or expert (``felab.agents.resolve``)."""
+    known = {"base_url", "model", "key_env", "cache", "offline", "timeout", "retries", "max_tokens", "temperature",
+             "json"}
+    extra = set(options) - known
+    if extra:
+        raise BadInput(f"chat agent: unknown option(s) {', '.join(sorted(extra))}; known: {', '.join(sorted(known))}")
+    if "base_url" not in options or "model" not in options:
+        raise BadInput("chat agent: give base_url and model, e.g. chat:base_url=http://127.0.0.1:8080/v1,model=m")
+    try:
+        numbers = {"timeout": float(options.get("timeout", 60)), "retries": int(options.get("retries", 2)),
+                   "temperature": float(options.get("temperature", 0)),
+                   "max_tokens": int(options.get("max_tokens", 300))}
+    except ValueError:
+        raise BadInput("chat agent: timeout and temperature are numbers, retries and max_tokens integers") from None
+    ep = Endpoint(options["base_url"], options["model"], options.get("key_env") or None, seed=seed,
+                  json_answer=options.get("json", "0") not in ("0", "", "false"), **numbers)
+    cache = ResponseCache(options["cache"]) if options.get("cache") else None
+    client = ChatClient(ep, cache, options.get("offline", "0") not in ("0", "", "false"))
+    return ChatJudge(client) if role == "judge" else ChatExpert(client)

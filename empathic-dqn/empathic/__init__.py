@@ -7,7 +7,7 @@ the worlds with Gymnasium: ``gymnasium.make("empathic/Coexistence-v0", render_mo
 
 import gymnasium
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 for _world in ("Coexistence", "Sharing"):
     if f"empathic/{_world}-v0" not in gymnasium.registry:

@@ -7,7 +7,8 @@ network, the one it acts with, trained towards
 
 the agent's own target mixed with the value it would have in the other agent's place (the next state with the
 two agents swapped, valued by its own selfish target network: "by its own standards"), weighted by the
-selfishness beta. beta = 1 is plain DQN: the agent acts with its selfish network.
+selfishness beta. At beta = 1 the empathic network regresses on y_self alone; by the ``selfish_policy`` rule the
+selfish agent acts with it, as the reference's does ("empathic"), or with its Q-network as plain DQN ("q").
 
 As in the authors' code: both networks see only the agent's own 5 x 5 view (scaled by 1/100), two hidden layers
 of 128, five actions, squared error, Adam at its default rate, a minibatch of 32 per environment step.
@@ -40,18 +41,31 @@ def encode(view: torch.Tensor, uint8: torch.Tensor) -> torch.Tensor:
 
 
 class Stack(nn.Module):
-    """n Q-networks of the reference's shape (w*w -> 128 -> 128 -> 5, ReLU) as stacked weights."""
+    """n Q-networks of the reference's shape (w*w -> 128 -> 128 -> 5, ReLU) as stacked weights.
 
-    def __init__(self, seeds: list[int], window: int = 5, hidden: int = 128, stream: int = 0):
+    Each member's initial weights come from its own seed, by its ``init`` rule: "glorot" is the reference's (TF1
+    ``fully_connected``'s defaults: Glorot-uniform weights, +-sqrt(6 / (fan_in + fan_out)), and zero biases, so
+    an all-zero input is valued exactly 0); "torch" is ``torch.nn.Linear``'s (weights and biases uniform in
+    +-1/sqrt(fan_in))."""
+
+    def __init__(self, seeds: list[int], window: int = 5, hidden: int = 128, stream: int = 0,
+                 inits: list[str] | None = None):
         super().__init__()
         sizes = [window * window, hidden, hidden, ACTIONS]
         weights, biases = [[] for _ in sizes[1:]], [[] for _ in sizes[1:]]
-        for seed in seeds:  # each member's initial weights from its own seed, as torch.nn.Linear draws them
+        for seed, init in zip(seeds, inits or ["torch"] * len(seeds)):
+            if init not in ("glorot", "torch"):
+                raise ValueError(f"init must be 'glorot' or 'torch', got {init!r}")
             g = torch.Generator().manual_seed(seed * 7919 + stream)
             for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-                bound = fan_in ** -0.5
-                weights[i].append((torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound)
-                biases[i].append((torch.rand(1, fan_out, generator=g) * 2 - 1) * bound)
+                if init == "glorot":
+                    bound = (6 / (fan_in + fan_out)) ** 0.5
+                    weights[i].append((torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound)
+                    biases[i].append(torch.zeros(1, fan_out))
+                else:
+                    bound = fan_in ** -0.5
+                    weights[i].append((torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound)
+                    biases[i].append((torch.rand(1, fan_out, generator=g) * 2 - 1) * bound)
         self.weights = nn.ParameterList([nn.Parameter(torch.stack(w)) for w in weights])
         self.biases = nn.ParameterList([nn.Parameter(torch.stack(b)) for b in biases])
 
@@ -84,33 +98,42 @@ def empathic_targets(y_self: torch.Tensor, y_other: torch.Tensor, beta: torch.Te
 class Population:
     """n agents of one world, each with its selfishness beta, seed and rules (``Settings``), updated together."""
 
-    def __init__(self, betas: list[float], seeds: list[int], rules: list, gamma: float, lr: float, window: int):
+    def __init__(self, betas: list[float], seeds: list[int], rules: list, gamma: float, lr: float, window: int,
+                 device: str = "cpu"):
         if any(not 0 <= b <= 1 for b in betas):
             raise ValueError(f"beta (selfishness) must lie in [0, 1], got {betas}")
-        self.n, self.gamma, self.window = len(betas), gamma, window
-        self.beta = torch.tensor(betas, dtype=torch.float32)
-        self.uint8 = torch.tensor([r.coin_view == "uint8" for r in rules])
-        self.zero_dead = torch.tensor([r.dead_other == "zero" for r in rules], dtype=torch.float32)
-        self.mask_end = torch.tensor([r.other_at_end == "masked" for r in rules], dtype=torch.float32)
-        self.q, self.target = Stack(seeds, window, stream=0), Stack(seeds, window, stream=0)
-        self.empathic = Stack(seeds, window, stream=1)
+        self.n, self.gamma, self.window, self.device = len(betas), gamma, window, torch.device(device)
+        flags = lambda test: torch.tensor([test(r) for r in rules], device=self.device)  # noqa: E731
+        self.beta = torch.tensor(betas, dtype=torch.float32, device=self.device)
+        self.uint8 = flags(lambda r: r.coin_view == "uint8")
+        self.zero_dead = flags(lambda r: r.dead_other == "zero").float()
+        self.mask_end = flags(lambda r: r.other_at_end == "masked").float()
+        inits = [r.init for r in rules]
+        self.q, self.target = Stack(seeds, window, stream=0, inits=inits), Stack(seeds, window, stream=0, inits=inits)
+        self.empathic = Stack(seeds, window, stream=1, inits=inits)
+        for net in (self.q, self.target, self.empathic):
+            net.to(self.device)
         self.opt = torch.optim.Adam([*self.q.parameters(), *self.empathic.parameters()], lr=lr, foreach=True)
-        self.empathic_member = self.beta < 1  # beta = 1: plain DQN, acting with (and training only) q
+        # the members that act with (and train) the empathic network: all but the selfish ones (beta = 1) whose
+        # ``selfish_policy`` is "q" (plain DQN, acting with q, the empathic network left untrained)
+        self.empathic_member = (self.beta < 1) | flags(lambda r: r.selfish_policy == "empathic")
 
     def values(self, net: Stack, views: torch.Tensor) -> torch.Tensor:
         return net(encode(views, self.uint8))
 
-    def act(self, observations: np.ndarray, epsilon: float, rngs: list[np.random.Generator]) -> tuple[np.ndarray,
-                                                                                                   np.ndarray]:
-        """Epsilon-greedy actions, one per member (observations: (n, 2, w, w)), and the acting network's max Q."""
+    def act(self, observations, epsilon: float, rngs: list[np.random.Generator]) -> tuple[torch.Tensor,
+                                                                                          np.ndarray]:
+        """Epsilon-greedy actions, one per member (observations: (n, 2, w, w), an array or a tensor), on the
+        population's device, and the acting network's max Q. Each member's generator decides its exploration
+        (one uniform draw, then a random action below epsilon), so its stream does not depend on the others."""
         with torch.inference_mode():
-            views = torch.from_numpy(observations[:, None, 0])
+            views = torch.as_tensor(observations, device=self.device)[:, None, 0]
             own = self.values(self.q, views)[:, 0]
             emp = self.values(self.empathic, views)[:, 0]
             values = torch.where(self.empathic_member[:, None], emp, own)
-        greedy = values.argmax(1).numpy()
+            greedy, best = values.argmax(1).cpu().numpy(), values.max(1).values.cpu().numpy()
         actions = np.array([rng.integers(ACTIONS) if rng.random() < epsilon else g for rng, g in zip(rngs, greedy)])
-        return actions, values.max(1).values.numpy()
+        return torch.from_numpy(actions).to(self.device), best
 
     def targets(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Each member's selfish (Double DQN) and empathic targets for its minibatch, by its own rules."""
@@ -134,7 +157,7 @@ class Population:
         self.opt.zero_grad(set_to_none=True)
         (q_loss.sum() + e_loss.sum()).backward()
         self.opt.step()
-        return q_loss.detach().numpy(), e_loss.detach().numpy()
+        return q_loss.detach().cpu().numpy(), e_loss.detach().cpu().numpy()
 
     def sync_target(self) -> None:
         self.target.load_state_dict(self.q.state_dict())
@@ -152,19 +175,19 @@ class Population:
 
 
 class Replay:
-    """A ring buffer of transitions per member (both views of s and s' as int8: the board's values are -1..50)."""
+    """A ring buffer of transitions per member, as tensors on the population's device (both views of s and s' as
+    int8: the board's values are -1..50)."""
 
-    def __init__(self, n: int, capacity: int, window: int):
+    def __init__(self, n: int, capacity: int, window: int, device: str | torch.device = "cpu"):
         self.n, self.capacity, self.size, self.next = n, capacity, 0, 0
-        self.state = np.zeros((n, capacity, 2, window, window), np.int8)
-        self.next_state = np.zeros_like(self.state)
-        self.action = np.zeros((n, capacity), np.int64)
-        self.reward = np.zeros((n, capacity), np.float32)
-        self.done = np.zeros((n, capacity), np.float32)
-        self.other_alive = np.zeros((n, capacity), np.float32)
+        z = lambda *shape, dtype=torch.float32: torch.zeros(n, capacity, *shape, dtype=dtype, device=device)  # noqa
+        self.state, self.next_state = z(2, window, window, dtype=torch.int8), z(2, window, window, dtype=torch.int8)
+        self.action, self.reward = z(dtype=torch.int64), z()
+        self.done, self.other_alive = z(), z()
+        self.rows = torch.arange(n, device=device)[:, None]
 
     def add(self, s, a, r, s2, done, other_alive) -> None:
-        """One transition per member (arrays with a leading member axis)."""
+        """One transition per member (tensors with a leading member axis)."""
         i = self.next
         self.state[:, i], self.action[:, i], self.reward[:, i], self.next_state[:, i] = s, a, r, s2
         self.done[:, i], self.other_alive[:, i] = done, other_alive
@@ -172,9 +195,8 @@ class Replay:
 
     def sample(self, size: int, rngs: list[np.random.Generator]) -> dict[str, torch.Tensor]:
         """``size`` transitions per member, drawn with replacement by the member's own generator."""
-        idx = np.stack([rng.integers(0, self.size, size) for rng in rngs])
-        rows = np.arange(self.n)[:, None]
-        out = {k: torch.from_numpy(getattr(self, k)[rows, idx]) for k in ("action", "reward", "done", "other_alive")}
+        idx = torch.from_numpy(np.stack([rng.integers(0, self.size, size) for rng in rngs])).to(self.rows.device)
+        out = {k: getattr(self, k)[self.rows, idx] for k in ("action", "reward", "done", "other_alive")}
         for k in ("state", "next_state"):
-            out[k] = torch.from_numpy(getattr(self, k)[rows, idx].astype(np.float32))
+            out[k] = getattr(self, k)[self.rows, idx].float()
         return out

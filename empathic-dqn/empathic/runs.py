@@ -1,21 +1,21 @@
 """Finished training runs on disk: ``OUT/runs/<name>/`` with ``run.json`` and ``agent.safetensors``.
 
-A run folder is written whole into a private sibling and renamed into place, so an interrupted reproduction
-leaves only finished runs, and the next one resumes by reading them (a run is reused only under the same
-settings: ``run.json`` records them). Checkpoints are safetensors: loading one runs no code.
+A run folder is written whole into a private sibling and renamed into place (``verdicts.atomic_folder``), so
+an interrupted reproduction leaves only finished runs, and the next one resumes by reading them (a run is
+reused only under the same settings: ``run.json`` records them). Checkpoints are safetensors: loading one runs no code.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
+from verdicts import atomic_folder
+
 from .agent import Population
-from .settings import DEFAULT_RULES, REFERENCE_RULES, Settings
+from .settings import BEFORE_0_2, DEFAULT_RULES, REFERENCE_RULES, Settings
 from .training import Run
 
 
@@ -51,13 +51,9 @@ def finished(out: Path, run: Run) -> dict | None:
 
 def save(out: Path, pop: Population, i: int, run: Run, result: dict) -> Path:
     final = Path(out) / "runs" / run_name(run)
-    partial = final.with_name(f".{final.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    save_file(pop.member_state(i), str(partial / "agent.safetensors"))
-    (partial / "run.json").write_text(json.dumps({**result, "settings": run.settings.run_key()}, indent=1))
-    shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
+    with atomic_folder(final) as partial:
+        save_file(pop.member_state(i), str(partial / "agent.safetensors"))
+        (partial / "run.json").write_text(json.dumps({**result, "settings": run.settings.run_key()}, indent=1))
     return final
 
 
@@ -71,7 +67,9 @@ def load(folder: Path) -> tuple[Population, Run, dict]:
                               f"'empathic train' writes them)")
     try:
         stored = json.loads(record.read_text())
-        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored["settings"].items()})
+        # a run of 0.1.0 records no value for the rules that were not yet switches: it ran by BEFORE_0_2's
+        s = Settings(**{**BEFORE_0_2, **{k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in stored["settings"].items()}})
         run = Run(stored["world"], stored["beta"], stored["seed"], s)
         pop = Population([run.beta], [run.seed], [s], s.gamma, s.lr, s.window)
         pop.load_member(0, load_file(str(weights)))

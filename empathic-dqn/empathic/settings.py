@@ -5,10 +5,11 @@ Numbers marked "reference" are the authors' main script (``EmpathicDQN.py``). It
 then one minibatch of 32 per environment step in one world, the target copied every 10,000 steps, epsilon from 1
 to 0.01 over 1,000,000 steps, 100,000 episodes. ``full`` is that schedule (its length in steps, not episodes);
 ``quick`` is the same schedule shorter: the same one update of 32 per step, with the exploration, the target
-period and the random start scaled by 1/16 to a 100,000-step run, so that epsilon still reaches its end.
+period and the random start scaled by 1/32 to a 50,000-step run, so that epsilon still reaches its end.
 
-The rules (``RULES``) are switches between the authors' code (``REFERENCE_RULES``) and a fix of it; the defaults
-follow the reference except where it has a bug, and ``empathic reproduce`` runs an ablation of each switch.
+The rules (``RULES``) are switches between the authors' code (``REFERENCE_RULES``) and a change of it; the
+defaults follow the reference except where it has a bug (``kill_wrap``, ``terminal_observation``, ``time_limit``,
+``other_at_end``, ``equality_from``), and ``empathic reproduce`` runs an ablation of each switch.
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ class Settings:
     # by the target network ("zero": its term is 0, a method change that makes killing cost nothing)
     other_at_end: str = "masked"  # the other's term is 0 at a terminal step, as the own term is ("unmasked":
     # the reference's, a value of the other's view at every episode end)
+    init: str = "glorot"  # the reference's: Glorot-uniform weights and zero biases (its TF1 fully_connected
+    # defaults, EmpathicDQN.py:46-49), so every network values an all-zero view (a killed other's) at exactly 0
+    # before training ("torch": torch.nn.Linear's uniform +-1/sqrt(fan_in) weights and biases, what this package
+    # drew before this switch)
+    selfish_policy: str = "empathic"  # the reference's: the selfish agent (beta = 1) acts, as every agent does,
+    # with its empathic estimator, there a second regressor on its own Double-DQN target (EmpathicDQN.py:177,
+    # 288, 293) ("q": it acts with its Q-network and leaves the empathic network untrained, what this package did
+    # before this switch)
+    shared_cell: str = "other"  # the reference's: where the two agents share a cell, the board shows the other's
+    # mark, drawn last (Coexistence.py:50-58, Sharing.py:48) ("agent": the agent's own mark)
+    kill_step_view: str = "shown"  # the reference's: at the step the agent kills the other, its own view still
+    # shows the victim (the board is drawn before the victim is removed, Coexistence.py:142-150); the other's
+    # view is zero either way ("removed": the victim is gone from the kill step's board)
+    equality_from: str = "paid"  # equality of the rewards paid ("shifted": the reference's totals, which count
+    # each coin 0.1 above its pay, the first as 1.1, Sharing.py:132-135: a bug, the reward paid is 1.0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,12 +81,21 @@ class Settings:
 
 RULES = {"kill_wrap": (True, False), "terminal_observation": ("terminal", "reset"),
          "time_limit": ("truncation", "terminal"), "coin_view": ("uint8", "signed"),
-         "dead_other": ("network", "zero"), "other_at_end": ("masked", "unmasked")}  # each rule's allowed values
+         "dead_other": ("network", "zero"), "other_at_end": ("masked", "unmasked"),
+         "init": ("glorot", "torch"), "selfish_policy": ("empathic", "q"), "shared_cell": ("other", "agent"),
+         "kill_step_view": ("shown", "removed"), "equality_from": ("paid", "shifted")}  # each rule's allowed values
 DEFAULT_RULES = {k: allowed[0] for k, allowed in RULES.items()}  # the first allowed value is the default
 REFERENCE_RULES = {"kill_wrap": False, "terminal_observation": "reset", "time_limit": "terminal",
-                   "coin_view": "uint8", "dead_other": "network", "other_at_end": "unmasked"}
-WORLD_RULES = {"coexistence": ("kill_wrap", "terminal_observation", "time_limit", "dead_other", "other_at_end"),
-               "sharing": ("terminal_observation", "time_limit", "coin_view", "other_at_end")}  # where each acts
+                   "coin_view": "uint8", "dead_other": "network", "other_at_end": "unmasked", "init": "glorot",
+                   "selfish_policy": "empathic", "shared_cell": "other", "kill_step_view": "shown",
+                   "equality_from": "shifted"}
+# the package's values before 0.2.0 made the five rules below switches (the reference's since)
+BEFORE_0_2 = {"init": "torch", "selfish_policy": "q", "shared_cell": "agent", "kill_step_view": "removed"}
+AGENT_RULES = ("init", "selfish_policy")  # the rules of the agent, acting in both worlds
+WORLD_RULES = {"coexistence": ("kill_wrap", "terminal_observation", "time_limit", "dead_other", "other_at_end",
+                               *AGENT_RULES, "shared_cell", "kill_step_view"),
+               "sharing": ("terminal_observation", "time_limit", "coin_view", "other_at_end", *AGENT_RULES,
+                           "shared_cell", "equality_from")}  # where each acts
 
 
 def check_rules(s: Settings) -> None:
@@ -84,7 +109,8 @@ def check_rules(s: Settings) -> None:
 FULL = Settings(steps=1_500_000, epsilon_decay_steps=1_000_000, replay_start=20_000, target_every=10_000,
                 eval_episodes=200, curve_every=25_000)
 # quick: the same schedule shorter, 50,000 steps per run, the random start, the exploration and the target period
-# scaled by 1/32 (the reproduction's 145 runs of 100,000 steps would take over 2 h of this 2-core CPU)
+# scaled by 1/32 (the reproduction's runs of 100,000 steps took over 2 h of this 2-core CPU: 140 of them at
+# 0.1.0)
 QUICK = replace(FULL, steps=50_000, epsilon_decay_steps=31_250, replay_start=625, target_every=312,
                 eval_episodes=50, curve_every=2_500, replay_size=50_000)
 # tiny: the test suite's end-to-end run, seconds

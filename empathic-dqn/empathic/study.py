@@ -4,12 +4,14 @@ selfishness beta, and an ablation of every rule where the package departs from t
 All runs of one world that are not yet on disk train as one population (``training.train``), then each is saved
 as its own run folder, so a rerun reads them back and an interrupted one trains only what is missing.
 
-The ablation sets one rule at a time to its other value (the reference's, or for ``coin_view`` and
-``dead_other``, whose defaults are the reference's, the alternative), plus every rule at the reference's
-("reference"), on the side seeds, and judges each claim on those runs. Rules that change only the empathic
-target (``EMPATHIC_ONLY``) leave a selfish run as it is, so their empathic runs are paired with the default
-selfish runs. ``terminal_observation`` alone changes nothing (a terminal step's next state enters a target only
-through the other's term, which the default masks there): it is ablated within "reference".
+The ablation sets one rule at a time to its other value (the reference's, or for the rules whose default is
+the reference's, the alternative), plus every rule at the reference's ("reference") and the four rules whose
+default 0.2.0 changed at 0.1.0's values ("0.1.0", the rules of the quick table measured then), on the side seeds,
+and judges each claim on those runs. Rules that change only the empathic target (``EMPATHIC_ONLY``) leave a
+selfish run as it is, so their empathic runs are paired with the default selfish runs; ``selfish_policy``
+changes only the selfish run (``SELFISH_ONLY``), so its selfish runs are paired with the default empathic runs.
+``terminal_observation`` alone changes nothing (a terminal step's next state enters a target only through the
+other's term, which the default masks there): it is ablated within "reference".
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import numpy as np
 
 from .claims import CLAIMS, EMPATHIC_BETA, SELFISH_BETA, judge, judge_all
 from .runs import finished, run_name, save
-from .settings import DEFAULT_RULES, REFERENCE_RULES, RULES, WORLD_RULES, Settings
+from .settings import BEFORE_0_2, DEFAULT_RULES, REFERENCE_RULES, RULES, WORLD_RULES, Settings
 from .training import Run, train
 
 WORLDS = ("coexistence", "sharing")
 EMPATHIC_ONLY = ("terminal_observation", "dead_other", "other_at_end")
+SELFISH_ONLY = ("selfish_policy",)
 # the rules ablated one at a time, per world: those acting there, but terminal_observation (see above)
 SINGLE = {w: tuple(r for r in rules if r != "terminal_observation") for w, rules in WORLD_RULES.items()}
 
@@ -41,12 +44,14 @@ def variants(world: str) -> dict[str, dict]:
     """Each ablation's rules (name -> the rules that differ from the defaults)."""
     out = {f"{rule}={flipped(rule)}": {rule: flipped(rule)} for rule in SINGLE[world]}
     out["reference"] = {k: v for k, v in REFERENCE_RULES.items() if v != DEFAULT_RULES[k]}
+    out["0.1.0"] = {k: v for k, v in BEFORE_0_2.items() if k in WORLD_RULES[world]}
     return out
 
 
 def _run(world: str, beta: float, seed: int, s: Settings, rules: dict) -> Run:
-    if beta == SELFISH_BETA:  # rules of the empathic target alone leave the selfish run as the default's
-        rules = {k: v for k, v in rules.items() if k not in EMPATHIC_ONLY}
+    # rules of the empathic target alone leave the selfish run as the default's, and selfish_policy the others
+    ignored = EMPATHIC_ONLY if beta == SELFISH_BETA else SELFISH_ONLY
+    rules = {k: v for k, v in rules.items() if k not in ignored}
     return Run(world, beta, seed, replace(s, **{k: v for k, v in rules.items() if k in WORLD_RULES[world]}))
 
 

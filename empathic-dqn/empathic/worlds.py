@@ -22,7 +22,18 @@ sizes its main script uses (7 x 7 for both, window 5, 500 steps):
   fixed path (up every seventh step, else right) and collects what it steps on; who moves first on the first
   step is a coin toss. The episode ends when the coins are gone or after ``max_steps``.
 
-Departures from the reference code, each a bug there (the first two are switches, ``settings.RULES``):
+Rules where the package may depart from the reference code (each a switch here, ``settings.RULES``; the
+defaults are in ``settings.Settings``):
+
+- ``shared_cell``: where the two agents share a cell, the board shows the agent's mark ("agent") or the other's
+  ("other": the reference draws the other last, Coexistence.py:50-58, Sharing.py:48).
+- ``kill_step_view`` (Coexistence): at the step the agent kills the other, the victim is off the board already
+  ("removed") or still on the agent's own view ("shown": the reference draws the board before removing it; both
+  zero the other's view, Coexistence.py:142-150).
+- ``equality_from`` (Sharing): equality of the rewards paid ("paid") or of the reference's totals ("shifted":
+  they count each coin 0.1 above its pay, the first as 1.1, Sharing.py:132-135).
+
+Departures from the reference code, each a bug there (the first two are switches too):
 
 - Kill cells wrap around the edges as movement does (``kill_wrap=False``: the reference compares unwrapped
   coordinates, so an agent on the last row or column can neither kill nor be killed across the edge it can walk
@@ -49,10 +60,32 @@ def coin_value(k: int) -> float:
     return 1.1 - 0.1 * k
 
 
-def equality(own: float, other: float) -> float:
-    """The paper's equality of an episode: 2 min(R, R') / (R + R'), 1 when both are equal, 0 when one got all."""
+def shifted_total(coins):
+    """The reference's total of ``coins`` coins (a number or a float64 tensor): each counted 0.1 above its pay,
+    the k-th as 1.2 - 0.1 k (its ``sum(1.1 - 0.1 x for x in range(coins))``), in closed form."""
+    return 1.1 * coins - 0.05 * coins * (coins - 1)
+
+
+def equality(own, other):
+    """The paper's equality of an episode: 2 min(R, R') / (R + R'), 1 when both are equal, 0 when one got all
+    (numbers, or float64 tensors elementwise, as the batched worlds call it)."""
     total = own + other
-    return 1.0 if total <= 0 else 2 * min(own, other) / total
+    if isinstance(total, float | int):
+        return 1.0 if total <= 0 else 2 * min(own, other) / total
+    import torch
+
+    return torch.where(total <= 0, 1.0, 2 * torch.minimum(own, other) / total)
+
+
+def picture(size: int, agent, other, coins) -> np.ndarray:
+    """A board as an RGB image, one pixel per cell: agent blue (drawn last), other red (None: gone), coins gold."""
+    image = np.full((size, size, 3), 235, np.uint8)
+    for r, c in coins:
+        image[r, c] = (230, 180, 30)
+    if other is not None:
+        image[tuple(other)] = (200, 40, 40)
+    image[tuple(agent)] = (40, 80, 200)
+    return image
 
 
 def swapped(observation: np.ndarray) -> np.ndarray:
@@ -60,12 +93,20 @@ def swapped(observation: np.ndarray) -> np.ndarray:
     return observation[::-1].copy()
 
 
+def check_action(action) -> None:
+    if not 0 <= action < ACTIONS:  # MOVES[-1] would silently be "stay"
+        raise ValueError(f"an action is one of 0..{ACTIONS - 1}, got {action}")
+
+
 class GridWorld(gym.Env):
     """What both worlds share: the torus, the board, the two windows, the agents' moves."""
 
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, render_mode: str | None = None):
+    def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, render_mode: str | None = None,
+                 shared_cell: str = "other"):
+        if shared_cell not in ("agent", "other"):
+            raise ValueError(f"shared_cell must be 'agent' or 'other', got {shared_cell!r}")
         if size < 3 or window < 1 or window % 2 == 0 or max_steps < 1:
             raise ValueError(f"a world needs size >= 3, an odd window >= 1 and max_steps >= 1 (got {size}, {window}, "
                              f"{max_steps})")
@@ -73,6 +114,7 @@ class GridWorld(gym.Env):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got "
                              f"'{render_mode}'")
         self.size, self.window, self.max_steps, self.render_mode = size, window, max_steps, render_mode
+        self.shared_cell = shared_cell
         self.action_space = spaces.Discrete(ACTIONS)
         self.observation_space = spaces.Box(-1.0, 5.0 * (size * size + 1), (2, window, window), np.float32)
         self.agent = np.zeros(2, int)
@@ -87,9 +129,10 @@ class GridWorld(gym.Env):
         grid = np.zeros((self.size, self.size), np.float32)
         for r, c in self.coins:
             grid[r, c] = -1
-        if self.other is not None:
-            grid[tuple(self.other)] = 5 * (self.other_coins + 1)
-        grid[tuple(self.agent)] = 5 * (self.own_coins + 1)  # on a shared cell the agent's own mark is shown
+        marks = [(self.agent, self.own_coins), (self.other, self.other_coins)]
+        for cell, coins in marks if self.shared_cell == "other" else marks[::-1]:  # the last drawn shows
+            if cell is not None:
+                grid[tuple(cell)] = 5 * (coins + 1)
         return grid
 
     def crop(self, grid: np.ndarray, centre) -> np.ndarray:
@@ -117,22 +160,20 @@ class GridWorld(gym.Env):
             return "\n".join("".join(row) for row in rows) + "\n"
         if self.render_mode != "rgb_array":
             return None
-        image = np.full((self.size, self.size, 3), 235, np.uint8)
-        for r, c in self.coins:
-            image[r, c] = (230, 180, 30)
-        if self.other is not None:
-            image[tuple(self.other)] = (200, 40, 40)
-        image[tuple(self.agent)] = (40, 80, 200)
-        return image
+        return picture(self.size, self.agent, self.other, self.coins)
 
 
 class Coexistence(GridWorld):
     """Survive beside a randomly moving agent that can kill you, and that you can kill."""
 
     def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, step_reward: float = 1.0,
-                 kill_reward: float = 0.0, render_mode: str | None = None, kill_wrap: bool = True):
-        super().__init__(size, window, max_steps, render_mode)
+                 kill_reward: float = 0.0, render_mode: str | None = None, kill_wrap: bool = True,
+                 shared_cell: str = "other", kill_step_view: str = "shown"):
+        super().__init__(size, window, max_steps, render_mode, shared_cell)
+        if kill_step_view not in ("removed", "shown"):
+            raise ValueError(f"kill_step_view must be 'removed' or 'shown', got {kill_step_view!r}")
         self.step_reward, self.kill_reward, self.kill_wrap = step_reward, kill_reward, kill_wrap
+        self.kill_step_view = kill_step_view
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -152,6 +193,7 @@ class Coexistence(GridWorld):
         return any(np.array_equal(self.wrap(c) if self.kill_wrap else c, victim) for c in cells)
 
     def step(self, action: int):
+        check_action(action)
         self.steps += 1
         self.agent = self.wrap(self.agent + MOVES[action])
         if self.other is not None:
@@ -160,9 +202,13 @@ class Coexistence(GridWorld):
             np.array_equal(self.agent, self.other) and action not in (0, 2)))
         killed = not dead and self.other is not None and self.threatens(self.agent, self.other)
         reward = self.step_reward + self.kill_reward * killed
-        if killed:
+        if killed and self.kill_step_view == "shown":
+            observation = self.observe()
+            observation[1] = 0  # the victim's own view is gone, as the reference zeroes it
             self.other = None
-        observation = self.observe()
+        else:
+            self.other = None if killed else self.other
+            observation = self.observe()
         if dead:
             observation[0] = 0  # the agent's own view ends with it
         truncated = not dead and self.steps >= self.max_steps  # both worlds: max_steps steps, then truncated
@@ -174,9 +220,11 @@ class Sharing(GridWorld):
     """Collect coins of diminishing value beside another collector on a fixed path."""
 
     def __init__(self, size: int = 7, window: int = 5, max_steps: int = 500, step_reward: float = 0.0,
-                 render_mode: str | None = None):
-        super().__init__(size, window, max_steps, render_mode)
-        self.step_reward = step_reward
+                 render_mode: str | None = None, shared_cell: str = "other", equality_from: str = "paid"):
+        super().__init__(size, window, max_steps, render_mode, shared_cell)
+        if equality_from not in ("paid", "shifted"):
+            raise ValueError(f"equality_from must be 'paid' or 'shifted', got {equality_from!r}")
+        self.step_reward, self.equality_from = step_reward, equality_from
         self.own_reward = self.other_reward = 0.0
         self.agent_first = True
 
@@ -191,6 +239,7 @@ class Sharing(GridWorld):
         return self.observe(), {}
 
     def step(self, action: int):
+        check_action(action)
         gained = other_gained = 0.0
         if self.agent_first or self.steps > 0:
             self.agent = self.wrap(self.agent + MOVES[action])
@@ -213,7 +262,12 @@ class Sharing(GridWorld):
             "coin_value": gained, "other_coin_value": other_gained, "own_reward": self.own_reward,
             "other_coins": self.other_coins,
             "other_reward": self.other_reward, "other_alive": True,
-            "equality": equality(self.own_reward, self.other_reward)}
+            "equality": self.equality()}
+
+    def equality(self) -> float:
+        if self.equality_from == "shifted":
+            return equality(shifted_total(float(self.own_coins)), shifted_total(float(self.other_coins)))
+        return equality(self.own_reward, self.other_reward)
 
 
 WORLDS = {"coexistence": Coexistence, "sharing": Sharing}

@@ -131,8 +131,8 @@ def test_a_coin_is_255_to_the_reference_view_and_minus_one_to_the_signed_one():
 
 def test_each_member_moves_as_it_would_alone():
     """Stacking runs is an implementation detail: a member's weights after updates are those it reaches alone (same
-    seed, same minibatches), and a selfish member's empathic network never moves."""
-    pair = Population([1.0, 0.5], [4, 5], [TINY, TINY], gamma=0.99, lr=1e-3, window=5)
+    seed, same minibatches), and a selfish member's empathic network never moves under selfish_policy=q."""
+    pair = Population([1.0, 0.5], [4, 5], [replace(TINY, selfish_policy="q"), TINY], gamma=0.99, lr=1e-3, window=5)
     alone = Population([0.5], [5], [TINY], gamma=0.99, lr=1e-3, window=5)
     start = pair.member_state(0)
     for k in range(5):
@@ -146,13 +146,47 @@ def test_each_member_moves_as_it_would_alone():
     assert not torch.equal(moved["q.weights.0"], start["q.weights.0"])
 
 
-def test_beta_one_acts_with_its_selfish_network():
-    pop = Population([1.0, 0.0], [0, 0], [TINY, TINY], gamma=0.99, lr=1e-3, window=5)
+@pytest.mark.parametrize("policy", ["q", "empathic"])
+def test_beta_one_acts_with_the_network_its_selfish_policy_names(policy):
+    pop = Population([1.0, 0.0], [0, 0], [replace(TINY, selfish_policy=policy), TINY], gamma=0.99, lr=1e-3,
+                     window=5)
     obs = np.random.default_rng(0).integers(-1, 20, (2, 2, 5, 5)).astype(np.float32)
     _, best = pop.act(obs, 0.0, [np.random.default_rng(0)] * 2)
     views = torch.from_numpy(obs[:, None, 0])
-    assert best[0] == pytest.approx(float(pop.values(pop.q, views)[0].max()))
-    assert best[1] == pytest.approx(float(pop.values(pop.empathic, views)[1].max()))
+    with torch.no_grad():
+        named, unnamed = getattr(pop, policy), pop.q if policy == "empathic" else pop.empathic
+        assert best[0] == pytest.approx(float(pop.values(named, views)[0].max()))
+        assert best[0] != pytest.approx(float(pop.values(unnamed, views)[0].max()))
+        assert best[1] == pytest.approx(float(pop.values(pop.empathic, views)[1].max()))
+
+
+def test_the_reference_selfish_agent_trains_its_empathic_network_on_its_own_target():
+    """selfish_policy=empathic (the reference's): at beta = 1 the empathic network regresses on y_self alone."""
+    pop = Population([1.0], [0], [TINY], gamma=0.99, lr=1e-3, window=5)
+    batch = _batch(1)
+    y_self, y_emp = pop.targets(batch)
+    assert torch.equal(y_self, y_emp)
+    before = pop.member_state(0)["empathic.weights.0"]
+    _, e_loss = pop.update(batch)
+    assert e_loss[0] > 0 and not torch.equal(pop.member_state(0)["empathic.weights.0"], before)
+
+
+def test_glorot_init_values_a_killed_others_empty_view_at_zero():
+    """init=glorot (the reference's): zero biases and Glorot bounds, so a killed other's all-zero view is worth
+    exactly 0 before training and its dead_other=network term starts at 0; torch's uniform biases do not."""
+    glorot = Population([0.5], [3], [TINY], gamma=0.9, lr=1e-3, window=5)
+    torch_init = Population([0.5], [3], [replace(TINY, init="torch")], gamma=0.9, lr=1e-3, window=5)
+    assert all(not b.any() for b in glorot.q.biases) and all(b.abs().sum() > 0 for b in torch_init.q.biases)
+    bound = (6 / (25 + 128)) ** 0.5
+    w = glorot.q.weights[0]
+    assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound
+    batch = _batch(1)
+    batch["next_state"][:, :, 1] = 0  # the other is gone: its view is all zeros
+    batch["other_alive"][:] = 0
+    batch["done"][:] = 0
+    for pop, zero in ((glorot, True), (torch_init, False)):
+        y_self, y_emp = pop.targets(batch)
+        assert torch.allclose(y_emp, 0.5 * y_self) is zero  # y_other = gamma max Q_target(0) = 0 only under glorot
 
 
 def test_beta_outside_zero_one_is_refused(capsys):
@@ -184,7 +218,7 @@ def test_the_reference_rules_store_the_reset_board_and_the_time_limit_as_termina
     real = training.Replay.add
 
     def spy(self, s, a, r, s2, done, alive):
-        stored.append((s2.copy(), done.copy()))
+        stored.append((s2.numpy().copy(), done.numpy().copy()))
         real(self, s, a, r, s2, done, alive)
 
     monkeypatch.setattr(training.Replay, "add", spy)
@@ -285,11 +319,7 @@ def test_the_worlds_are_registered_gymnasium_environments(name):
 
 @pytest.mark.parametrize("world", [Coexistence, Sharing])
 def test_both_worlds_truncate_after_max_steps_steps(world):
-    class Still(world):
-        def other_action(self) -> int:
-            return 4
-
-    env = Still(max_steps=9)
+    env = world(max_steps=9)
     env.reset(seed=0)
     if isinstance(env, Coexistence):
         env.other = None  # no one to kill the agent: the episode can only be truncated
@@ -310,3 +340,57 @@ def test_bad_numbers_are_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("rule, mark", [("other", 5), ("agent", 15)])
+def test_a_shared_cell_shows_the_mark_the_rule_names(rule, mark):
+    env = Sharing(shared_cell=rule)
+    env.reset(seed=0)  # both start on the centre
+    env.own_coins = 2  # the agent's mark 15, the other's 5
+    obs = env.observe()
+    assert obs[0, 2, 2] == mark and obs[1, 2, 2] == mark
+
+
+@pytest.mark.parametrize("rule, shown", [("shown", True), ("removed", False)])
+def test_the_kill_steps_view_shows_the_victim_only_under_the_reference_rule(rule, shown):
+    env = StayingOther(kill_step_view=rule)
+    env.reset(seed=0)
+    env.agent, env.other = np.array([2, 2]), np.array([2, 4])
+    obs, _, _, _, info = env.step(2)  # to (2, 3): the other at (2, 4), right of it, is killed
+    assert info["killed_other"] and env.other is None and not obs[1].any()
+    assert bool(obs[0, 2, 3] == 5) is shown  # the victim one cell right of the agent's centre
+    obs, _, _, _, _ = env.step(4)
+    assert obs[0, 2, 3] == 0  # gone from the next step on either way
+
+
+def test_equality_from_the_reference_totals_counts_each_coin_a_tenth_above_its_pay():
+    for rule, own, other in (("paid", 1.9, 1.0), ("shifted", 2.1, 1.1)):
+        env = Sharing(equality_from=rule)
+        env.reset(seed=0)
+        env.own_coins, env.own_reward, env.other_coins, env.other_reward = 2, 1.9, 1, 1.0
+        assert env.equality() == pytest.approx(2 * other / (own + other))
+
+
+def test_actions_outside_the_five_are_refused():
+    env = Coexistence()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="0..4"):
+        env.step(-1)
+
+
+def test_the_ablation_flips_each_rule_of_its_world_and_pairs_one_sided_rules_with_the_defaults():
+    from empathic.runs import run_name
+    from empathic.study import plan
+
+    parts = plan(TINY)
+    defaults = {run_name(r) for r in parts["claims"]}
+    for world, rules in (("coexistence", ("init=torch", "selfish_policy=q", "shared_cell=agent",
+                                          "kill_step_view=removed", "0.1.0", "reference")),
+                         ("sharing", ("init=torch", "selfish_policy=q", "shared_cell=agent", "equality_from=shifted",
+                                      "0.1.0", "reference"))):
+        for name in rules:
+            runs = parts[f"ablation {world} {name}"]
+            changed = {run_name(r) in defaults for r in runs if r.beta == 1.0}
+            kept = {run_name(r) in defaults for r in runs if r.beta == 0.5}
+            assert changed == {False}  # every selfish run of a variant differs from the defaults
+            assert kept == ({True} if name == "selfish_policy=q" else {False})

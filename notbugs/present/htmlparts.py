@@ -2,36 +2,33 @@
 
 Everything a section shows comes from a results dict, which may come from
 anywhere (a colleague's run, a hand-edited file), so every value is escaped
-unless it is ``Markup`` that this module built from escaped parts. Images are
-inlined as base64 PNG so the page is one self-contained file; a picture is
-read only from the run folder it belongs to (``pictures_from``), never from a
-path a results file names elsewhere.
+unless it is ``Markup`` built from escaped parts. ``Markup`` is markupsafe's
+(the one Jinja2 uses): ``Markup + str`` and ``Markup("<p>{}</p>").format(x)``
+escape the text and stay Markup, so composed markup is never escaped a second
+time (a home-made ``str`` subclass lost its type on ``+``, and reports showed
+their own tags as text). Images are inlined as base64 PNG so the page is one
+self-contained file; a picture is read only from the run folder it belongs to
+(``pictures_from``), never from a path a results file names elsewhere.
 """
 
 from __future__ import annotations
 
 import base64
 import contextvars
-import html
 from contextlib import contextmanager
 from pathlib import Path
 
-from verdicts import Proportion
+from markupsafe import Markup
+
+from ..core.values import Proportion
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("pictures_root", default=None)
 
 
-class Markup(str):
-    """HTML this module built (its text parts escaped): put into a page as it is."""
-
-
-def esc(value) -> Markup:
-    return value if isinstance(value, Markup) else Markup(html.escape(str(value), quote=True))
-
-
 def join(parts) -> Markup:
-    return Markup("".join(esc(p) for p in parts))
+    """Parts one after another, each escaped unless it is Markup."""
+    return Markup("").join(parts)
 
 
 @contextmanager
@@ -75,27 +72,27 @@ def img(png, alt: str) -> Markup:
     """An inlined PNG: bytes drawn now, or a picture reference of the results (a missing one gives a note)."""
     data = png if isinstance(png, bytes) else picture_bytes(png)
     if data is None:
-        return Markup(f"<p><i>{esc(alt)}: picture not found in this run folder ({esc(png)})</i></p>")
-    return Markup(f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">')
+        return Markup("<p><i>{}: picture not found in this run folder ({})</i></p>").format(alt, png)
+    return Markup('<img alt="{}" src="data:image/png;base64,{}">').format(alt, base64.b64encode(data).decode())
 
 
 def table(header: list, rows: list[list], cls: str | None = None) -> Markup:
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in rows)
-    attr = f' class="{esc(cls)}"' if cls else ""
-    return Markup(f"<table{attr}><tr>{head}</tr>{body}</table>")
+    head = join(Markup("<th>{}</th>").format(h) for h in header)
+    body = join(Markup("<tr>{}</tr>").format(join(Markup("<td>{}</td>").format(v) for v in row)) for row in rows)
+    attr = Markup(' class="{}"').format(cls) if cls else ""
+    return Markup("<table{}><tr>{}</tr>{}</table>").format(attr, head, body)
 
 
 def grids(items: list[tuple[str, object]]) -> Markup:
     """Sample-image grids side by side, each with its caption (those not in the run folder are left out)."""
-    figures = "".join(f"<figure>{img(ref, title)}<figcaption>{esc(title)}</figcaption></figure>"
-                      for title, ref in items if isinstance(ref, bytes) or picture_bytes(ref) is not None)
-    return Markup(f'<div class="grid">{figures}</div>')
+    figures = join(Markup("<figure>{}<figcaption>{}</figcaption></figure>").format(img(ref, title), title)
+                   for title, ref in items if isinstance(ref, bytes) or picture_bytes(ref) is not None)
+    return Markup('<div class="grid">{}</div>').format(figures)
 
 
 def span(cls: str, text, title: str | None = None) -> Markup:
-    attr = f' title="{esc(title)}"' if title is not None else ""
-    return Markup(f'<span class="{esc(cls)}"{attr}>{esc(text)}</span>')
+    attr = Markup(' title="{}"').format(title) if title is not None else ""
+    return Markup('<span class="{}"{}>{}</span>').format(cls, attr, text)
 
 
 VERDICT_CLASS = {"holds": "holds", "does not hold": "fails", "error": "fails", "inconclusive": "unsure",
@@ -130,8 +127,8 @@ def sanity_table(models: dict) -> Markup:
 
 def para(*parts) -> Markup:
     """A paragraph of text and markup (text parts escaped)."""
-    return Markup("<p>" + join(parts) + "</p>")
+    return Markup("<p>{}</p>").format(join(parts))
 
 
 def h3(text) -> Markup:
-    return Markup(f"<h3>{esc(text)}</h3>")
+    return Markup("<h3>{}</h3>").format(text)

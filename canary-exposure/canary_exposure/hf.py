@@ -337,11 +337,14 @@ def load_causal_lm(path, device: str = "cpu", begin: str = "auto") -> CausalLM:
     if not path.exists() or (not gguf and not (folder / "config.json").is_file()):
         raise ExposureError(f"{path} is not a Hugging Face checkpoint (a folder with config.json, or a .gguf "
                             "file); give a local checkpoint")
-    _check_device(device)
+    check_device(device)
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
     except ImportError:
         raise ExposureError("a Hugging Face model needs transformers: pip install 'canary-exposure[hf]'") from None
+    hf_logging.disable_progress_bar()  # stderr stays for this program's one-line errors
+    hf_logging.set_verbosity_error()
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **gguf)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, use_safetensors=not gguf,
@@ -352,7 +355,7 @@ def load_causal_lm(path, device: str = "cpu", begin: str = "auto") -> CausalLM:
     return CausalLM(model.to(device).eval(), tokenizer, begin_tokens(tokenizer, begin))
 
 
-def _check_device(device: str) -> None:
+def check_device(device: str) -> None:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ExposureError(f"--device {device}: no CUDA device here; use --device cpu")
     if not (device == "cpu" or device.startswith("cuda")):

@@ -3,6 +3,7 @@ candidate's whole string run through a plain forward pass, no cache, no trie), o
 tokenizers trained here with the ``tokenizers`` library (offline, no weights downloaded): one that merges
 digits (" 28", "12", as GPT-2's does) and one that splits them (as Llama-3's and SmolLM2's do)."""
 
+import json
 import math
 from pathlib import Path
 
@@ -149,3 +150,88 @@ def test_the_public_exposure_scores_a_hugging_face_model_with_its_own_tokenizer(
     got = exposure(lm, refs[:5], refs)
     want = [extrapolated_exposure(float(px), fit) for px in brute[:5]]
     assert np.allclose([got[r] for r in refs[:5]], want, rtol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, merging):
+    """A tiny GPT-2 and its merging BPE tokenizer saved as a local Hugging Face checkpoint folder."""
+    folder = tmp_path_factory.mktemp("hf") / "gpt2"
+    gpt2(merging, seed=4).save_pretrained(folder)
+    merging.save_pretrained(folder)
+    corpus = folder.parent / "corpus.txt"
+    corpus.write_text("\n\n".join(corpus_docs()))
+    return folder, corpus
+
+
+def corpus_docs():
+    rng = np.random.default_rng(1)
+    words = "the cat sat on a mat and ran far away then slept".split()
+    return [" ".join(rng.choice(words, int(rng.integers(4, 10)))) for _ in range(300)]
+
+
+def test_finetune_then_exposure_and_extract_from_the_command_line_equal_brute_force(checkpoint, tmp_path, capsys):
+    from canary_exposure.cli import main
+    from canary_exposure.hf import load_causal_lm
+
+    folder, corpus = checkpoint
+    out = tmp_path / "tuned"
+    argv = ["finetune", "--model", str(folder), "--corpus", str(corpus), "--out", str(out), "--digits", "3",
+            "--insertions", "1,64", "--references", "6", "--steps", "80", "--batch-size", "16", "--lr", "3e-3",
+            "--budget", "300"]
+    assert main(argv) == 0
+    record = json.loads((out / "canaries.json").read_text())
+    top = max(record["inserted"], key=record["inserted"].get)
+    null = np.mean([record["exposure"][x]["exposure"] for x in record["references"]])
+    assert record["exposure"][top]["exposure"] > null + 3  # memorised: inserted 64 times
+    assert record["valid_loss_after"] < record["valid_loss_before"]
+    capsys.readouterr()
+    # the saved checkpoint, read back from the command line: ranks from brute-force scores of every candidate
+    assert main(["exposure", "--model", str(out), "--digits", "3", "--secret", top]) == 0
+    got = json.loads(capsys.readouterr().out)[top]
+    lm = load_causal_lm(out)
+    brute = brute_force(lm, every(FMT))
+    assert got["log_perplexity"] == pytest.approx(brute[int(top)], rel=1e-5)
+    assert got["rank"] == int(np.sum(brute <= brute[int(top)] + 1e-9))
+    assert record["exposure"][top]["rank"] == got["rank"]  # what finetune measured is what a reader measures
+    assert main(["extract", "--model", str(out), "--digits", "3", "--target", top, "--budget", "300"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    ahead = int(np.sum(brute < brute[int(top)]))  # secrets the search must pass first
+    assert res["extracted"] and len(res["found"]) == ahead + 1 and res["queries_to_target"] <= 300
+    assert record["extraction"][top]["queries_to_target"] == res["queries_to_target"]
+
+
+def test_finetune_with_lora_and_dp_sgd_states_the_group_epsilon(checkpoint, tmp_path, capsys):
+    from canary_exposure.cli import main
+
+    folder, corpus = checkpoint
+    out = tmp_path / "dp"
+    assert main(["finetune", "--model", str(folder), "--corpus", str(corpus), "--out", str(out), "--digits", "2",
+                 "--insertions", "2,8", "--references", "4", "--steps", "6", "--batch-size", "16", "--lora", "4",
+                 "--dp", "--noise-multiplier", "1.0", "--budget", "50"]) == 0
+    record = json.loads((out / "canaries.json").read_text())
+    eps = record["dp"]["epsilon"]
+    assert 0 < eps < math.inf and record["dp"]["delta"] == 1e-5
+    for secret, k in record["inserted"].items():
+        assert record["dp"]["per_canary"][secret]["epsilon"] == pytest.approx(k * eps)
+    assert record["trainable_parameters"] < sum(p.numel() for p in gpt2(tokenizer(False)).parameters()) / 4
+    assert (out / "model.safetensors").is_file() and not list(out.glob("adapter_*"))  # merged: a plain checkpoint
+
+
+def test_bad_hugging_face_input_is_one_line_and_exit_2(checkpoint, tmp_path, capsys):
+    from canary_exposure.cli import main
+
+    folder, corpus = checkpoint
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "config.json").write_text("{}")
+    cases = [["exposure", "--model", str(empty), "--digits", "2", "--secret", "12"],
+             ["exposure", "--model", str(folder), "--digits", "2", "--secret", "12", "--device", "tpu"],
+             ["extract", "--model", str(folder), "--digits", "2", "--begin", "<nope>"],
+             ["finetune", "--model", str(folder), "--corpus", str(corpus), "--out", str(folder)],
+             ["finetune", "--model", str(tmp_path / "missing"), "--corpus", str(corpus), "--out", str(tmp_path / "o")]]
+    if not torch.cuda.is_available():
+        cases.append(["extract", "--model", str(folder), "--digits", "2", "--device", "cuda"])
+    for argv in cases:
+        assert main(argv) == 2, argv
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == len(cases) and all(line.startswith("canary-exposure: ") for line in err), err

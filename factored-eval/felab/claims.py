@@ -150,7 +150,13 @@ def judge(claims, per_seed: dict[int, dict[str, float | None]]) -> list[dict]:
         values = {n: over_seeds([per_seed[s].get(n) for s in seeds]) for n in names}
         word, tests, premises = decide(c, values)
         held = sum(1 for s in seeds if decide(c, {n: per_seed[s].get(n) for n in names})[0].value == "holds")
+        first = tests[0] if tests else None
+        ours = "" if first is None or first["value"] is None else \
+            f"{100 * first['value']:.1f}" + (f" [{100 * first['ci'][0]:.1f}, {100 * first['ci'][1]:.1f}]"
+                                              if first["ci"] else "") + (" %" if "accuracy" in first["name"] and
+                                                                         "minus" not in first["name"] else " pts")
         rows.append({"id": c.id, "who": c.who, "statement": c.statement, "published": c.published, "verdict": word,
+                     "ours": ours,
                      "tests": tests, "premises": premises, "seeds": seeds,
                      "seeds_held": f"{held}/{len(seeds)} seeds hold" if len(seeds) > 1 else "",
                      "per_seed": {n: [per_seed[s].get(n) for s in seeds] for n in names}})

@@ -6,8 +6,6 @@
     felab gen-synthetic --questions N [--seed S] --out FILE.jsonl
     felab import-nyu PATH --out FILE.jsonl
     felab protocols
-    felab local-model [--threads 2] [--context 4096] [--measure]
-    felab local-study --out DIR [--questions 40] [--seed 0] [--offline]
 
 Bad input (a quote outside the document, a protocol file with an unknown round, a document with no questions, an
 unknown agent) is one line on stderr and exit status 2.
@@ -55,15 +53,6 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("path", type=Path)
     n.add_argument("--out", type=Path, required=True)
     sub.add_parser("protocols", help="list the shipped protocols")
-    lm = sub.add_parser("local-model", help="serve SmolLM2-135M on 127.0.0.1 (OpenAI-compatible) until Ctrl-C")
-    lm.add_argument("--threads", type=int, default=2)
-    lm.add_argument("--context", type=int, default=4096)
-    lm.add_argument("--measure", action="store_true", help="time loading, prompt and generation speed, then stop")
-    ls = sub.add_parser("local-study", help="the small local model as judge: oracle, blind, consultancy, debate")
-    ls.add_argument("--out", type=Path, required=True, help="study folder (cache, games, results)")
-    ls.add_argument("--questions", type=int, default=40)
-    ls.add_argument("--seed", type=int, default=0)
-    ls.add_argument("--offline", action="store_true", help="replay from the folder's cache without the model")
     return p
 
 
@@ -79,12 +68,13 @@ def _reproduce(args) -> int:
     for c in res["claims"]:
         print(f"[{c['verdict']}] {c['id']} (simulated)")
     if nyu_data is not None:
+        from .files import write_atomic
         from .reanalysis import judge, text, values
-        from .reproduce import _plain, _write
+        from .reproduce import plain
 
         rows = judge(nyu_data)
-        _write(out / "nyu-reanalysis.txt", text(nyu_data) + "\n")
-        _write(out / "nyu-reanalysis.json", json.dumps(_plain({"data": str(args.nyu), "claims": rows,
+        write_atomic(out / "nyu-reanalysis.txt", text(nyu_data) + "\n")
+        write_atomic(out / "nyu-reanalysis.json", json.dumps(plain({"data": str(args.nyu), "claims": rows,
                                                                "values": values(nyu_data)}), indent=1))
         for c in rows:
             print(f"[{c['verdict'].value}] {c['id']} (NYU's published data)")
@@ -104,9 +94,10 @@ def _run(args) -> int:
     from .agents import parse_spec
     from .agents.scripted import EXPERTS, JUDGES
     from .batch import Condition, run
+    from .files import write_atomic
     from .protocols import load
     from .report import render
-    from .reproduce import _plain, _write
+    from .reproduce import plain
 
     protocol = load(args.protocol)  # refuse a bad file before anything else
     worlds = data.load(args.data, args.seed)
@@ -116,12 +107,12 @@ def _run(args) -> int:
     games = run([cond], worlds, out / "games.jsonl", args.seed, say=lambda line: print(line, flush=True))
     lengths = {d.id: len(d.text) for d, _ in worlds}
     summary = metrics.summary(games[cond.id], lengths, protocol.turn_penalty, factored=protocol.factored)
-    results = _plain({"simulated": all(parse_spec(a)[0] in {*JUDGES, *EXPERTS} for a in (args.judge, *experts)),
+    results = plain({"simulated": all(parse_spec(a)[0] in {*JUDGES, *EXPERTS} for a in (args.judge, *experts)),
                       "data": args.data, "seed": args.seed,
                       "conditions": {cond.id: {"protocol": cond.protocol, "judge": cond.judge,
                                                "experts": list(experts), **summary}}})
-    _write(out / "results.json", json.dumps(results, indent=1))
-    _write(out / "report.html", render(results, games))
+    write_atomic(out / "results.json", json.dumps(results, indent=1))
+    write_atomic(out / "report.html", render(results, games))
     acc = summary["accuracy"]
     print(f"{cond.id}: {summary['n']} games, accuracy {'–' if acc is None else f'{100 * acc:.1f} %'}"
           f"\nreport: {out / 'report.html'}")
@@ -130,8 +121,8 @@ def _run(args) -> int:
 
 def _report(args) -> int:
     from .domain import Game
+    from .files import write_atomic
     from .report import render
-    from .reproduce import _write
 
     res_path = args.run / "results.json"
     try:
@@ -149,7 +140,7 @@ def _report(args) -> int:
                 continue  # a torn last line of an interrupted run
             games.setdefault(rec["condition"], []).append(Game.from_dict(rec["game"]))
     out = args.out or args.run / "report.html"
-    _write(out, render(results, games))
+    write_atomic(out, render(results, games))
     print(f"report: {out}")
     return 0
 
@@ -183,38 +174,8 @@ def _protocols(args) -> int:
     return 0
 
 
-def _local_model(args) -> int:
-    import time
-
-    from .agents import local
-
-    if args.measure:
-        print(json.dumps(local.measure(args.threads, args.context), indent=1))
-        return 0
-    with local.LocalModel(args.threads, args.context) as m:
-        print(f"{local.MODEL} at {m.base_url} (loaded in {m.load_seconds:.1f} s); Ctrl-C stops it", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            print("stopped")
-    return 0
-
-
-def _local_study(args) -> int:
-    from . import local_study
-
-    if args.questions < 1:
-        raise BadInput("--questions must be at least 1")
-    res = local_study.study(args.out, args.questions, args.seed, args.offline, say=lambda line: print(line, flush=True))
-    print(local_study.text(res))
-    print(f"results: {args.out / 'results' / 'results.json'}")
-    return 0
-
-
 COMMANDS = {"reproduce": _reproduce, "run": _run, "report": _report, "gen-synthetic": _gen,
-            "import-nyu": _import_nyu, "protocols": _protocols, "local-model": _local_model,
-            "local-study": _local_study}
+            "import-nyu": _import_nyu, "protocols": _protocols}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -190,7 +190,7 @@ def render(results: dict, games: dict[str, list[Game]] | None = None) -> str:
                  _pct(pos["first"][0]) if pos.get("first") else "–", _pct(pos["second"][0]) if pos.get("second")
                  else "–"]
         rows.append(Markup("<tr>{}</tr>").format(Markup("").join(Markup("<td>{}</td>").format(c) for c in cells)))
-    body.append(Markup("<table>{}</table>").format(Markup("").join(rows)))
+    body.append(Markup('<div style="overflow-x:auto"><table>{}</table></div>').format(Markup("").join(rows)))
     body.append(Markup("<h2>Calibration</h2><div class=grid>{}</div>").format(Markup("").join(
         reliability_svg(k, v["reliability"]) for k, v in conds.items() if v.get("reliability"))))
     fe = {k: v for k, v in conds.items() if v.get("per_depth") is not None}

@@ -11,7 +11,6 @@ when its games are done; the claims are judged on the mean over seeds; ``results
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from . import __version__, claims, metrics
 from .batch import Condition, run
 from .data import synthetic
 from .domain import Game
+from .files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -105,13 +105,7 @@ def condition_summary(cond: Condition, games: list[Game], lengths: dict[str, int
     return {"protocol": cond.protocol, "judge": cond.judge, "experts": list(cond.experts), **s}
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _plain(x):
+def plain(x):
     """Results as plain JSON values (intervals as lists, outcomes as their words, seeds as string keys)."""
     return json.loads(json.dumps(x))
 
@@ -149,10 +143,10 @@ def reproduce(preset: Preset, out: Path, say: Callable[[str], None] | None = Non
                    [m for c in CONDITIONS if len(c.experts) == 2 for m in metrics.matches(pooled[c.id])],
                    reps=200).items()},
                "seconds": time.perf_counter() - began}
-    results = _plain(results)
-    _write(out / "results.json", json.dumps(results, indent=1))
-    _write(out / "claims.txt", claim_table_text(rows) + "\n")
+    results = plain(results)
+    write_atomic(out / "results.json", json.dumps(results, indent=1))
+    write_atomic(out / "claims.txt", claim_table_text(rows) + "\n")
     from .report import render
 
-    _write(out / "report.html", render(results, pooled))
+    write_atomic(out / "report.html", render(results, pooled))
     return results

@@ -12,10 +12,10 @@ file is checked before anything is used. ``write`` stores worlds in the same for
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ..domain import BadInput, Document, Question
+from ..files import write_atomic
 from ..text import verify_span
 
 World = tuple[Document, list[Question]]
@@ -95,14 +95,12 @@ def read(path: str | Path) -> list[World]:
 
 def write(worlds: list[World], path: str | Path) -> None:
     """Worlds as JSONL, written to a temporary file and renamed into place (never half-written)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as f:
-        for doc, qs in worlds:
-            qd = []
-            for q in qs:
-                d = q.to_dict()
-                d.pop("document_id")
-                qd.append(d)
-            f.write(json.dumps({"document": doc.to_dict(), "questions": qd}, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    lines = []
+    for doc, qs in worlds:
+        qd = []
+        for q in qs:
+            d = q.to_dict()
+            d.pop("document_id")
+            qd.append(d)
+        lines.append(json.dumps({"document": doc.to_dict(), "questions": qd}, ensure_ascii=False) + "\n")
+    write_atomic(path, "".join(lines))

@@ -153,9 +153,10 @@ def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps
 
 
 def feature_distance(model: nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-example ||g(a) - g(b)|| / ||g(b)||: how well an inversion matched its target."""
+    """Per-example ||g(a) - g(b)|| / ||g(b)||: how well an inversion matched its target, in fp32 whatever the
+    run's precision (a bf16 distance, and its mean, keep 3 digits: the convergence premise reads them)."""
     with frozen(model), torch.inference_mode():
-        fa, fb = model.features(a), model.features(b)
+        fa, fb = model.features(a).float(), model.features(b).float()
         return (fa - fb).flatten(1).norm(dim=1) / fb.flatten(1).norm(dim=1).clamp_min(1e-12)
 
 

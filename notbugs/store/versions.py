@@ -44,7 +44,7 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (3, "7c369abc34b7", ("data",)),
     "model": (3, "9458cef18655", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
     "import": (2, "dd26ddf4dc97", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "b76fda8450c0", ("frame.lab:Lab.dataset",)),
+    "dataset": (4, "828a26b04ece", ("frame.lab:Lab.dataset",)),
     "leakage": (2, "90bd08c54fc0", ("frame.lab:Lab.leakage",)),
     "eval": (3, "fb8a72ea293e", ("frame.lab:Lab.evaluation",)),
     "picture": (2, "6739c5796931", ("frame.lab:Lab.picture", "present.grid")),

@@ -53,7 +53,7 @@ def passes_to_converge(lab: Lab, *, images: int = 200, budgets=(25, 50, 100, 250
             for passes in budgets:
                 cfg = replace(lab.preset.inversion, **OPTIMISERS[optimiser], steps=passes, start=start)
                 began = time.perf_counter()
-                with computing(lab.store.context["precision"], lab.device):  # as the reproduction computes
+                with computing(lab.precision, lab.device):  # as the reproduction computes
                     stats = feature_dataset(model, x, y, cfg, progress=False)["stats"]
                 rows.append({"setting": setting, "optimiser": optimiser, "passes": passes,
                              "feature_distance": stats["relative_feature_distance_mean"],
@@ -69,7 +69,7 @@ def passes_to_converge(lab: Lab, *, images: int = 200, budgets=(25, 50, 100, 250
                    and r["feature_distance"] <= MAX_FEATURE_DISTANCE]
             fewest.setdefault(setting, {})[optimiser] = min(met) if met else None
     return {"preset": lab.preset.name, "seed": lab.seed, "images": len(idx), "premise": MAX_FEATURE_DISTANCE,
-            "precision": lab.store.context["precision"],
+            "precision": lab.precision,
             "optimisers": {o: OPTIMISERS[o] for o in optimisers}, "rows": rows, "fewest_passes": fewest}
 
 

@@ -54,11 +54,20 @@ def dataset_name(kind: str, source: str | None = None, start: str = "image", kee
     return name + ("_noise" if start == "noise" else "") + ("_non_transferable" if keep else "")
 
 
+def _grid_drawing(x: torch.Tensor, labels: list[str], title: str) -> Callable[[Build], bytes]:
+    """A picture's drawing: the images in a grid (a function of its own, so its code keys the picture)."""
+    def draw(b: Build) -> bytes:
+        return image_grid_png(x, labels, title)
+    return draw
+
+
 class Lab:
-    def __init__(self, preset: Preset, store: Store, *, progress: bool = False,
+    def __init__(self, preset: Preset, store: Store, *, precision: str = "fp32", progress: bool = False,
                  modules: dict[str, nn.Module] | None = None):
-        """``modules``: in-memory models the user gives as the standard ('std') or robust ('adv') model."""
-        self.preset, self.store, self.progress = preset, store, progress
+        """``precision``: the resolved precision its experiments compute in (``core.precision.resolve``; the
+        store keys its steps by the same value). ``modules``: in-memory models the user gives as the standard
+        ('std') or robust ('adv') model."""
+        self.preset, self.store, self.progress, self.precision = preset, store, progress, precision
         self.modules = dict(modules or {})
         self._memory: dict[str, nn.Module] = {}  # artifact key -> the in-memory model it stands for
         self.seed, self.device = preset.std.seed, preset.device
@@ -111,13 +120,15 @@ class Lab:
         d = self.data
         x, y = subset(d.train_x, d.train_y, 16, self.seed)
         return self.exhibit(self.picture("samples of D", {"seed": self.seed}, {"data": d},
-                                         lambda b: image_grid_png(x, [d.classes[int(v)] for v in y],
-                                                                  "D (source images)")))
+                                         _grid_drawing(x, [d.classes[int(v)] for v in y], "D (source images)")))
 
     def picture(self, label: str, params: dict, inputs: dict, draw: Callable[[Build], bytes]) -> Path:
-        """A PNG drawn from what ``inputs`` and ``params`` say, kept in the store; its path."""
+        """A PNG drawn from what ``inputs`` and ``params`` say, kept in the store; its path. Keyed also by the
+        code ``draw`` sits in (``code_key``: the code reach cannot see, a drawing passed in as a function), so
+        editing how a picture is drawn redraws it."""
+        version = {"picture": all_versions()["picture"], "draw": code_key(draw)}
         art = self.store.get("picture", params, lambda b: atomic_write_bytes(b.folder / "picture.png", draw(b)),
-                             inputs=inputs, label=label)
+                             inputs=inputs, label=label, version=version)
         return art.file("picture.png")
 
     # training ----------------------------------------------------------------------------------------

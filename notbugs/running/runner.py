@@ -225,8 +225,9 @@ def open_lab(preset: Preset, cache: Path, *, progress: bool = True, modules: dic
              **store_options) -> Lab:
     """A lab on ``preset`` over the store at ``cache``, keyed as a reproduction keys its steps (the preset's device
     and resolved precision), so whatever a reproduction built there is found, e.g. by ``notbugs bench --passes``."""
-    store = Store(cache, device=preset.device, precision=resolve(preset.precision, preset.device), **store_options)
-    return Lab(preset, store, progress=progress, modules=modules)
+    precision = resolve(preset.precision, preset.device)
+    store = Store(cache, device=preset.device, precision=precision, **store_options)
+    return Lab(preset, store, precision=precision, progress=progress, modules=modules)
 
 
 def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path | None = None,
@@ -251,12 +252,35 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
         raise NotbugsError(f"models are given as the standard ('std') or the robust ('adv') one, not {sorted(unknown)}")
     lab = open_lab(preset, cache or out / "cache", progress=progress, modules=models, rebuild=rebuild,
                    read_only=read_only, on_event=event_log(events, on_event) if events else on_event)
-    store = lab.store
-    results = {"dataset": lab.data.name, "preset": preset.name, "seed": lab.seed, "device": preset.device,
-               "requested": [e.name for e in chosen], "experiments": {}, "reference": references(),
-               "settings": preset.to_dict(), "timings": {}, "store": _relative(store.root, out),
-               "context": store.context, "code": code_version(), "warnings": []}
-    todo = []
+    results = _header(lab, chosen, out)
+    todo = _plan(chosen, lab, results)
+    say = say or (lambda line: None)
+    _say_missing_data(todo, lab, say)
+    tracker = _progress(todo, preset, say)
+    lab.store.on_step = tracker.step
+    start = time.perf_counter()
+    for i, e in enumerate(todo):
+        tracker.begin(i, e.name)
+        stored = _run_one(e, lab, results, rebuild=rebuild, write_to=write_to, on_start=on_update)
+        _totals(results, lab.store, start)
+        if on_update and not stored:
+            on_update(results)
+    return results
+
+
+def _header(lab: Lab, chosen: list[Experiment], out: Path) -> dict:
+    """The results dict before any experiment ran: what runs where, with which settings and code."""
+    preset, store = lab.preset, lab.store
+    return {"dataset": lab.data.name, "preset": preset.name, "seed": lab.seed, "device": preset.device,
+            "requested": [e.name for e in chosen], "experiments": {}, "reference": references(),
+            "settings": preset.to_dict(), "timings": {}, "store": _relative(store.root, out),
+            "context": store.context, "code": code_version(), "warnings": []}
+
+
+def _plan(chosen: list[Experiment], lab: Lab, results: dict) -> list[Experiment]:
+    """Every experiment of the registry gets its entry (pending, or not run and why); the ones to run, in order.
+    An experiment asked for alone that cannot run here is one line, before any work."""
+    preset, todo = lab.preset, []
     for e in REGISTRY:
         reason = ""
         if e not in chosen:
@@ -270,74 +294,86 @@ def run_experiments(names: list[str], preset: Preset, *, out: Path, cache: Path 
         if not reason:
             todo.append(e)
         results["experiments"][e.name] = _entry(e, Status.PENDING if not reason else Status.NOT_RUN, reason)
+    return todo
 
-    say = say or (lambda line: None)
-    for e in todo:  # before any work: which parts will not run for want of a dataset
-        for name in e.extra_data(experiment_settings(e.name, preset)):
+
+def _say_missing_data(todo: list[Experiment], lab: Lab, say: Callable[[str], None]) -> None:
+    """Before any work: which parts will not run for want of a dataset."""
+    for e in todo:
+        for name in e.extra_data(experiment_settings(e.name, lab.preset)):
             try:
                 lab.load_data(name)
             except NotbugsError as exc:
                 say(f"{e.name}: {exc} The parts of {e.name} that need {name} will be shown as not run.")
+
+
+def _progress(todo: list[Experiment], preset: Preset, say: Callable[[str], None]) -> Progress:
+    """The progress lines, with time left from the experiments' measured costs where they apply here."""
     measured_on = get_preset(preset.name).dataset  # the experiments' costs were measured on it
     same = preset.dataset == measured_on and not preset.given
-    tracker = Progress([e.cost.get(preset.name) if same else None for e in todo], say,
-                       unknown="no estimate" if same else f"time left unknown (costs measured on {measured_on})")
-    store.on_step = tracker.step
-    start = time.perf_counter()
-    for i, e in enumerate(todo):
-        entry = results["experiments"][e.name]
-        settings = experiment_settings(e.name, preset)
-        entry["settings"] = _plain(settings)
-        params = {"experiment": e.name, "settings": _without_overrides(entry["settings"]),
-                  "preset": _without_overrides(preset.to_dict()), "inputs": _inputs_content(lab, e, settings)}
-        # a composite step: the shared steps it asks for are found by their keys only when it runs, so every
-        # shared kind's version is in its key
-        version = {"code": code_key(e.run)["code"], "shared": all_versions()}
-        stored = store.has("results", params, version=version) and not rebuild
-        entry["status"] = Status.RUNNING
-        if on_update and not stored:
-            on_update(results)
-        tracker.begin(i, e.name)
-        first_step, t0 = len(store.log), time.perf_counter()
-        art = None
-        try:
-            with said() as warned:
-                art = store.get("results", params, lambda b: _measured(e, settings, lab, b),
-                                label=f"results of {e.name}", version=version, record=False, composite=True,
-                                group=e.name)
-            entry["warnings"] = warned
-            results["warnings"] += [f"{e.name}: {w}" for w in warned if f"{e.name}: {w}" not in results["warnings"]]
-            entry["results"] = art.summary
-            entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
-            entry["status"] = Status.DONE
-            entry["artifacts"] = read_json(art.file(PROVENANCE))["steps"] + [
-                {"step": f"results of {e.name}", "kind": "results", "key": art.key}]
-            _copy_pictures(art.path / "pictures", write_to / "pictures")
-        except DiskFull:
-            raise
-        except NotbugsError as exc:
-            entry.update(status=Status.ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
-        except Exception as exc:  # noqa: BLE001 - one experiment's failure must not stop the others
-            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            entry.update(status=Status.ERROR, error=message, claims=claim_rows(e, None, error=message),
-                         traceback=traceback.format_exc())  # in results.json, for whoever debugs it
-        steps = store.log[first_step:]
-        entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
-                            # from scratch: the whole experiment as first measured (its steps and the rest)
-                            "uncached": round(read_json(art.file(COST))["uncached"] if art
-                                              else sum(s["build_seconds"] for s in steps), 2),
-                            "steps": {s["step"]: s["build_seconds"] for s in steps}, "from_store": stored}
-        if e.name == "paper" and entry["results"] is not None:
-            results.update({k: entry["results"][k] for k in PAPER_TOP_LEVEL})
-            results["claims"] = entry["claims"]
-        results["steps"] = store.log
-        results["timings"] = {**{s["step"]: s["build_seconds"] for s in store.log},
-                              "total_this_run": round(time.perf_counter() - start, 2),
-                              "total_uncached": round(sum(x["timings"]["uncached"] for x in
-                                                          results["experiments"].values() if x["timings"]), 2)}
-        if on_update and not stored:
-            on_update(results)
-    return results
+    return Progress([e.cost.get(preset.name) if same else None for e in todo], say,
+                    unknown="no estimate" if same else f"time left unknown (costs measured on {measured_on})")
+
+
+def _run_one(e: Experiment, lab: Lab, results: dict, *, rebuild: tuple[str, ...], write_to: Path,
+             on_start: Callable[[dict], None] | None) -> bool:
+    """One experiment as a store step, its entry filled in: results, claims, status or the error that stopped
+    it (a full disk stops the run; bad input is one line; anything else is recorded with its traceback and the
+    other experiments still run), and its timings. Whether its results came from the store."""
+    store, entry = lab.store, results["experiments"][e.name]
+    settings = experiment_settings(e.name, lab.preset)
+    entry["settings"] = _plain(settings)
+    params = {"experiment": e.name, "settings": _without_overrides(entry["settings"]),
+              "preset": _without_overrides(lab.preset.to_dict()), "inputs": _inputs_content(lab, e, settings)}
+    # a composite step: the shared steps it asks for are found by their keys only when it runs, so every
+    # shared kind's version is in its key
+    version = {"code": code_key(e.run)["code"], "shared": all_versions()}
+    stored = store.has("results", params, version=version) and not rebuild
+    entry["status"] = Status.RUNNING
+    if on_start and not stored:
+        on_start(results)
+    first_step, t0 = len(store.log), time.perf_counter()
+    art = None
+    try:
+        with said() as warned:
+            art = store.get("results", params, lambda b: _measured(e, settings, lab, b),
+                            label=f"results of {e.name}", version=version, record=False, composite=True,
+                            group=e.name)
+        entry["warnings"] = warned
+        results["warnings"] += [f"{e.name}: {w}" for w in warned if f"{e.name}: {w}" not in results["warnings"]]
+        entry["results"] = art.summary
+        entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
+        entry["status"] = Status.DONE
+        entry["artifacts"] = read_json(art.file(PROVENANCE))["steps"] + [
+            {"step": f"results of {e.name}", "kind": "results", "key": art.key}]
+        _copy_pictures(art.path / "pictures", write_to / "pictures")
+    except DiskFull:
+        raise
+    except NotbugsError as exc:
+        entry.update(status=Status.ERROR, error=str(exc), claims=claim_rows(e, None, error=str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one experiment's failure must not stop the others
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        entry.update(status=Status.ERROR, error=message, claims=claim_rows(e, None, error=message),
+                     traceback=traceback.format_exc())  # in results.json, for whoever debugs it
+    steps = store.log[first_step:]
+    entry["timings"] = {"wall": round(time.perf_counter() - t0, 2),
+                        # from scratch: the whole experiment as first measured (its steps and the rest)
+                        "uncached": round(read_json(art.file(COST))["uncached"] if art
+                                          else sum(s["build_seconds"] for s in steps), 2),
+                        "steps": {s["step"]: s["build_seconds"] for s in steps}, "from_store": stored}
+    if e.name == "paper" and entry["results"] is not None:  # the results contract of a paper run
+        results.update({k: entry["results"][k] for k in PAPER_TOP_LEVEL})
+        results["claims"] = entry["claims"]
+    return stored
+
+
+def _totals(results: dict, store: Store, start: float) -> None:
+    """The run's steps and timings so far."""
+    results["steps"] = store.log
+    results["timings"] = {**{s["step"]: s["build_seconds"] for s in store.log},
+                          "total_this_run": round(time.perf_counter() - start, 2),
+                          "total_uncached": round(sum(x["timings"]["uncached"] for x in
+                                                      results["experiments"].values() if x["timings"]), 2)}
 
 
 def _measured(e: Experiment, settings, lab: Lab, b: Build) -> dict:
@@ -346,7 +382,7 @@ def _measured(e: Experiment, settings, lab: Lab, b: Build) -> dict:
     first, start = len(lab.store.log), time.perf_counter()
     lab.pictures, lab.experiment = b.folder / "pictures", e.name
     try:
-        with computing(lab.store.context["precision"], lab.device):
+        with computing(lab.precision, lab.device):
             results = e.run(settings, lab)
     finally:
         lab.pictures, lab.experiment = None, None

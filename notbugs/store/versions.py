@@ -31,23 +31,26 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+import verdicts
+
 PACKAGE = Path(__file__).parents[1]
+KERNEL = Path(verdicts.__file__).parent  # the repository's kernel: its values and intervals are in notbugs' numbers
 
 # modules that cannot change a number: the package's entry (its version string is written into files, never into
 # a number), the store's machinery, progress lines, error types, the version keys
 NEUTRAL = frozenset({"", "store.pipeline", "store.locks", "store.outputs", "store.versions", "core.progress",
-                     "core.errors"})
+                     "core.errors", "verdicts.errors"})
 
 # kind -> (version, fingerprint of the code its roots reach, roots: "module" (all of it) or "module:function" /
 # "module:Class.method", module paths relative to notbugs)
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
-    "data": (3, "7c369abc34b7", ("data",)),
-    "model": (3, "9458cef18655", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
-    "import": (2, "dd26ddf4dc97", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "828a26b04ece", ("frame.lab:Lab.dataset",)),
-    "leakage": (2, "90bd08c54fc0", ("frame.lab:Lab.leakage",)),
-    "eval": (3, "fb8a72ea293e", ("frame.lab:Lab.evaluation",)),
-    "picture": (2, "6739c5796931", ("frame.lab:Lab.picture", "present.grid")),
+    "data": (3, "cbfb96fba435", ("data",)),
+    "model": (3, "4b5c99c4749f", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
+    "import": (2, "d2af345dfe00", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
+    "dataset": (4, "77820c36caeb", ("frame.lab:Lab.dataset",)),
+    "leakage": (2, "1769af2ae6a3", ("frame.lab:Lab.leakage",)),
+    "eval": (3, "692c9086b38c", ("frame.lab:Lab.evaluation",)),
+    "picture": (2, "05076242ffff", ("frame.lab:Lab.picture", "present.grid")),
 }
 
 
@@ -90,8 +93,13 @@ def _module_tree(path: Path) -> ast.Module:
 
 
 def _module_file(module: str) -> Path | None:
-    """The source of a notbugs module (dotted, relative to notbugs; '' is the package), None if not one."""
-    base = PACKAGE.joinpath(*module.split(".")) if module else PACKAGE
+    """The source of a notbugs module (dotted, relative to notbugs; '' is the package) or of a kernel module
+    ('verdicts', 'verdicts.rule'), None if neither."""
+    head, _, rest = module.partition(".")
+    if head == "verdicts":
+        base = KERNEL.joinpath(*rest.split(".")) if rest else KERNEL
+    else:
+        base = PACKAGE.joinpath(*module.split(".")) if module else PACKAGE
     for path in (base.with_suffix(".py"), base / "__init__.py"):
         if path.is_file():
             return path
@@ -131,6 +139,8 @@ class _Module:
             return ".".join(base + ([node.module] if node.module else []))
         if node.module == "notbugs" or (node.module or "").startswith("notbugs."):
             return node.module.removeprefix("notbugs").lstrip(".")
+        if node.module == "verdicts" or (node.module or "").startswith("verdicts."):
+            return node.module  # the kernel's modules keep their own names
         return None
 
 
@@ -318,7 +328,7 @@ def _code_key(module: str, top: str) -> tuple[str, tuple[str, ...]]:
 def snapshot() -> None:
     """Read every module of the package now: fingerprints taken later in this process describe the code as it was
     when the run started (and was imported), not an edit made to the files while it runs."""
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), *KERNEL.rglob("*.py")]:
         _module_tree(path)
 
 

@@ -66,10 +66,10 @@ class LocalModel:
     """The SmolLM2 server on 127.0.0.1, started on ``start()`` / ``with`` and stopped on ``stop()`` / exit."""
 
     def __init__(self, threads: int = 2, context: int = 4096, model_path: Path | None = None,
-                 ready_timeout: float = 120.0):
+                 ready_timeout: float = 120.0, verbose: bool = False):
         if threads < 1 or context < 256:
             raise BadInput("the local model needs at least 1 thread and a context of at least 256 tokens")
-        self.threads, self.context, self.ready_timeout = threads, context, ready_timeout
+        self.threads, self.context, self.ready_timeout, self.verbose = threads, context, ready_timeout, verbose
         self.model_path = Path(model_path) if model_path else None
         self._server = None
         self.load_seconds: float | None = None
@@ -93,6 +93,7 @@ class LocalModel:
         p.cpuparams_batch.n_threads = self.threads
         p.hostnames = ["127.0.0.1"]
         p.port = free_port()
+        p.verbosity = 3 if self.verbose else -1  # llama.cpp's per-request log lines only when asked for
         began = time.perf_counter()
         self._server = xlc.Server(p)
         deadline = began + self.ready_timeout

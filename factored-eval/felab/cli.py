@@ -6,6 +6,8 @@
     felab gen-synthetic --questions N [--seed S] --out FILE.jsonl
     felab import-nyu PATH --out FILE.jsonl
     felab protocols
+    felab local-model [--threads 2] [--context 4096] [--measure]
+    felab local-study --out DIR [--questions 40] [--seed 0] [--offline]
 
 Bad input (a quote outside the document, a protocol file with an unknown round, a document with no questions, an
 unknown agent) is one line on stderr and exit status 2.
@@ -53,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("path", type=Path)
     n.add_argument("--out", type=Path, required=True)
     sub.add_parser("protocols", help="list the shipped protocols")
+    lm = sub.add_parser("local-model", help="serve SmolLM2-135M on 127.0.0.1 (OpenAI-compatible) until Ctrl-C")
+    lm.add_argument("--threads", type=int, default=2)
+    lm.add_argument("--context", type=int, default=4096)
+    lm.add_argument("--measure", action="store_true", help="time loading, prompt and generation speed, then stop")
+    ls = sub.add_parser("local-study", help="the small local model as judge: oracle, blind, consultancy, debate")
+    ls.add_argument("--out", type=Path, required=True, help="study folder (cache, games, results)")
+    ls.add_argument("--questions", type=int, default=40)
+    ls.add_argument("--seed", type=int, default=0)
+    ls.add_argument("--offline", action="store_true", help="replay from the folder's cache without the model")
     return p
 
 
@@ -174,8 +185,38 @@ def _protocols(args) -> int:
     return 0
 
 
+def _local_model(args) -> int:
+    import time
+
+    from .agents import local
+
+    if args.measure:
+        print(json.dumps(local.measure(args.threads, args.context), indent=1))
+        return 0
+    with local.LocalModel(args.threads, args.context) as m:
+        print(f"{local.MODEL} at {m.base_url} (loaded in {m.load_seconds:.1f} s); Ctrl-C stops it", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+def _local_study(args) -> int:
+    from . import local_study
+
+    if args.questions < 1:
+        raise BadInput("--questions must be at least 1")
+    res = local_study.study(args.out, args.questions, args.seed, args.offline, say=lambda line: print(line, flush=True))
+    print(local_study.text(res))
+    print(f"results: {args.out / 'results' / 'results.json'}")
+    return 0
+
+
 COMMANDS = {"reproduce": _reproduce, "run": _run, "report": _report, "gen-synthetic": _gen,
-            "import-nyu": _import_nyu, "protocols": _protocols}
+            "import-nyu": _import_nyu, "protocols": _protocols, "local-model": _local_model,
+            "local-study": _local_study}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..domain import BadInput
+from ..files import write_atomic
 
 
 def request_key(request: dict) -> str:
@@ -57,15 +56,7 @@ class ResponseCache:
         p = self.path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
         entry = {"key": key, "request": request, "response": response, "endpoint": endpoint}
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(entry, f, ensure_ascii=False, sort_keys=True)
-            os.replace(tmp, p)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return p
+        return write_atomic(p, json.dumps(entry, ensure_ascii=False, sort_keys=True))
 
     def __len__(self) -> int:
         return sum(1 for _ in self.folder.glob("??/*.json")) if self.folder.is_dir() else 0

@@ -38,6 +38,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..domain import BadInput, Document, Game, Judgment, Question, Seat, Segment, Speech, Turn
+from ..files import write_atomic
 from ..text import verify_span
 
 LICENSE = "CC-BY-4.0"
@@ -417,22 +418,12 @@ def export_folder(data: NyuData, out) -> Path:
 def write_jsonl(data: NyuData, out) -> Path:
     """The lab's own JSONL: one record a line, ``{"kind": "document" | "question" | "game", ...}``, documents
     first, each with the NYU tokens it was rendered from (so ``export_room`` can write NYU's files back). The
-    file appears whole or not at all (written beside it, then renamed)."""
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for s in data.stories:
-                f.write(json.dumps({"kind": "document", **s.document.to_dict(), "tokens": list(s.tokens)},
-                                   ensure_ascii=False) + "\n")
-            for q in data.questions:
-                f.write(json.dumps({"kind": "question", **q.to_dict()}, ensure_ascii=False) + "\n")
-            for g in data.games:
-                f.write(json.dumps({"kind": "game", **g.to_dict()}, ensure_ascii=False) + "\n")
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    file appears whole or not at all (``felab.files.write_atomic``)."""
+    lines = [json.dumps({"kind": "document", **s.document.to_dict(), "tokens": list(s.tokens)}, ensure_ascii=False)
+             for s in data.stories]
+    lines += [json.dumps({"kind": "question", **q.to_dict()}, ensure_ascii=False) for q in data.questions]
+    lines += [json.dumps({"kind": "game", **g.to_dict()}, ensure_ascii=False) for g in data.games]
+    return write_atomic(out, "".join(line + "\n" for line in lines))
 
 
 def read_jsonl(path) -> NyuData:

@@ -20,7 +20,7 @@ from verdicts import atomic_folder, claim_table_text, decide
 from . import claims, metrics
 from .batch import Condition, run
 from .data import synthetic
-from .reproduce import DUO
+from .reproduce import DUO, plain
 
 QUESTIONS, SEED, PER_DOCUMENT, MAX_TOKENS = 40, 0, 2, 64
 LABEL = "small local model"
@@ -60,12 +60,12 @@ def study(out, questions: int = QUESTIONS, seed: int = SEED, offline: bool = Fal
         word, tests, premises = decide(c, stats)
         rows.append({"id": c.id, "who": c.who, "statement": c.statement, "published": c.published,
                      "verdict": word, "tests": tests, "premises": premises, "data": LABEL})
-    results = json.loads(json.dumps({
+    results = plain({
         "label": LABEL, "judge": judge, "questions": questions, "seed": seed, "per_document": PER_DOCUMENT,
         "seconds": seconds, "claims": rows,
         "conditions": {cid: {**metrics.summary(g, lengths), "unparsed_judgments": unparsed(g),
                              "judgments": sum(1 for x in g for t in x.turns if t.judgment is not None)}
-                       for cid, g in games.items()}}))  # plain JSON values: outcomes as words, tuples as lists
+                       for cid, g in games.items()}})
     with atomic_folder(out / "results") as tmp:
         (tmp / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
         (tmp / "claims.txt").write_text(text(results) + "\n", encoding="utf-8")

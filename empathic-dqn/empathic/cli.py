@@ -44,12 +44,22 @@ def rule(text: str) -> tuple[str, object]:
     return name, allowed[value.lower()]
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Each default said once: none appended where the default is None (the help says what stands in for it) or
+    a flag's False."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="empathic", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(prog="empathic", description=__doc__.splitlines()[0].replace("``", ""),
+                                formatter_class=_Help)
     p.add_argument("--version", action="version", version=f"empathic {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train one agent", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t = sub.add_parser("train", help="train one agent", formatter_class=_Help)
     t.add_argument("world", help="coexistence or sharing")
     t.add_argument("--beta", default="1", help="selfishness in [0, 1]: 1 is the selfish DQN, 0.5 the paper's")
     t.add_argument("--seed", type=int, default=0, help="a seed >= 0")
@@ -61,19 +71,20 @@ def parser() -> argparse.ArgumentParser:
                         "dead_other=zero (repeatable; see 'empathic.settings.RULES')")
     t.add_argument("--out", type=Path, default=Path("runs/empathic"), help="runs are kept under OUT/runs/")
     e = sub.add_parser("evaluate", help="evaluate a trained agent",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_Help)
     e.add_argument("run", type=Path, help="a run folder of 'empathic train' (agent.safetensors and run.json)")
     e.add_argument("--episodes", type=int, default=50, help="greedy episodes, >= 1")
     e.add_argument("--gif", type=Path, default=None, help="also write the first episode (up to 200 steps) as a GIF")
     r = sub.add_parser("reproduce", help="every claim over seeds, with the report",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_Help)
     r.add_argument("--preset", default="quick", help="quick, full or tiny")
     r.add_argument("--seeds", default=None, help="e.g. 0,1,2 or 0-4 (default: the preset's)")
     r.add_argument("--claims-only", action="store_true", help="the claims' runs only, without the beta sweep and "
                                                                "the ablation (a third of the runs)")
     r.add_argument("--world", default=None, help="one world only (default: both; a later run of both reads its "
                                                  "runs back)")
-    r.add_argument("--out", type=Path, default=None, help="default runs/empathic-<preset>")
+    r.add_argument("--out", type=Path, default=None,
+                   help="the folder of the runs, results and report (default: runs/empathic-PRESET)")
     return p
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from verdicts import atomic_folder
@@ -73,7 +74,7 @@ def load(folder: Path) -> tuple[Population, Run, dict]:
         run = Run(stored["world"], stored["beta"], stored["seed"], s)
         pop = Population([run.beta], [run.seed], [s], s.gamma, s.lr, s.window)
         pop.load_member(0, load_file(str(weights)))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError, SafetensorError) as err:
         raise CheckpointError(f"{folder}: unreadable checkpoint ({type(err).__name__}: {err}); "
                               "train it again") from None
     return pop, run, stored

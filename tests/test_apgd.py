@@ -56,6 +56,7 @@ def test_more_steps_are_never_weaker(digits_mlp, digits):
 
 
 @pytest.mark.parametrize("loss", ["ce", "dlr-t"])
+@pytest.mark.slow
 def test_agrees_with_torchattacks_within_half_a_point(digits_mlp, digits, loss):
     """The same images, AutoAttack's standard settings (100 steps, 9 targets for APGD-T), L2 eps 0.6: robust
     accuracies within 0.5 points (here: 2 of 400 images)."""

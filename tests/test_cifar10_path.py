@@ -9,6 +9,7 @@ CIFAR-10 reader, 3-channel 32x32 models, flips and crops, and returns its claims
 import json
 from pathlib import Path
 
+import pytest
 from cifar_files import write_cifar_tree
 
 from notbugs.cli import main
@@ -17,6 +18,7 @@ from notbugs.experiments.registry import REGISTRY
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_every_experiment_runs_at_the_cifar10_preset_on_cifar_shaped_data(tmp_path, monkeypatch, capsys):
     write_cifar_tree(tmp_path / "data" / "cifar10" / "cifar-10-batches-py", per_batch=80, test=120)
     monkeypatch.setenv("NOTBUGS_DATA", str(tmp_path / "data"))

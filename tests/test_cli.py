@@ -208,6 +208,7 @@ def test_bad_data_gets_one_line_and_exit_2(run_dir, tmp_path, capsys, monkeypatc
     assert not (tmp_path / "PWNED").exists()  # nothing in a data or checkpoint file ever runs
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_early_gets_no_traceback():
     """`notbugs data list | grep -q ...` (as the Makefile does) closes the pipe early: no BrokenPipeError."""
     import os

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from notbugs.core.storage import load_tensors
@@ -17,6 +18,7 @@ def _run(cmd, cwd):
     return done.stdout
 
 
+@pytest.mark.slow
 def test_ddp_training_and_sharded_construction_match_one_process(tmp_path):
     train = ["train", "--dataset", "digits", "--arch", "mlp", "--epochs", "2", "--no-augment", "--quiet"]
     _run(NB + train + ["--out", "one"], tmp_path)

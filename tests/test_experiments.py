@@ -76,6 +76,7 @@ def everything(tmp_path_factory):
     return out, res, trained
 
 
+@pytest.mark.slow
 def test_all_runs_every_experiment(everything):
     _, res, _ = everything
     assert list(res["experiments"]) == NAMES
@@ -92,6 +93,7 @@ def test_all_runs_every_experiment(everything):
     json.loads(json_text(res))
 
 
+@pytest.mark.slow
 def test_every_accuracy_carries_its_sample_size(everything):
     out, res, _ = everything
     without_accuracies = {"theory", "style"}  # closed forms and feature distances, no test-set proportions
@@ -105,6 +107,7 @@ def test_every_accuracy_carries_its_sample_size(everything):
         assert (name in without_accuracies) or "[" in section, name  # the report shows the intervals
 
 
+@pytest.mark.slow
 def test_shared_models_are_trained_once(everything):
     _, res, trained = everything
     assert trained and max(trained.values()) == 1, [k for k, v in trained.items() if v > 1]
@@ -114,6 +117,7 @@ def test_shared_models_are_trained_once(everything):
     assert set(res["experiments"]["stress"]["timings"]["steps"]) <= {"stress adv", "stress d_r", "stress d_nr"}
 
 
+@pytest.mark.slow
 def test_second_run_is_cached_and_equal(everything):
     out, res, _ = everything
     again = run_experiments(["all"], make_preset("tiny"), out=out, progress=False)
@@ -128,6 +132,7 @@ def test_second_run_is_cached_and_equal(everything):
                [c["verdict"] for c in res["experiments"][name]["claims"]]
 
 
+@pytest.mark.slow
 def test_report_has_the_map_and_every_section(everything, tmp_path):
     _, res, _ = everything
     page = render(res, tmp_path)
@@ -144,6 +149,7 @@ def test_report_has_the_map_and_every_section(everything, tmp_path):
     assert 'id="paper"' in page and "Figure 2" in page
 
 
+@pytest.mark.slow
 def test_report_keeps_the_discussion_order_after_a_round_trip(everything, tmp_path):
     _, res, _ = everything
     page = render(json.loads(json.dumps(json.loads(json_text(res)), sort_keys=True)))

@@ -36,6 +36,7 @@ def folder_data(tmp_path, monkeypatch):
     return root
 
 
+@pytest.mark.slow
 def test_editing_a_folder_dataset_rebuilds_what_was_trained_on_it(folder_data, tmp_path):
     preset = replace(make_preset("tiny", dataset=f"folder:{folder_data}"), construct_limit=100)
     first = run_experiments(["paper"], preset, out=tmp_path / "o1", cache=tmp_path / "c", progress=False)
@@ -65,6 +66,7 @@ def paper_store(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_changing_the_robust_recipe_leaves_d_nr_alone(paper_store, tmp_path):
     preset = make_preset("tiny")
     changed = replace(preset, adv=replace(preset.adv, epochs=preset.adv.epochs + 1))
@@ -73,6 +75,7 @@ def test_changing_the_robust_recipe_leaves_d_nr_alone(paper_store, tmp_path):
                           "inversions of d_r", "leakage of d_rand", "leakage of d_det"}
 
 
+@pytest.mark.slow
 def test_changing_the_standard_model_rebuilds_every_evaluation(paper_store, tmp_path):
     """The standard model is the transfer surrogate of every other model's attack checks."""
     preset = make_preset("tiny")
@@ -82,6 +85,7 @@ def test_changing_the_standard_model_rebuilds_every_evaluation(paper_store, tmp_
     assert "train adv" not in built(res) and "construct d_r" not in built(res)
 
 
+@pytest.mark.slow
 def test_editing_an_experiment_recomputes_its_results_and_nothing_shared(paper_store, tmp_path, monkeypatch):
     import notbugs.running.runner as runner
 
@@ -103,6 +107,7 @@ def test_editing_an_experiment_recomputes_its_results_and_nothing_shared(paper_s
     assert res["experiments"]["paper"]["timings"]["from_store"] and not built(res)
 
 
+@pytest.mark.slow
 def test_rebuild_names_a_kind_and_rebuilds_its_dependents(paper_store, tmp_path):
     res = run_experiments(["paper"], make_preset("tiny"), out=tmp_path, cache=paper_store / "c", progress=False,
                           rebuild=("leakage",))
@@ -113,6 +118,7 @@ def test_rebuild_names_a_kind_and_rebuilds_its_dependents(paper_store, tmp_path)
     assert not {"train std", "train adv", "evaluate std", "evaluate adv"} & built(res)
 
 
+@pytest.mark.slow
 def test_every_experiment_computes_on_the_presets_device_and_moves_no_shared_model(tmp_path, monkeypatch):
     """The preset's device is spelled 'cpu:0' here, which no default ('cpu') spells: every training run and every
     model the lab hands out must be on it, and no experiment may move a model the lab handed out."""

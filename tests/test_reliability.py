@@ -57,6 +57,7 @@ RACER = """
 """
 
 
+@pytest.mark.slow
 def test_three_processes_racing_build_every_step_once(tmp_path):
     log = tmp_path / "builds.log"
     procs = [_python(RACER, tmp_path / "store", log) for _ in range(3)]
@@ -67,6 +68,7 @@ def test_three_processes_racing_build_every_step_once(tmp_path):
     assert not list((tmp_path / "store").rglob(".*partial*")) and not list((tmp_path / "store").rglob("*.lock"))
 
 
+@pytest.mark.slow
 def test_three_reproductions_on_one_store_agree(tmp_path):
     """The paper experiment three times at once on one store: no failure, every results.json the same numbers."""
     code = """
@@ -109,6 +111,7 @@ def test_a_lock_held_by_a_killed_process_is_taken_over(tmp_path):
 
 
 @pytest.mark.parametrize("after", [0.5, 1.5, 3.0, 5.0, 8.0])
+@pytest.mark.slow
 def test_sigterm_at_any_moment_exits_143_and_leaves_no_debris(tmp_path, after):
     code = """
         import sys
@@ -163,6 +166,7 @@ def test_an_interruption_names_the_steps_it_keeps(tmp_path, monkeypatch, capsys)
     assert "interrupted; 2 steps finished in this run are kept" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_next_run_resumes(tmp_path, monkeypatch, capsys):
     import notbugs.methods.tasks as steps
 
@@ -186,6 +190,7 @@ def test_a_full_disk_is_one_line_and_the_next_run_resumes(tmp_path, monkeypatch,
     assert {s["step"] for s in res["steps"] if s["cached"]} >= {"train std", "train adv", "construct d_r"}
 
 
+@pytest.mark.slow
 def test_damaged_weights_are_rebuilt_and_give_the_same_numbers(tmp_path):
     first = run_experiments(["paper"], make_preset("tiny"), out=tmp_path, progress=False)
     weights = artifact_path(first, first["artifacts"]["models"]["std"], tmp_path) / "model.safetensors"
@@ -222,6 +227,7 @@ def tiny_all(tmp_path_factory):
     return out, json.loads(json_text(run_experiments(["all"], make_preset("tiny"), out=out, progress=False)))
 
 
+@pytest.mark.slow
 def test_the_report_escapes_every_value_it_did_not_write(tiny_all, tmp_path):
     from notbugs.report import render
 
@@ -236,6 +242,7 @@ def test_the_report_escapes_every_value_it_did_not_write(tiny_all, tmp_path):
     assert "&lt;script&gt;" in page  # shown, escaped
 
 
+@pytest.mark.slow
 def test_the_report_reads_no_file_outside_the_run_folder(tiny_all, tmp_path):
     from notbugs.report import render
 
@@ -265,6 +272,7 @@ def test_report_of_a_folder_is_one_line(tmp_path, capsys):
 
 # --- outputs are written atomically -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_failed_construct_leaves_the_previous_folder_intact(tiny_all, tmp_path, monkeypatch, capsys):
     out_dir, res = tiny_all
     std = str(artifact_path(res, res["experiments"]["paper"]["results"]["artifacts"]["models"]["std"], out_dir))
@@ -418,6 +426,7 @@ def test_an_attack_eps_beyond_the_pixel_box_is_the_box_with_a_warning():
     assert box.shape == huge.shape
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_is_refused_before_it_inflates(tmp_path):
     import struct
     import zlib

@@ -54,6 +54,7 @@ def _numbers(res):
     return json_text({"models": res["models"], "datasets": datasets, "claims": res["claims"]})
 
 
+@pytest.mark.slow
 def test_same_seed_gives_bit_identical_numbers(first_run, tmp_path):
     _, res = first_run
     again = reproduce(tiny_preset(), out=tmp_path, progress=False)
@@ -61,6 +62,7 @@ def test_same_seed_gives_bit_identical_numbers(first_run, tmp_path):
     assert _numbers(again) == _numbers(res)
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_uninterrupted_result(first_run, tmp_path, monkeypatch):
     import notbugs.frame.lab as lab
 

@@ -107,6 +107,7 @@ def test_linear_feature_closed_forms_on_a_synthetic_gaussian():
     assert torch.allclose(res["a"].abs().float(), torch.eye(d)[order], atol=0.02)
 
 
+@pytest.mark.slow
 def test_useful_share_interval_covers_the_closed_form():
     """The mixture a e_3 + b e_0 on x = y m + N(0, D): usefulness a m_3 / sqrt(a^2 (D_3 + m_3^2) + b^2 D_0), over
     e_3's m_3 / sqrt(D_3 + m_3^2). Over 40 samples of 1,000 test images the 95 % bootstrap interval covers it

@@ -69,6 +69,7 @@ def test_claims_over_seeds():
             parse_seeds(bad)
 
 
+@pytest.mark.slow
 def test_reproduce_over_seeds(tmp_path, capsys):
     out = tmp_path / "seeds"
     assert main(["reproduce", "paper", "--preset", "tiny", "--seeds", "0,1", "--out", str(out), "--quiet"]) == 0

@@ -52,6 +52,7 @@ def test_after_epoch_sees_each_epoch_of_the_same_run(digits):
     assert not torch.equal(snapshot["w"], torch.cat([p.flatten() for p in m.parameters()]))
 
 
+@pytest.mark.slow
 def test_adversarial_training_buys_robustness(digits, digits_mlp):
     seed_everything(0)
     robust = _mlp(digits)

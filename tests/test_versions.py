@@ -54,6 +54,7 @@ def test_what_the_hand_written_lists_missed_is_reached():
             "evaluation.evaluate:accuracy"} <= versions.kind_code("import").keys()
 
 
+@pytest.mark.slow
 def test_rewording_a_store_message_or_an_annotation_changes_no_key(monkeypatch):
     from notbugs.experiments import paper
 

@@ -42,6 +42,7 @@ def two_workers(tmp_path_factory):
     return tmp
 
 
+@pytest.mark.slow
 def test_two_workers_build_every_step_once_and_agree_with_one(two_workers, tmp_path):
     keys = built(two_workers / "run")
     assert keys and len(keys) == len(set(keys))  # no step built twice, though both seeds needed some (the data)
@@ -62,6 +63,7 @@ def test_two_workers_build_every_step_once_and_agree_with_one(two_workers, tmp_p
         assert (two_workers / "run" / f"seed-{seed}" / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_step_leaves_nothing_read_as_done(tmp_path):
     """A job is killed while it builds; the next run on the same store builds what it left, and gives the
     numbers of a run that was never interrupted."""

@@ -13,9 +13,9 @@ from .errors import UsageError, fail
 from .folders import atomic_folder
 from .rule import Bound, Claim, bound_outcome, decide, decide_rows, defined, judged_test, premise_row
 from .seeds import parse_seeds
-from .stats import mean_sd, over_seeds, seeds_to_decide, t_interval, wilson
+from .stats import mean_sd, seeds_to_decide, t_interval, wilson
 from .table import claim_table_html, claim_table_text
-from .values import Estimate, Outcome, Proportion
+from .values import Estimate, Outcome, Proportion, over_seeds
 
 __version__ = "0.1.0"
 

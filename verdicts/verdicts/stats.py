@@ -52,16 +52,6 @@ def t_interval(values: list[float], confidence: float = 0.95) -> list[float] | N
     return [mean - half, mean + half]
 
 
-def over_seeds(values: list[float], confidence: float = 0.95):
-    """The mean over seeds as an ``Estimate`` with its Student-t interval (ci None for one seed); None when a
-    seed's value is undefined (None or NaN) or there is none: the verdict rule makes that not testable."""
-    from .values import Estimate
-
-    if not values or any(_undefined(v) for v in values):
-        return None
-    return Estimate(mean_sd([float(v) for v in values])[0], t_interval(values, confidence))
-
-
 def seeds_to_decide(values: list[float], margin: float, sense: str = ">=", confidence: float = 0.95,
                     most: int = 10**6) -> int | None:
     """How many seeds would put the interval wholly on one side of ``margin`` if the mean and spread stayed as

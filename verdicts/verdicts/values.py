@@ -6,9 +6,10 @@ number and still carries the 95 % interval the verdict rule reads (``.ci``).
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 
-from .stats import wilson
+from .stats import mean_sd, t_interval, wilson
 
 
 class Outcome(str, Enum):
@@ -88,3 +89,11 @@ class Estimate(float):
 
     def __repr__(self) -> str:
         return f"Estimate({float(self)!r}, ci={self._ci})"
+
+
+def over_seeds(values: list[float], confidence: float = 0.95) -> Estimate | None:
+    """The mean over seeds as an ``Estimate`` with its Student-t interval (ci None for one seed); None when a
+    seed's value is undefined (None or NaN) or there is none: the verdict rule makes that not testable."""
+    if not values or any(v is None or math.isnan(float(v)) for v in values):
+        return None
+    return Estimate(mean_sd([float(v) for v in values])[0], t_interval(values, confidence))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from sqlalchemy import func, select
 
-from ..domain import BadInput
+from ..domain import BadInput, Speech
 from ..protocols import engine
 from ..store.db import transaction
 from ..store.models import Participant, QuoteCheck, Room, SeatRow
@@ -20,7 +20,7 @@ from ..text import find_quote, words
 from . import forms, render, rooms
 from .app import check_csrf, fragment, page, redirect
 from .auth import require
-from .errors import Forbidden, Invalid, TooMany, WebError
+from .errors import Forbidden, Invalid, Stale, TooMany, WebError
 
 router = APIRouter()
 MIN_CHECK_WORDS = 5  # a quote check must be at least this many words (the spec's 4.5: against probing)
@@ -40,8 +40,7 @@ def lobby(request: Request):
         for seat in seats:
             room = seat.room
             state = rooms.state_of(s, room)
-            spec = engine.next_turn(state)
-            due = isinstance(spec, engine.Act) and spec.role == seat.role
+            due = rooms.due(state, seat.role, rooms.pending_of(room)) is not None
             question = state.game.question.text
             items.append({"room": room.id, "role": role_label(seat.role), "question": question, "due": due,
                           "status": "ended" if state.done else ("your move" if due else "waiting"),
@@ -56,10 +55,11 @@ def room_context(s, room: Room, me: Participant, request: Request) -> dict:
     if role is None and not me.is_facilitator:
         raise Forbidden("you have no seat in this room")
     spec = engine.next_turn(state)
-    due = isinstance(spec, engine.Act) and spec.role == role
+    pending = rooms.pending_of(room)
+    mine = rooms.due(state, role, pending)
     p = state.protocol
     ctx = {"room": room, "role": role, "role_label": role_label(role), "rules": p.summary(),
-           "protocol": p.title or p.name, "spec": spec if due else None, "key": rooms.move_key(state) if due else None,
+           "protocol": p.title or p.name, "spec": mine, "key": rooms.move_key(state, role, pending),
            "ended": state.done, "waiting_children": isinstance(spec, engine.SubGame),
            "parts": render.segments_html_parts}
     if role == "judge":
@@ -77,7 +77,9 @@ def room_context(s, room: Room, me: Participant, request: Request) -> dict:
     elif role is not None:
         seat = state.game.seat(role)
         q = state.game.question
+        held = pending.get(role)
         ctx.update(turns=render.expert_turns(state, role), question=q, document=state.document, side=seat.side,
+                   held=Speech.from_dict(held["speech"]) if held else None,
                    side_text=q.options[seat.side] if seat.side is not None else "",
                    needs_answer=seat.side is not None and not q.options[seat.side])
     else:
@@ -124,9 +126,9 @@ def speech(request: Request, room_id: int, text: str = Form(""), answer: str = F
         role = rooms.seat_of(room, me.id)
         if role is None or role == "judge":
             raise Forbidden("you have no expert seat in this room")
-        spec = engine.next_turn(state)
-        if not isinstance(spec, engine.Act) or spec.role != role:
-            raise rooms.Stale("it is not your move any more; reload the room")
+        spec = rooms.due(state, role, rooms.pending_of(room))
+        if spec is None:
+            raise Stale("it is not your move any more; reload the room")
         if decision == "decline":
             action = forms.decline()
         else:
@@ -155,7 +157,7 @@ def judgment(request: Request, room_id: int, p_a: str = Form(""), p_b: str = For
         state = rooms.state_of(s, room)
         spec = engine.next_turn(state)
         if not isinstance(spec, engine.Act) or spec.role != "judge":
-            raise rooms.Stale("it is not your move any more; reload the room")
+            raise Stale("it is not your move any more; reload the room")
         if decision == "ask" and not subquestions.strip():
             raise Invalid("write at least one sub-question (one per line) to ask")
         action = forms.parse_judgment(p_a, p_b, decision == "end", explanation,
@@ -181,9 +183,9 @@ def preview(request: Request, room_id: int, text: str = Form(""), csrf: str = Fo
         if role is None or role == "judge":
             raise Forbidden("you have no expert seat in this room")
         state = rooms.state_of(s, room)
-    spec = engine.next_turn(state)
-    ctx = {"segments": (), "problem": None, "chars": 0, "quoted": 0, "spec": spec if isinstance(spec, engine.Act)
-           else None, "parts": render.segments_html_parts}
+        spec = rooms.due(state, role, rooms.pending_of(room))
+    ctx = {"segments": (), "problem": None, "chars": 0, "quoted": 0, "spec": spec,
+           "parts": render.segments_html_parts}
     try:
         segs = forms.speech_preview(forms.parse_speech(text, state.document.text), state.document.text)
         ctx.update(segments=segs, chars=sum(len(x.text) for x in segs),

@@ -18,11 +18,12 @@ all, and a concurrent submit to the same room is retried against the new state (
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain import Action, BadInput, Document, Game, Question
+from ..domain import Action, BadInput, Document, Game, Question, Speech
 from ..protocols import engine
 from ..protocols.rules import Protocol, parse
 from ..store.models import DocumentRow, Experiment, Participant, QuestionRow, Room, SeatRow, TurnTime, now
@@ -69,12 +70,15 @@ def state_of(s: Session, room: Room) -> engine.GameState:
                             done=pos.get("done", False))
 
 
-def _save(s: Session, room: Room, state: engine.GameState) -> None:
-    """Write ``state`` to the room (its version goes up: a concurrent writer's flush then fails and retries)
-    with the times of the turns it added and of the turns it revealed."""
+def _save(s: Session, room: Room, state: engine.GameState, pending: dict | None = None,
+          held_at: dict | None = None) -> None:
+    """Write ``state`` (and the held speeches) to the room (its version goes up: a concurrent writer's flush
+    then fails and retries) with the times of the turns it added (``held_at``: a held speech's own time, by role)
+    and of the turns it revealed."""
     room.game_json = state.game.to_json()
     room.position = {"round": state.round, "spoken": list(state.spoken), "queue": list(state.queue),
-                     "asked": state.asked, "step": state.step, "done": state.done}
+                     "asked": state.asked, "step": state.step, "done": state.done,
+                     "pending": pending_of(room) if pending is None else pending}
     t = now()
     seats = {seat.role: seat.participant_id for seat in room.seats}
     times = {tt.idx: tt for tt in s.scalars(select(TurnTime).where(TurnTime.room_id == room.id))}
@@ -82,9 +86,10 @@ def _save(s: Session, room: Room, state: engine.GameState) -> None:
     for idx, turn in enumerate(state.game.turns):
         tt = times.get(idx)
         if tt is None:
-            spent = (t - _aware(last)).total_seconds() if last is not None else None
+            at = (held_at or {}).get(turn.role, t)
+            spent = (at - _aware(last)).total_seconds() if last is not None else None
             tt = TurnTime(room_id=room.id, idx=idx, role=turn.role, participant_id=seats.get(turn.role),
-                          submitted_at=t, seconds_spent=spent)
+                          submitted_at=at, seconds_spent=spent)
             s.add(tt)
         if turn.revealed and tt.revealed_at is None:
             tt.revealed_at = t
@@ -100,11 +105,33 @@ def _aware(t):
     return t if t is None or t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def move_key(state: engine.GameState) -> str | None:
-    """Names the move now due (None when no seat may act): a form carries it, so a form made for an earlier
-    move is refused instead of landing on a later one."""
+def pending_of(room: Room) -> dict:
+    """Speeches of a simultaneous round written before their seat's turn in the engine's order, held until then:
+    {role: {"speech": Speech as dict, "at": ISO time}}. Part of the room's position, never of a view."""
+    return dict((room.position or {}).get("pending", {}))
+
+
+def due(state: engine.GameState, role: str | None, pending: dict) -> engine.Act | None:
+    """The move ``role`` may make now: its turn in the engine, or its speech of a simultaneous round that the
+    engine takes in seat order but people write at the same time (NYU: both write, then both are revealed)."""
     spec = engine.next_turn(state)
-    if not isinstance(spec, engine.Act):
+    if role is None or not isinstance(spec, engine.Act):
+        return None
+    if spec.role == role:
+        return spec
+    if spec.type == "simultaneous" and role.startswith("expert") and role not in pending \
+            and role not in state.spoken and state.game.seat(role) is not None:
+        speakers = state.protocol.round(spec.round).speakers
+        if not speakers or role in speakers:
+            return replace(spec, role=role)
+    return None
+
+
+def move_key(state: engine.GameState, role: str | None, pending: dict) -> str | None:
+    """Names the move now due for ``role`` (None when it has none): a form carries it, so a form made for an
+    earlier move is refused instead of landing on a later one."""
+    spec = due(state, role, pending)
+    if spec is None:
         return None
     return f"{spec.round}.{spec.role}.{spec.type}.{spec.step}.{state.asked}"
 
@@ -159,23 +186,35 @@ def _seat(s: Session, room: Room, seats: dict[str, int], doc_id: str) -> None:
 
 
 def submit(s: Session, room_id: int, participant: Participant, action: Action, key: str | None) -> Room:
-    """Seat the participant's ``action`` in room ``room_id`` through the engine, then let agents and sub-games
-    move on. ``key`` is the form's ``move_key``; a mismatch is a stale form (409)."""
+    """Seat the participant's ``action`` in room ``room_id`` through the engine, then let held speeches, agents
+    and sub-games move on. ``key`` is the form's ``move_key``; a mismatch is a stale form (409)."""
     room = get_room(s, room_id)
     role = seat_of(room, participant.id)
     if role is None:
         raise Forbidden("you have no seat in this room")
     state = state_of(s, room)
-    spec = engine.next_turn(state)
-    if not isinstance(spec, engine.Act) or spec.role != role:
+    pending = pending_of(room)
+    spec = due(state, role, pending)
+    if spec is None:
         raise Stale("it is not your move any more (the room moved on while the form was open); reload the room")
-    if key != move_key(state):
+    if key != move_key(state, role, pending):
         raise Stale("this form was made for an earlier move; reload the room and submit again")
+    if spec.role != engine.next_turn(state).role:  # a simultaneous speech ahead of the engine's order: hold it
+        if not isinstance(action, Speech):
+            raise Invalid(f"{role} must give a speech in this round")
+        pending[role] = {"speech": action.to_dict(), "at": now().isoformat()}
+        _save(s, room, state, pending)
+        return room
     try:
         new = engine.apply(state, role, action)
+        held_at = {}
+        while isinstance(nxt := engine.next_turn(new), engine.Act) and nxt.role in pending:
+            held = pending.pop(nxt.role)
+            new = engine.apply(new, nxt.role, Speech.from_dict(held["speech"]))
+            held_at[nxt.role] = datetime.fromisoformat(held["at"])
     except BadInput as e:
         raise Invalid(str(e)) from None
-    _save(s, room, new)
+    _save(s, room, new, pending, held_at)
     room, new = advance(s, room, new)
     _propagate(s, room, new)
     return room

@@ -163,6 +163,31 @@ def open_room(app, exp_id, question_id, seats, seed=0):
     return transaction(app.state.db, work)
 
 
+def _key(html: str) -> str:
+    return re.search(r'name="key" value="([^"]*)"', html).group(1)
+
+
+def _game(app, room_id):
+    from felab.domain import Game
+    from felab.store.models import Room
+
+    with app.state.db() as s:
+        return Game.from_json(s.get(Room, room_id).game_json)
+
+
+def _judge(b: Browser, room: int, a: float, decision: str, **extra):
+    page = b.get(f"/rooms/{room}")
+    assert page.status_code == 200
+    return b.post(f"/rooms/{room}/judgment", {"p_a": a, "p_b": 100 - a, "decision": decision, "key": _key(page.text),
+                                              **extra})
+
+
+def _speak(b: Browser, room: int, text: str, **extra):
+    page = b.get(f"/rooms/{room}")
+    assert page.status_code == 200
+    return b.post(f"/rooms/{room}/speech", {"text": text, "key": _key(page.text), **extra})
+
+
 @pytest.fixture
 def study(app):
     """A facilitator, four people, two scripted expert agents and a scripted judge, 12 synthetic questions."""

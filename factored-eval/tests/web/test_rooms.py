@@ -3,36 +3,11 @@ refused with a message and nothing written; factored evaluation's sub-questions 
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 
-from felab.domain import Game
 from felab.store.models import Exposure, Room, TurnTime
 
-from .conftest import Browser, add_experiment, open_room
-
-
-def _key(html: str) -> str:
-    return re.search(r'name="key" value="([^"]*)"', html).group(1)
-
-
-def _game(app, room_id) -> Game:
-    with app.state.db() as s:
-        return Game.from_json(s.get(Room, room_id).game_json)
-
-
-def _judge(b: Browser, room: int, a: float, decision: str, **extra):
-    page = b.get(f"/rooms/{room}")
-    assert page.status_code == 200
-    return b.post(f"/rooms/{room}/judgment", {"p_a": a, "p_b": 100 - a, "decision": decision, "key": _key(page.text),
-                                              **extra})
-
-
-def _speak(b: Browser, room: int, text: str, **extra):
-    page = b.get(f"/rooms/{room}")
-    assert page.status_code == 200
-    return b.post(f"/rooms/{room}/speech", {"text": text, "key": _key(page.text), **extra})
+from .conftest import Browser, _game, _judge, _key, _speak, add_experiment, open_room
 
 
 def _debate(study, protocol="debate_simultaneous"):
@@ -182,3 +157,26 @@ def test_exposure_rules_refuse_a_judge_who_read_the_story(study):
     assert r.status_code == 303, r.text
     table = fac.get("/admin/exposures").text
     assert "read_as_expert" in table and "judged" in table and page
+
+
+def test_simultaneous_speeches_may_come_in_either_order(study):
+    """The engine takes a simultaneous round in seat order; people write at once: the second seat's speech,
+    sent first, is held (invisible to the judge, no event) until the first seat's arrives."""
+    app, room, doc, q = _debate(study)
+    judge, e0, e1 = (Browser(app).login(n) for n in ("ann", "bob", "cat"))
+    assert _judge(judge, room, 50, "continue").status_code == 303
+    before = judge.get(f"/rooms/{room}/transcript").text
+    assert _speak(e1, room, "The second seat speaks first.").status_code == 303
+    assert "shown to the others when the round is complete" in e1.get(f"/rooms/{room}").text
+    assert 'name="key"' not in e1.get(f"/rooms/{room}").text  # no second speech in the same round
+    assert judge.get(f"/rooms/{room}/transcript").text == before
+    assert "speaks first" not in e0.get(f"/rooms/{room}").text  # nor does the other expert see it
+    assert _speak(e0, room, "The first seat speaks second.").status_code == 303
+    game = _game(app, room)
+    assert [(t.role, t.revealed) for t in game.turns if t.kind == "speech"] == [("expert0", True), ("expert1", True)]
+    page = judge.get(f"/rooms/{room}").text
+    assert "speaks first" in page and "speaks second" in page
+    with app.state.db() as s:
+        times = {t.role: t.submitted_at for t in s.scalars(select(TurnTime).where(TurnTime.room_id == room))
+                 if t.role.startswith("expert")}
+    assert times["expert1"] < times["expert0"]  # the held speech keeps its own time (for the researcher)

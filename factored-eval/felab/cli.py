@@ -8,6 +8,8 @@
     felab protocols
     felab local-model [--threads 2] [--context 4096] [--measure]
     felab local-study --out DIR [--questions 40] [--seed 0] [--offline]
+    felab serve [--db PATH|URL] [--host 127.0.0.1] [--port 8000]    (the web platform; needs felab[web])
+    felab db upgrade|current [--db PATH|URL]
 
 Bad input (a quote outside the document, a protocol file with an unknown round, a document with no questions, an
 unknown agent) is one line on stderr and exit status 2.
@@ -23,6 +25,7 @@ from pathlib import Path
 from verdicts import UsageError, fail, parse_seeds
 
 from .domain import BadInput
+from .web import command as web_command  # argparse only: the web's libraries load when serve/db run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--questions", type=int, default=40)
     ls.add_argument("--seed", type=int, default=0)
     ls.add_argument("--offline", action="store_true", help="replay from the folder's cache without the model")
+    web_command.register(sub)
     return p
 
 
@@ -216,7 +220,7 @@ def _local_study(args) -> int:
 
 COMMANDS = {"reproduce": _reproduce, "run": _run, "report": _report, "gen-synthetic": _gen,
             "import-nyu": _import_nyu, "protocols": _protocols, "local-model": _local_model,
-            "local-study": _local_study}
+            "local-study": _local_study, "serve": web_command.serve, "db": web_command.db}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from verdicts import Bound, Claim, decide, over_seeds
+from verdicts import Bound, Claim, decide_over_seeds
 
 NULL = 1 / math.log(2)  # the expected exposure of a secret never inserted (rank uniform over R)
 WHO = "Carlini et al. 2019"
@@ -70,9 +70,9 @@ CLAIMS = (
 
 def judge(claim: Claim, per_seed: list[dict]) -> dict:
     """``per_seed[i]`` maps every test's and premise's name to seed i's value (None: undefined). Each row is the
-    rule's (value: the mean over seeds, its interval, outcome) with the seeds' own values beside it."""
-    per_name = {b.name: [p.get(b.name) for p in per_seed] for b in claim.tests + claim.premises}
-    word, tests, premises = decide(claim, {name: over_seeds(values) for name, values in per_name.items()})
-    tests, premises = ([{**row, "values": per_name[row["name"]]} for row in rows] for rows in (tests, premises))
+    rule's (value: the mean over seeds, its interval, outcome), with the seeds' own values and, where it is
+    inconclusive, how many seeds would decide it."""
+    word, tests, premises = decide_over_seeds(claim, {b.name: [p.get(b.name) for p in per_seed]
+                                                      for b in claim.tests + claim.premises})
     return {"id": claim.id, "who": claim.who, "statement": claim.statement, "published": claim.published,
             "verdict": word, "tests": tests, "premises": premises, "seeds": len(per_seed)}

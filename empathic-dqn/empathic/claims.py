@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verdicts import Bound, Claim, Outcome, decide, over_seeds
+from verdicts import Bound, Claim, Outcome, decide_over_seeds
 
 WHO = "Bussmann, Heinerman & Lehman 2019"
 
@@ -125,13 +125,11 @@ def judge(claim: WorldClaim, runs: list[dict]) -> dict:
             "published": claim.published, "seeds": len(paired)}
     if not paired:
         return {**head, "verdict": Outcome.NOT_RUN, "ours": "–", "tests": [], "premises": []}
-    values = per_seed(claim, runs)
-    word, tests, premises = decide(claim, {name: over_seeds(v) for name, v in values.items()})
+    word, tests, premises = decide_over_seeds(claim, per_seed(claim, runs))
     empathic = sum(metric(e, claim.metric) for e, _ in paired) / len(paired)
     selfish = sum(metric(f, claim.metric) for _, f in paired) / len(paired)
     return {**head, "verdict": word, "ours": f"{claim.metric}: selfish {selfish:.3g}, empathic {empathic:.3g}",
-            "tests": [{**row, "values": values[row["name"]]} for row in tests],
-            "premises": [{**row, "values": values[row["name"]]} for row in premises]}
+            "tests": tests, "premises": premises}
 
 
 def judge_all(runs: list[dict]) -> list[dict]:

@@ -65,3 +65,13 @@ def test_outcomes_are_their_words():
                                           "error"]
     assert Outcome("does not hold") is Outcome.FAILS and f"{Outcome.FAILS}" == "does not hold"
     assert {Outcome.HOLDS: 1}["holds"] == 1  # hashes like its text
+
+
+def test_over_seeds_rows_keep_the_seeds_and_say_how_many_would_decide():
+    from verdicts import decide_over_seeds, seeds_to_decide
+
+    word, tests, premises = decide_over_seeds(CLAIM, {"effect": [0.0, 0.3, 0.2], "contrast": [0.9, 0.88, 0.92]})
+    assert word == Outcome.INCONCLUSIVE and tests[0]["values"] == [0.0, 0.3, 0.2]
+    assert tests[0]["seeds_to_decide"] == seeds_to_decide([0.0, 0.3, 0.2], 0.10) > 3  # straddling: more seeds
+    assert premises[0]["outcome"] == Outcome.HOLDS and premises[0]["seeds_to_decide"] is None  # decided already
+    assert decide_over_seeds(CLAIM, {"effect": [0.3, 0.32], "contrast": [0.9, 0.9]})[0] == Outcome.HOLDS

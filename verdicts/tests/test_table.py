@@ -40,3 +40,5 @@ def test_the_text_table_uses_the_outcome_words():
     assert "\u25d0 inconclusive (1 of 3 seeds)" in text and "ours: 12 % & more" in text
     assert "    test: effect <x> 12 % [5 %, 20 %] (>= 10 %): inconclusive" in text
     assert "    premise: contrast 3.2 (>= 1): holds" in text
+    needing = claim_table_text([{**ROW, "tests": [{**ROW["tests"][0], "seeds_to_decide": 9}]}])
+    assert "inconclusive (about 9 seeds would decide it)" in needing

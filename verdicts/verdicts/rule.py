@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .values import Outcome
+from .stats import seeds_to_decide
+from .values import Outcome, over_seeds
 
 HOLDS, FAILS, NOT_RUN, ERROR = Outcome.HOLDS, Outcome.FAILS, Outcome.NOT_RUN, Outcome.ERROR
 INCONCLUSIVE, NOT_TESTABLE = Outcome.INCONCLUSIVE, Outcome.NOT_TESTABLE
@@ -122,3 +123,17 @@ def decide(claim: Claim, values: dict) -> tuple[Outcome, list[dict], list[dict]]
     undefined."""
     return decide_rows([judged_test(b, values.get(b.name)) for b in claim.tests],
                        [premise_row(b, values.get(b.name)) for b in claim.premises])
+
+
+def decide_over_seeds(claim: Claim, values: dict[str, list]) -> tuple[Outcome, list[dict], list[dict]]:
+    """``decide`` on each statistic's mean over seeds with its Student-t interval (``values``: statistic name ->
+    one value per seed). Each row keeps the seeds' own values, and a test or premise left inconclusive says how
+    many seeds its observed spread would need to be decided (``seeds_to_decide``; None where it cannot say)."""
+    word, tests, premises = decide(claim, {name: over_seeds(v) for name, v in values.items()})
+
+    def kept(row: dict, margin: str) -> dict:
+        seeds = list(values.get(row["name"], []))
+        need = seeds_to_decide(seeds, row[margin], row["sense"]) if row["outcome"] == INCONCLUSIVE else None
+        return {**row, "values": seeds, "seeds_to_decide": need}
+
+    return word, [kept(t, "margin") for t in tests], [kept(p, "threshold") for p in premises]

@@ -49,7 +49,8 @@ def bound_text(row: Mapping) -> str:
     margin = row.get("margin", row.get("threshold"))
     limit = f" ({row.get('sense', '')} {number(margin, percent)})" if margin is not None else ""
     word = f": {outcome(row['outcome']).value}" if row.get("outcome") is not None else ""
-    return f"{row.get('name', '')} {number(row.get('value'), percent)}{interval}{limit}{word}"
+    need = f" (about {row['seeds_to_decide']} seeds would decide it)" if row.get("seeds_to_decide") else ""
+    return f"{row.get('name', '')} {number(row.get('value'), percent)}{interval}{limit}{word}{need}"
 
 
 def verdict_text(row: Mapping) -> str:

@@ -479,11 +479,6 @@ def in_paper(game: Game) -> bool:
     return bool(game.meta.get("nyu", {}).get("included_in_paper"))
 
 
-def judge_turns(game: Game) -> int:
-    """The judge's continues in a finished room (judgments before the final one): t in NYU's log2 p* - 0.05 t."""
-    return sum(1 for t in game.turns if t.kind == "judgment") - 1
-
-
 def consultant_honest(game: Game) -> bool | None:
     """Whether a consultancy's consultant argued the correct answer (None for a debate)."""
     experts = [s for s in game.seats if s.role != "judge"]

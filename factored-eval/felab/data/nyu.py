@@ -22,7 +22,8 @@ What becomes what:
 ``setting`` (``human``: people or GPT-4 debaters; ``debate``: two debaters or one consultant), the room's status,
 NYU's rules, per-turn speakers and timestamps, offline judges' rounds, negotiate-end votes, the feedback surveys,
 creation time, and any repaired quote span. So ``export_room`` writes a room back that equals NYU's file in every
-field but the debaters' private scratchpads, which the lab does not import.
+field but the debaters' private scratchpads, which the lab does not import. ``write_jsonl`` / ``read_jsonl`` keep
+an import as the lab's JSONL (``felab import-nyu``); the paper's numbers are re-computed in ``felab.reanalysis``.
 
 Departures, stated: one quote span in the data (a-pail-of-air-7, [6926, 6929) in a 6,927-token story) ends past
 its story; it is imported clipped to the story (NYU's own renderer shows what exists) and the original span is

@@ -176,26 +176,34 @@ class Population:
 
 class Replay:
     """A ring buffer of transitions per member, as tensors on the population's device (both views of s and s' as
-    int8: the board's values are -1..50)."""
+    int8: the board's values are -1..50). Members fill at their own pace where a game goes on without some of them
+    (``add(..., members=)``); a population's runs all add every step."""
 
     def __init__(self, n: int, capacity: int, window: int, device: str | torch.device = "cpu"):
-        self.n, self.capacity, self.size, self.next = n, capacity, 0, 0
+        self.n, self.capacity = n, capacity
+        self.size, self.next = np.zeros(n, np.int64), np.zeros(n, np.int64)
         z = lambda *shape, dtype=torch.float32: torch.zeros(n, capacity, *shape, dtype=dtype, device=device)  # noqa
         self.state, self.next_state = z(2, window, window, dtype=torch.int8), z(2, window, window, dtype=torch.int8)
         self.action, self.reward = z(dtype=torch.int64), z()
         self.done, self.other_alive = z(), z()
         self.rows = torch.arange(n, device=device)[:, None]
 
-    def add(self, s, a, r, s2, done, other_alive) -> None:
-        """One transition per member (tensors with a leading member axis)."""
-        i = self.next
-        self.state[:, i], self.action[:, i], self.reward[:, i], self.next_state[:, i] = s, a, r, s2
-        self.done[:, i], self.other_alive[:, i] = done, other_alive
-        self.next, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
+    def add(self, s, a, r, s2, done, other_alive, members: np.ndarray | None = None) -> None:
+        """One transition per member (tensors with a leading member axis); with ``members`` (bool, (n,)) only
+        theirs are kept."""
+        m = np.ones(self.n, bool) if members is None else members
+        rows = torch.from_numpy(np.flatnonzero(m)).to(self.rows.device)
+        at = torch.from_numpy(self.next[m]).to(self.rows.device)
+        for k, v in (("state", s), ("action", a), ("reward", r), ("next_state", s2), ("done", done),
+                     ("other_alive", other_alive)):
+            getattr(self, k)[rows, at] = torch.as_tensor(v, device=self.rows.device)[rows].to(getattr(self, k).dtype)
+        self.next[m] = (self.next[m] + 1) % self.capacity
+        self.size[m] = np.minimum(self.size[m] + 1, self.capacity)
 
     def sample(self, size: int, rngs: list[np.random.Generator]) -> dict[str, torch.Tensor]:
         """``size`` transitions per member, drawn with replacement by the member's own generator."""
-        idx = torch.from_numpy(np.stack([rng.integers(0, self.size, size) for rng in rngs])).to(self.rows.device)
+        idx = np.stack([rng.integers(0, int(n), size) for rng, n in zip(rngs, self.size)])
+        idx = torch.from_numpy(idx).to(self.rows.device)
         out = {k: getattr(self, k)[self.rows, idx] for k in ("action", "reward", "done", "other_alive")}
         for k in ("state", "next_state"):
             out[k] = getattr(self, k)[self.rows, idx].float()

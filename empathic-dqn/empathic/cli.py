@@ -85,7 +85,32 @@ def parser() -> argparse.ArgumentParser:
                                                  "runs back)")
     r.add_argument("--out", type=Path, default=None,
                    help="the folder of the runs, results and report (default: runs/empathic-PRESET)")
+    m = sub.add_parser("match", help="N agents in one world (PettingZoo): train the learners, evaluate each",
+                       formatter_class=_Help)
+    m.add_argument("world", help="coexistence or sharing")
+    m.add_argument("--agents", default="empathic,empathic",
+                   help="one policy per agent: empathic (beta 0.5), selfish (beta 1), beta=B, random, path (sharing)")
+    m.add_argument("--seed", type=int, default=0, help="a seed >= 0")
+    m.add_argument("--steps", type=int, default=None, help="environment steps of training (default: the preset's)")
+    m.add_argument("--preset", default="quick", help="quick, full or tiny")
+    m.add_argument("--episodes", type=int, default=20, help="evaluation games after training, >= 1")
     return p
+
+
+def play_match(args) -> int:
+    from .matches import match
+
+    world, s = _world(args.world), _settings(args.preset)
+    if args.seed < 0 or args.episodes < 1 or args.steps is not None and args.steps < 1:
+        raise UsageError(f"--seed must be >= 0, --episodes and --steps >= 1 (got {args.seed}, {args.episodes}, "
+                         f"{args.steps})")
+    s = replace(s, steps=args.steps) if args.steps is not None else s
+    try:
+        out = match(world, [a.strip() for a in args.agents.split(",")], args.seed, s, args.episodes)
+    except ValueError as err:
+        raise UsageError(f"--agents: {err}") from None
+    print(json.dumps(out, indent=1))
+    return 0
 
 
 def _settings(name: str):
@@ -191,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 result["gif"] = str(args.gif)
             print(json.dumps(result, indent=1))
             return 0
+        if args.command == "match":
+            return play_match(args)
         return reproduce(args)
     except (UsageError, CheckpointError) as err:
         print(f"empathic: error: {err}", file=sys.stderr)

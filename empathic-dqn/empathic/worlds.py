@@ -1,10 +1,11 @@
 """The paper's two gridworlds as Gymnasium environments: Coexistence and Sharing.
 
 Both are a torus of ``size`` x ``size`` cells with the learning agent and one other agent. The board holds 0 for
-an empty cell, -1 for a coin and ``5 * (coins collected + 1)`` for each agent. An observation is two
-``window`` x ``window`` crops of the board (wrapping around the edges): channel 0 centred on the agent, channel 1
-on the other agent. Channel 1 is what the agent would see in the other's place, so "swapping" the two agents is
-taking channel 1 as the agent's own view (``swapped``); it is all zeros when the other agent is gone.
+an empty cell, -1 for a coin and ``5 * (coins collected + 1)`` for each agent. What each agent sees is a
+``window`` x ``window`` crop of the board (wrapping around the edges) centred on it. The observation is the
+agent's own view; the other agent's view, what the agent would see in its place (the empathic "swap"), comes
+apart in ``info["other_view"]`` (all zeros once the other is gone), so that a stock agent does not read it by
+accident. ``observe()`` gives both, stacked, as the training loop's batched worlds do.
 
 Actions: 0 down (row + 1), 1 up, 2 right (column + 1), 3 left, 4 stay.
 
@@ -88,11 +89,6 @@ def picture(size: int, agent, other, coins) -> np.ndarray:
     return image
 
 
-def swapped(observation: np.ndarray) -> np.ndarray:
-    """The observation of the other agent, as the agent's own view: channel 1 first (the empathic "swap")."""
-    return observation[::-1].copy()
-
-
 def check_action(action) -> None:
     if not 0 <= action < ACTIONS:  # MOVES[-1] would silently be "stay"
         raise ValueError(f"an action is one of 0..{ACTIONS - 1}, got {action}")
@@ -116,7 +112,7 @@ class GridWorld(gym.Env):
         self.size, self.window, self.max_steps, self.render_mode = size, window, max_steps, render_mode
         self.shared_cell = shared_cell
         self.action_space = spaces.Discrete(ACTIONS)
-        self.observation_space = spaces.Box(-1.0, 5.0 * (size * size + 1), (2, window, window), np.float32)
+        self.observation_space = spaces.Box(-1.0, 5.0 * (size * size + 1), (window, window), np.float32)
         self.agent = np.zeros(2, int)
         self.other: np.ndarray | None = None
         self.coins: set[tuple[int, int]] = set()
@@ -140,6 +136,11 @@ class GridWorld(gym.Env):
         rows = np.arange(centre[0] - half, centre[0] + half + 1) % self.size
         cols = np.arange(centre[1] - half, centre[1] + half + 1) % self.size
         return grid[np.ix_(rows, cols)]
+
+    @staticmethod
+    def split(views: np.ndarray, info: dict) -> tuple[np.ndarray, dict]:
+        """The agent's own view as the observation, the other's in ``info["other_view"]``."""
+        return views[0], {**info, "other_view": views[1]}
 
     def observe(self) -> np.ndarray:
         grid = self.board()
@@ -180,7 +181,7 @@ class Coexistence(GridWorld):
         self.agent = np.array([self.size // 2, self.size // 2])
         self.other = np.array([0, 0])
         self.coins, self.own_coins, self.other_coins, self.steps = set(), 0, 0, 0
-        return self.observe(), {}
+        return self.split(self.observe(), {})
 
     def other_action(self) -> int:
         """The other agent's move: one of the five actions, uniformly (the reference's)."""
@@ -212,8 +213,9 @@ class Coexistence(GridWorld):
         if dead:
             observation[0] = 0  # the agent's own view ends with it
         truncated = not dead and self.steps >= self.max_steps  # both worlds: max_steps steps, then truncated
-        return observation, reward, dead, truncated, {"killed_other": killed, "died": dead,
-                                                      "other_alive": self.other is not None}
+        observation, info = self.split(observation, {"killed_other": killed, "died": dead,
+                                                     "other_alive": self.other is not None})
+        return observation, reward, dead, truncated, info
 
 
 class Sharing(GridWorld):
@@ -236,7 +238,7 @@ class Sharing(GridWorld):
         self.own_coins = self.other_coins = self.steps = 0
         self.own_reward = self.other_reward = 0.0
         self.agent_first = bool(self.np_random.integers(2))
-        return self.observe(), {}
+        return self.split(self.observe(), {})
 
     def step(self, action: int):
         check_action(action)
@@ -258,11 +260,11 @@ class Sharing(GridWorld):
         self.other_reward += other_gained
         done = not self.coins
         truncated = not done and self.steps >= self.max_steps
-        return self.observe(), gained + self.step_reward, done, truncated, {
+        observation, info = self.split(self.observe(), {
             "coin_value": gained, "other_coin_value": other_gained, "own_reward": self.own_reward,
-            "other_coins": self.other_coins,
-            "other_reward": self.other_reward, "other_alive": True,
-            "equality": self.equality()}
+            "other_coins": self.other_coins, "other_reward": self.other_reward, "other_alive": True,
+            "equality": self.equality()})
+        return observation, gained + self.step_reward, done, truncated, info
 
     def equality(self) -> float:
         if self.equality_from == "shifted":

@@ -34,7 +34,8 @@ def test_the_batched_world_steps_as_the_python_worlds(world, seed):
     n, steps = 24, 700
     envs, batched = _pair(world, n, seed, max_steps=40 + 20 * seed)
     seeds = [1000 * seed + i for i in range(n)]
-    expected = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])
+    expected = np.stack([np.stack([o, info["other_view"]]) for o, info in (env.reset(seed=s) for env, s in
+                                                                          zip(envs, seeds))])
     assert torch.equal(batched.reset(seeds=seeds), torch.from_numpy(expected))
     g = np.random.default_rng(100 + seed)
     seen = {"ends": 0, "kills": 0, "deaths": 0, "coins": 0, "reseeded": 0}
@@ -44,7 +45,7 @@ def test_the_batched_world_steps_as_the_python_worlds(world, seed):
         ended = np.zeros(n, bool)
         for i, env in enumerate(envs):
             o, r, te, tr, inf = env.step(int(actions[i]))
-            assert np.array_equal(obs[i].numpy(), o), (t, i)
+            assert np.array_equal(obs[i, 0].numpy(), o) and np.array_equal(obs[i, 1].numpy(), inf["other_view"]), (t, i)
             assert reward[i].item() == r and terminal[i].item() == te and truncated[i].item() == tr, (t, i)
             for k in INFO[world]:
                 assert info[k][i].item() == inf[k], (t, i, k)

@@ -12,7 +12,7 @@ from empathic.claims import CLAIMS, judge
 from empathic.cli import main
 from empathic.settings import TINY
 from empathic.training import Run, train
-from empathic.worlds import Coexistence, Sharing, coin_value, equality, swapped
+from empathic.worlds import Coexistence, Sharing, coin_value, equality
 from verdicts.rule import FAILS, HOLDS, INCONCLUSIVE, NOT_RUN, NOT_TESTABLE
 
 
@@ -50,8 +50,8 @@ def test_the_agent_kills_below_and_right_of_itself_and_the_other_is_gone():
     env = staying([2, 2], [2, 4])
     _, reward, dead, _, info = env.step(2)  # agent to (2, 3): the other at (2, 4) is right of it
     assert not dead and info["killed_other"] and env.other is None and reward == 1.0
-    obs, _, dead, _, _ = env.step(4)
-    assert not dead and not obs[1].any()  # the other's view is empty once it is gone
+    _, _, dead, _, info = env.step(4)
+    assert not dead and not info["other_view"].any()  # the other's view is empty once it is gone
 
 
 def test_kill_cells_wrap_around_the_edges():
@@ -76,7 +76,20 @@ def test_the_swap_shows_the_other_agent_centred():
     env = coexistence([3, 3], [0, 0])
     obs = env.observe()
     assert obs[0, 2, 2] == 5 and obs[1, 2, 2] == 5  # each view is centred on its agent
-    assert np.array_equal(swapped(obs)[0], obs[1]) and np.array_equal(swapped(obs)[1], obs[0])
+    own, info = env.split(obs, {})
+    assert np.array_equal(own, obs[0]) and np.array_equal(info["other_view"], obs[1])
+
+
+def test_a_stock_agent_sees_its_own_view_only():
+    """The Gymnasium worlds' observation is the agent's own window; the other's comes only in info."""
+    import gymnasium
+
+    for name in ("empathic/Coexistence-v0", "empathic/Sharing-v0"):
+        env = gymnasium.make(name)
+        obs, info = env.reset(seed=0)
+        assert env.observation_space.shape == obs.shape == (5, 5) and info["other_view"].shape == (5, 5)
+        obs, *_, info = env.step(4)
+        assert obs.shape == (5, 5) and "other_view" in info
 
 
 def _batch(n: int, size: int = 6, seed: int = 0) -> dict:
@@ -226,7 +239,9 @@ def test_the_reference_rules_store_the_reset_board_and_the_time_limit_as_termina
     runs = [Run("sharing", 1.0, 0, base), Run("sharing", 1.0, 0, replace(base, time_limit="terminal",
                                                                            terminal_observation="reset"))]
     train(runs)
-    first = Sharing(size=7, window=5).reset(seed=0)[0]
+    env = Sharing(size=7, window=5)
+    env.reset(seed=0)
+    first = env.observe()
     ends = [k for k, (_, done) in enumerate(stored) if done[1]]
     assert ends and all(not stored[k][1][0] for k in ends if k % 10 == 9)  # truncations: default not done
     for k in ends:
@@ -357,10 +372,10 @@ def test_the_kill_steps_view_shows_the_victim_only_under_the_reference_rule(rule
     env.reset(seed=0)
     env.agent, env.other = np.array([2, 2]), np.array([2, 4])
     obs, _, _, _, info = env.step(2)  # to (2, 3): the other at (2, 4), right of it, is killed
-    assert info["killed_other"] and env.other is None and not obs[1].any()
-    assert bool(obs[0, 2, 3] == 5) is shown  # the victim one cell right of the agent's centre
+    assert info["killed_other"] and env.other is None and not info["other_view"].any()
+    assert bool(obs[2, 3] == 5) is shown  # the victim one cell right of the agent's centre
     obs, _, _, _, _ = env.step(4)
-    assert obs[0, 2, 3] == 0  # gone from the next step on either way
+    assert obs[2, 3] == 0  # gone from the next step on either way
 
 
 def test_equality_from_the_reference_totals_counts_each_coin_a_tenth_above_its_pay():

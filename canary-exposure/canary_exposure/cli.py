@@ -93,6 +93,11 @@ def _finetune_parsers(sub) -> None:
         f.add_argument("--max-grad-norm", type=_positive, default=None)
         f.add_argument("--delta", type=_positive, default=None)
         f.add_argument("--budget", type=_count, default=None, help="extraction queries per secret")
+        f.add_argument("--audit", type=int, default=None,
+                       help="audit canaries, each inserted with probability 1/2: a lower bound on epsilon "
+                            "(Steinke, Nasr & Jagielski 2023)")
+        f.add_argument("--audit-insertions", type=_count, default=None, help="times an included audit canary is "
+                                                                             "inserted")
         f.add_argument("--seed", type=int, default=None)
         _hf_options(f)
 

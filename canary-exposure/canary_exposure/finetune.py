@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -58,6 +59,8 @@ class FinetuneSettings:
     valid_documents: int = 32  # held out (never with a canary) for the validation loss before and after
     extraction_budget: int = 1000  # queries per searched secret
     extrapolation_references: int = 2000
+    audit: int = 0  # audit canaries, each inserted with probability 1/2 (audit.py: epsilon's lower bound)
+    audit_insertions: int = 1
     seed: int = 0
     device: str = "cpu"
 
@@ -66,6 +69,8 @@ class FinetuneSettings:
             raise ExposureError("fine-tuning needs steps, batch size and per-k of at least 1 and a context >= 2")
         if not self.insertions or min(self.insertions) < 1:
             raise ExposureError("--insertions takes counts >= 1, e.g. 1,4,16,64")
+        if self.audit < 0 or self.audit == 1 or self.audit_insertions < 1:
+            raise ExposureError("--audit takes 0 or at least 2 canaries, --audit-insertions at least 1")
         if not 0 < self.delta < 1 or self.noise_multiplier <= 0 or self.max_grad_norm <= 0:
             raise ExposureError("DP-SGD needs 0 < delta < 1, a noise multiplier > 0 and a clipping norm > 0")
 
@@ -124,13 +129,15 @@ def finetune(lm: CausalLM, documents: list[str], s: FinetuneSettings, *,
     say = say or (lambda line: None)
     fmt = CanaryFormat(s.template, s.digits)
     inserted, references = plan(fmt, s)
+    audited, coins = _audit_plan(fmt, s, set(inserted) | set(references))
+    planted = {**inserted, **{x: s.audit_insertions for x, c in zip(audited, coins) if c}}
     rng = random.Random(s.seed)
     torch.manual_seed(s.seed)
     docs = list(documents)
     rng.shuffle(docs)
     held = min(s.valid_documents, len(docs) // 10)
     valid = _sequences(lm, docs[:held], s.context)
-    train_seqs = _sequences(lm, insert(docs[held:], fmt, inserted, rng), s.context)
+    train_seqs = _sequences(lm, insert(docs[held:], fmt, planted, rng), s.context)
     if len(train_seqs) < s.batch_size:
         raise ExposureError(f"{len(train_seqs)} training documents are fewer than a batch of {s.batch_size}; give "
                             "a larger corpus or a smaller --batch-size")
@@ -171,8 +178,26 @@ def finetune(lm: CausalLM, documents: list[str], s: FinetuneSettings, *,
         eps = engine.get_epsilon(delta=s.delta)
         record["dp"] = {"epsilon": eps, "delta": s.delta, "record": "one document",
                         "per_canary": {x: group_privacy(eps, s.delta, k) for x, k in inserted.items()}}
-    record.update(measure(lm, fmt, inserted, references, s, say))
+    record.update(measure(lm, fmt, inserted, references, s, say, planted=list(planted)))
+    if audited:
+        from .audit import audit
+
+        found = audit(log_perplexity(lm, [fmt.render(x) for x in audited]), coins)
+        found.update(insertions=s.audit_insertions, plan={x: c for x, c in zip(audited, coins)})
+        if engine is not None:  # what the accountant promises the audited group of k documents
+            found["accountant_epsilon"] = group_privacy(record["dp"]["epsilon"], s.delta, s.audit_insertions)
+        record["audit"] = found
     return record
+
+
+def _audit_plan(fmt: CanaryFormat, s: FinetuneSettings, taken: set[str]) -> tuple[list[str], list[bool]]:
+    """The audit canaries and their coins (inserted or not), from a generator of their own."""
+    if not s.audit:
+        return [], []
+    from .audit import draw
+
+    rng = random.Random(20_000 + s.seed)
+    return fmt.draw(s.audit, rng, exclude=taken), draw(s.audit, rng)
 
 
 def group_privacy(epsilon: float, delta: float, k: int) -> dict:
@@ -183,19 +208,20 @@ def group_privacy(epsilon: float, delta: float, k: int) -> dict:
 
 
 def measure(lm: CausalLM, fmt: CanaryFormat, inserted: dict[str, int], references: list[str],
-            s: FinetuneSettings, say) -> dict:
+            s: FinetuneSettings, say, planted: list[str] = ()) -> dict:
     """Every canary's exposure (exact where |R| <= 10^6, else extrapolated) and the search for the most-inserted
-    and two never-inserted secrets, queries counted per search."""
+    and two never-inserted secrets, queries counted per search. ``planted``: every secret in the training data
+    (audit canaries too), none a candidate of another."""
     secrets = list(inserted) + references
     t0 = time.perf_counter()
     if fmt.space <= EXACT_MAX_SPACE:
         say(f"scoring all {fmt.space} candidates")
         scores = slot_log_perplexities(lm, fmt)
-        final = exact_exposure(scores, secrets, inserted=list(inserted))
+        final = exact_exposure(scores, secrets, inserted=list(planted or inserted))
         method = "exact"
     else:
         rng = np.random.default_rng(s.seed)
-        taken = {int(x) for x in secrets}
+        taken = {int(x) for x in list(secrets) + list(planted)}
         refs = [fmt.render(fmt.secret(int(i))) for i in rng.integers(0, fmt.space, s.extrapolation_references)
                 if int(i) not in taken]
         fit = fit_references(log_perplexity(lm, refs))
@@ -293,12 +319,16 @@ def save(lm: CausalLM, record: dict, out: Path) -> None:
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=False)
-    lm.model.save_pretrained(tmp, safe_serialization=True)
-    lm.tokenizer.save_pretrained(tmp)
-    (tmp / "canaries.json").write_text(json.dumps(record, indent=1))
-    if out.exists():
-        raise ExposureError(f"{out} appeared while fine-tuning; the result is in {tmp}")
-    os.replace(tmp, out)
+    try:
+        lm.model.save_pretrained(tmp, safe_serialization=True)
+        lm.tokenizer.save_pretrained(tmp)
+        (tmp / "canaries.json").write_text(json.dumps(record, indent=1))
+        if out.exists():
+            raise ExposureError(f"{out} appeared while fine-tuning; give a new --out folder")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 # The reproduction on a real pretrained model: SmolLM2-135M-Instruct (Llama architecture, 30 layers, 49,152
@@ -336,6 +366,8 @@ def summary(record: dict) -> dict:
             "log2_space")
     out = {k: record[k] for k in keep if k in record}
     out.update(canaries=rows, extraction=record["extraction"])
+    if "audit" in record:
+        out["audit"] = {k: v for k, v in record["audit"].items() if k != "plan"}
     if "dp" in record:
         out["dp"] = {k: record["dp"][k] for k in ("epsilon", "delta", "record")}
     return out

@@ -352,6 +352,10 @@ def load_causal_lm(path, device: str = "cpu", begin: str = "auto") -> CausalLM:
     except (OSError, ValueError, KeyError, ImportError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ExposureError(f"the checkpoint {path} does not load ({type(exc).__name__}: {first})") from None
+    if gguf:  # transformers dequantised the GGUF to float32: a plain model from here on, saved as safetensors
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
     return CausalLM(model.to(device).eval(), tokenizer, begin_tokens(tokenizer, begin))
 
 

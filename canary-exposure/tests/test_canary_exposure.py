@@ -17,7 +17,7 @@ from canary_exposure.cli import main
 from canary_exposure.errors import ExposureError
 from canary_exposure.extract import extract
 from canary_exposure.scoring import exact_exposure, log_perplexity, skewnorm_logcdf, slot_log_perplexities
-from canary_exposure.text import BOS, VOCAB, encode, read_corpus
+from canary_exposure.text import VOCAB, encode, read_corpus
 from canary_exposure.training import TrainSettings, train
 
 FMT = CanaryFormat("my number is {}", 3)

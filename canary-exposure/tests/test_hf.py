@@ -14,9 +14,17 @@ import torch
 pytest.importorskip("transformers")
 
 from canary_exposure import CanaryFormat, exposure  # noqa: E402
-from canary_exposure.hf import (CausalLM, begin_tokens, candidate_tokens, digit_tokens, extract,  # noqa: E402
-                                log_perplexity, per_digit, slot_log_perplexities)
-from canary_exposure.scoring import fit_references, extrapolated_exposure  # noqa: E402
+from canary_exposure.hf import (  # noqa: E402
+    CausalLM,
+    begin_tokens,
+    candidate_tokens,
+    digit_tokens,
+    extract,
+    log_perplexity,
+    per_digit,
+    slot_log_perplexities,
+)
+from canary_exposure.scoring import extrapolated_exposure, fit_references  # noqa: E402
 
 FORTUNES = Path("/usr/share/games/fortunes")
 FMT = CanaryFormat("my random number is {}", 3)

@@ -5,7 +5,7 @@ Best-first (Dijkstra): the cheapest open prefix is expanded next, so complete ca
 log-perplexity, the most likely first. Each expansion is one model query (the next-digit distribution of one
 prefix), counted per search; ``batch`` prefixes are expanded per forward pass (forward passes counted too). At
 a batch above 1 a round expands the batch's cheapest prefixes whether or not they lead anywhere: a memorised
-6-digit canary then costs 1 + 10 + 4 x 64 = 267 queries at 64, where pure best-first (batch 1) needs 7. A
+6-digit canary then costs 1 + 10 + 4 x 64 = 267 queries at 64, where pure best-first (batch 1) needs 6 at least. A
 canary is extracted when the search finds it within ``budget`` queries: far fewer than the 10^digits a brute
 force needs, for a memorised canary.
 """

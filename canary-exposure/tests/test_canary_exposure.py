@@ -281,3 +281,16 @@ def test_extraction_batches_prefixes_of_different_lengths():
     scores = slot_log_perplexities(model, fmt)
     res = extract(model, fmt, budget=3000, found=3, batch=64)
     assert [f["secret"] for f in res["found"]] == [fmt.secret(int(i)) for i in np.argsort(scores, kind="stable")[:3]]
+
+
+def test_extraction_counts_queries_per_search_and_batching_inflates_them():
+    """A memorised 3-digit secret: pure best-first asks for the empty prefix and its two proper prefixes (3
+    queries); at a batch of 64 a round expands the 64 cheapest prefixes whatever they are: 1 + 10 + 64."""
+    table = torch.zeros(FMT.digits, 10)
+    for j, d in enumerate("417"):
+        table[j, int(d)] = 12.0
+    model = Oracle(table, start=len(encode(FMT.prefix)))
+    one = extract(model, FMT, budget=500, target="417", batch=1)
+    assert one["queries_to_target"] == 3 and one["forward_passes"] == 3
+    wide = extract(model, FMT, budget=500, target="417", batch=64)
+    assert wide["queries_to_target"] == 1 + 10 + 64 and wide["forward_passes"] == 3

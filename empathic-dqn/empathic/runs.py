@@ -47,7 +47,10 @@ def finished(out: Path, run: Run) -> dict | None:
         stored = json.loads(record.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return stored if stored.get("settings") == json.loads(json.dumps(run.settings.run_key())) else None
+    if not isinstance(stored.get("settings"), dict):
+        return None
+    recorded = {**BEFORE_0_2, **stored["settings"]}  # a run of 0.1.0 ran by the rules that were not yet switches
+    return stored if recorded == json.loads(json.dumps(run.settings.run_key())) else None
 
 
 def save(out: Path, pop: Population, i: int, run: Run, result: dict) -> Path:

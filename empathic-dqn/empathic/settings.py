@@ -89,8 +89,10 @@ REFERENCE_RULES = {"kill_wrap": False, "terminal_observation": "reset", "time_li
                    "coin_view": "uint8", "dead_other": "network", "other_at_end": "unmasked", "init": "glorot",
                    "selfish_policy": "empathic", "shared_cell": "other", "kill_step_view": "shown",
                    "equality_from": "shifted"}
-# the package's values before 0.2.0 made the five rules below switches (the reference's since)
-BEFORE_0_2 = {"init": "torch", "selfish_policy": "q", "shared_cell": "agent", "kill_step_view": "removed"}
+# what the package did before 0.2.0 made these five rules switches (the first four defaults are the reference's
+# since; equality_from's default is 0.1.0's): a run of 0.1.0 is a run with these values
+BEFORE_0_2 = {"init": "torch", "selfish_policy": "q", "shared_cell": "agent", "kill_step_view": "removed",
+              "equality_from": "paid"}
 AGENT_RULES = ("init", "selfish_policy")  # the rules of the agent, acting in both worlds
 WORLD_RULES = {"coexistence": ("kill_wrap", "terminal_observation", "time_limit", "dead_other", "other_at_end",
                                *AGENT_RULES, "shared_cell", "kill_step_view"),

@@ -409,3 +409,19 @@ def test_the_ablation_flips_each_rule_of_its_world_and_pairs_one_sided_rules_wit
             kept = {run_name(r) in defaults for r in runs if r.beta == 0.5}
             assert changed == {False}  # every selfish run of a variant differs from the defaults
             assert kept == ({True} if name == "selfish_policy=q" else {False})
+
+
+def test_a_run_of_0_1_0_is_read_back_under_its_rules_only(tmp_path):
+    """0.1.0's run.json has no value for the rules added in 0.2.0: it is the run with their 0.1.0 values."""
+    from empathic.runs import finished, run_name
+    from empathic.settings import BEFORE_0_2
+
+    old = Run("coexistence", 0.5, 3, replace(TINY, **BEFORE_0_2))
+    record = {"world": "coexistence", "beta": 0.5, "seed": 3, "eval": {"length": 7.0},
+              "settings": {k: v for k, v in json.loads(json.dumps(old.settings.run_key())).items()
+                           if k not in BEFORE_0_2}}
+    folder = tmp_path / "runs" / run_name(old)
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps(record))
+    assert finished(tmp_path, old)["eval"] == {"length": 7.0}
+    assert finished(tmp_path, Run("coexistence", 0.5, 3, TINY)) is None  # the 0.2.0 defaults: trained anew

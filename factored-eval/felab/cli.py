@@ -154,8 +154,10 @@ def _report(args) -> int:
             except json.JSONDecodeError:
                 continue  # a torn last line of an interrupted run
             games.setdefault(rec["condition"], []).append(Game.from_dict(rec["game"]))
+    nyu = args.run / "nyu-reanalysis.json"  # written by 'reproduce --nyu': shown apart, not simulated
+    reanalysis = json.loads(nyu.read_text(encoding="utf-8")).get("claims") if nyu.exists() else None
     out = args.out or args.run / "report.html"
-    write_atomic(out, render(results, games))
+    write_atomic(out, render(results, games, reanalysis))
     print(f"report: {out}")
     return 0
 

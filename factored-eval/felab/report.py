@@ -150,8 +150,9 @@ def _samples(games: list[Game], k: int = 2) -> list[Game]:
     return picked or games[:k]
 
 
-def render(results: dict, games: dict[str, list[Game]] | None = None) -> str:
-    """The report page for a run's ``results`` (as written to results.json) and, for transcripts, its games."""
+def render(results: dict, games: dict[str, list[Game]] | None = None, reanalysis: list[dict] | None = None) -> str:
+    """The report page for a run's ``results`` (as written to results.json), for transcripts its games, and the
+    claim rows of a re-analysis of published data (NYU's), which are shown apart from the simulated ones."""
     games = games or {}
     conds = results.get("conditions", {})
     simulated = results.get("simulated", False)
@@ -170,8 +171,12 @@ def render(results: dict, games: dict[str, list[Game]] | None = None) -> str:
             preset.get("name"), preset.get("questions"), ", ".join(str(s) for s in preset.get("seeds", [])),
             results.get("seconds", 0)))
     if results.get("claims"):
-        body.append(Markup("<h2>Claims</h2>"))
+        body.append(Markup("<h2>Claims{}</h2>").format(" (simulated)" if simulated else ""))
         body.append(claim_table_html(results["claims"]))
+    if reanalysis:
+        body.append(Markup("<h2>Claims on published data</h2><p class=muted>Re-analysis of the published human and "
+                           "GPT-4 debates (not simulated).</p>"))
+        body.append(claim_table_html(reanalysis))
     body.append(Markup("<h2>Accuracy by condition</h2><p class=muted>Correct: the final credence in the correct "
                        "option is above 1/2 (a tie counts 1/2). Intervals: Wilson 95 %; clustered: a bootstrap "
                        "resampling documents. ECE: 10 equal-width bins of the confidence in the chosen answer. "

@@ -110,8 +110,10 @@ def plain(x):
     return json.loads(json.dumps(x))
 
 
-def reproduce(preset: Preset, out: Path, say: Callable[[str], None] | None = None) -> dict:
-    """Run (or resume) the preset's seeds under ``out``; return the results (also written to results.json)."""
+def reproduce(preset: Preset, out: Path, say: Callable[[str], None] | None = None,
+              reanalysis: list[dict] | None = None) -> dict:
+    """Run (or resume) the preset's seeds under ``out``; return the results (also written to results.json).
+    ``reanalysis``: judged claim rows on published data (NYU's) to show in the report beside the simulation."""
     say = say or (lambda line: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,5 +150,5 @@ def reproduce(preset: Preset, out: Path, say: Callable[[str], None] | None = Non
     write_atomic(out / "claims.txt", claim_table_text(rows) + "\n")
     from .report import render
 
-    write_atomic(out / "report.html", render(results, pooled))
+    write_atomic(out / "report.html", render(results, pooled, reanalysis))
     return results

@@ -107,3 +107,11 @@ def test_cli_run_report_and_gen(tmp_path, capsys):
     (tmp_path / "run" / "report.html").unlink()
     assert cli.main(["report", str(tmp_path / "run")]) == 0
     assert "Transcripts" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_report_shows_reanalysis_claims_apart_from_the_simulated():
+    from verdicts import Outcome
+
+    rows = [{"id": "nyu_accuracy", "verdict": Outcome.HOLDS, "statement": "<counts>", "tests": [], "premises": []}]
+    page = render({"simulated": True, "claims": [], "conditions": {}}, reanalysis=rows)
+    assert "Claims on published data" in page and "nyu_accuracy" in page and "&lt;counts&gt;" in page

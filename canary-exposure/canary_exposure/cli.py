@@ -112,6 +112,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="run folder (default runs/canary-<preset>)")
     r.add_argument("--corpus", default=None, help="a text file or a folder of fortune files (default: Debian's "
                                                   "fortunes, apt-get install fortunes)")
+    r.add_argument("--device", default="cpu", help="train and score on cpu, cuda or cuda:N")
     r.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. 0,1,2 or 0-4 (default: the preset's)")
     for name, helptext in (("exposure", "a saved model's exposure of secrets of a canary format"),
                            ("extract", "search a saved model for the most likely secrets of a canary format")):
@@ -180,7 +181,10 @@ def _reproduce(args) -> int:
 
     p = get_preset(args.preset, **({"seeds": args.seeds} if args.seeds else {}))
     out = args.out or Path("runs") / f"canary-{p.name}"
-    res = reproduce(p, out, corpus=args.corpus, say=lambda line: print(line, flush=True))
+    from .hf import check_device
+
+    check_device(args.device)
+    res = reproduce(p, out, corpus=args.corpus, say=lambda line: print(line, flush=True), device=args.device)
     (out / "report.html").write_text(render(res))
     for c in res["claims"]:
         print(f"[{c['verdict']}] {c['id']}")

@@ -33,12 +33,12 @@ def plan(p: Preset, seed: int) -> tuple[dict[str, int], list[str]]:
     return inserted, drawn[n:]
 
 
-def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None) -> dict:
+def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, device: str = "cpu") -> dict:
     """Train one model of a seed and measure its canaries: the record, with the model under "model"."""
     fmt = CanaryFormat(p.template, p.digits)
     inserted, references = plan(p, seed)
     s = replace(p.train, seed=seed, dp=dp, epochs=p.dp_epochs if dp else p.train.epochs)
-    res = train(documents, fmt, inserted, references, s, say=say)
+    res = train(documents, fmt, inserted, references, s, say=say, device=device)
     model = res["model"]
     scores = slot_log_perplexities(model, fmt)
     final = exact_exposure(scores, list(inserted) + references, inserted=list(inserted))

@@ -58,7 +58,7 @@ def load_model(folder: Path, name: str = "plain"):
 
 
 def reproduce(p: Preset, out: Path, *, corpus: str | Path | None = None,
-              say: Callable[[str], None] | None = None) -> dict:
+              say: Callable[[str], None] | None = None, device: str = "cpu") -> dict:
     say = say or (lambda line: None)
     documents = read_corpus(corpus)[:p.documents] if p.documents else read_corpus(corpus)
     out = Path(out)
@@ -78,10 +78,10 @@ def reproduce(p: Preset, out: Path, *, corpus: str | Path | None = None,
                 continue
             say(f"seed {seed}, {name}{' (DP-SGD)' if dp else ''}: training on {len(documents)} documents")
             t0 = time.perf_counter()
-            record = one_run(documents, p, seed, dp=dp, say=lambda line: say(f"  {line}"))
+            record = one_run(documents, p, seed, dp=dp, say=lambda line: say(f"  {line}"), device=device)
             model = record.pop("model")
             record.update(key=key, seconds=time.perf_counter() - t0)
-            save_weights(model, str(folder / f".{name}.st.tmp"))  # shared tensors (DPLSTM's) saved once
+            save_weights(model.cpu(), str(folder / f".{name}.st.tmp"))  # shared tensors (DPLSTM's) saved once
             os.replace(folder / f".{name}.st.tmp", folder / f"{name}.safetensors")
             _write_atomic(meta, json.dumps(record, indent=1).encode())  # last: its key means complete
             records[name] = record

@@ -72,15 +72,17 @@ def _loss(model, windows: torch.Tensor) -> torch.Tensor:
 @torch.inference_mode()
 def evaluate_loss(model, windows: torch.Tensor, batch_size: int = 256) -> float:
     model.eval()
-    total = sum(float(_loss(model, windows[i:i + batch_size])) * len(windows[i:i + batch_size])
+    dev = next(model.parameters()).device
+    total = sum(float(_loss(model, windows[i:i + batch_size].to(dev))) * len(windows[i:i + batch_size])
                 for i in range(0, len(windows), batch_size))
     return total / len(windows)
 
 
 def train(documents: list[str], fmt: CanaryFormat, insertions: dict[str, int], references: list[str],
-          s: TrainSettings, *, say: Callable[[str], None] | None = None) -> dict:
+          s: TrainSettings, *, say: Callable[[str], None] | None = None, device: str = "cpu") -> dict:
     """Train with ``insertions`` (secret -> times inserted) and return the model, the history per epoch
-    (losses, every inserted and reference canary's exact exposure) and the DP accounting."""
+    (losses, every inserted and reference canary's exact exposure) and the DP accounting. ``device`` is not a
+    setting: the same run on a GPU is the same run (its numbers differ in the last digits only)."""
     if s.epochs < 1 or s.batch_size < 1 or s.context < 2:
         raise ExposureError("training needs epochs >= 1, a batch of >= 1 and a context of >= 2 tokens")
     rng = random.Random(s.seed)
@@ -88,7 +90,7 @@ def train(documents: list[str], fmt: CanaryFormat, insertions: dict[str, int], r
     train_docs, valid_docs = split(documents, s.valid_share, rng)
     train_docs = insert(train_docs, fmt, insertions, rng)
     windows, valid = _windows(train_docs, s.context), _windows(valid_docs, s.context)
-    model = build(s.arch, dp=s.dp, **s.arch_options)
+    model = build(s.arch, dp=s.dp, **s.arch_options).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=s.lr)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(windows), batch_size=s.batch_size,
                                          shuffle=True, generator=torch.Generator().manual_seed(s.seed))
@@ -113,7 +115,7 @@ def train(documents: list[str], fmt: CanaryFormat, insertions: dict[str, int], r
             if len(batch) == 0:  # Poisson sampling can draw an empty batch
                 continue
             opt.zero_grad(set_to_none=True)
-            loss = _loss(model, batch)
+            loss = _loss(model, batch.to(device))
             loss.backward()
             opt.step()
             seen += len(batch)

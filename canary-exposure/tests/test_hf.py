@@ -243,7 +243,8 @@ def test_bad_hugging_face_input_is_one_line_and_exit_2(checkpoint, tmp_path, cap
              ["exposure", "--model", str(folder), "--digits", "2", "--secret", "12", "--device", "tpu"],
              ["extract", "--model", str(folder), "--digits", "2", "--begin", "<nope>"],
              ["finetune", "--model", str(folder), "--corpus", str(corpus), "--out", str(folder)],
-             ["finetune", "--model", str(tmp_path / "missing"), "--corpus", str(corpus), "--out", str(tmp_path / "o")]]
+             ["finetune", "--model", str(tmp_path / "missing"), "--corpus", str(corpus), "--out", str(tmp_path / "o")],
+             ["reproduce", "--preset", "tiny", "--device", "tpu", "--out", str(tmp_path / "r")]]
     if not torch.cuda.is_available():
         cases.append(["extract", "--model", str(folder), "--digits", "2", "--device", "cuda"])
     for argv in cases:

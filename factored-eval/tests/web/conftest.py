@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 import uuid
 
 import pytest
@@ -198,3 +201,32 @@ def study(app):
     ids["weigher"] = add_agent(app, "weigher-bot", "weigher")
     items = add_worlds(app)
     return {"ids": ids, "items": items, "app": app}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(sqlite_url):
+    """The app on a temp SQLite database, served by uvicorn in a thread on 127.0.0.1."""
+    import uvicorn
+
+    from felab.web.app import Settings, create_app
+
+    app = create_app(sqlite_url, secret_key="browser-test", settings=Settings(sse_seconds=20.0, poll_seconds=0.1))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield app, f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    app.state.engine.dispose()

@@ -154,6 +154,11 @@ def create_room(s: Session, exp: Experiment, question_id: str, seats: dict[str, 
     if missing or extra:
         raise Invalid(f"protocol {protocol.name} seats {', '.join(roles)}; "
                       + (f"assign {', '.join(missing)}" if missing else f"remove {', '.join(extra)}"))
+    if any(state.protocol.round(i).type == "claims" for i in range(state.protocol.length)):
+        people = [r for r, pid in seats.items() if s.get(Participant, pid).kind == "human"]
+        if people:
+            raise Invalid(f"claim trees run with agents only on this platform (a person cannot yet write a claim "
+                          f"tree, and each step needs a fresh judge); seat agents in {', '.join(people)}")
     room = Room(experiment=exp, question_id=q.id, depth=0, status="open", game_json="{}", position={})
     s.add(room)
     s.flush()

@@ -3,6 +3,8 @@ refused with a message and nothing written; factored evaluation's sub-questions 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from felab.store.models import Exposure, Room, TurnTime
@@ -180,3 +182,52 @@ def test_simultaneous_speeches_may_come_in_either_order(study):
         times = {t.role: t.submitted_at for t in s.scalars(select(TurnTime).where(TurnTime.room_id == room))
                  if t.role.startswith("expert")}
     assert times["expert1"] < times["expert0"]  # the held speech keeps its own time (for the researcher)
+
+
+def test_the_facilitator_runs_a_study_through_the_pages(app, tmp_path):
+    from .conftest import add_people
+
+    add_people(app, ["fac"], facilitator=True)
+    fac = Browser(app).login("fac")
+    assert fac.get("/admin").status_code == 200
+    assert fac.post("/admin/import/synthetic", {"n_questions": 6, "seed": 4}).status_code == 303
+    line = ('{"document": {"id": "mine", "title": "Mine", "text": "Ada built the red boat. Bo sailed it."}, '
+            '"questions": [{"id": "mine-q", "text": "Who built the boat?", "options": ["Ada", "Bo"], '
+            '"correct_index": 0}]}\n')
+    r = fac.post("/admin/import/jsonl", files={"file": ("mine.jsonl", line.encode())})
+    assert r.status_code == 303, r.text
+    r = fac.post("/admin/import/jsonl", files={"file": ("bad.jsonl", b'{"document": {"id": "x"}}\n')})
+    assert r.status_code == 422 and "bad.jsonl:1" in r.text and "/tmp" not in r.text
+    for who in ("ann", "bob", "cat", "dan"):
+        assert fac.post("/admin/participants", {"kind": "human", "username": who,
+                                                "password": "long enough pw"}).status_code == 303
+    assert fac.post("/admin/participants", {"kind": "human", "username": "ann",
+                                            "password": "long enough pw"}).status_code == 422
+    assert fac.post("/admin/participants", {"kind": "agent", "username": "h", "agent": "honest"}).status_code == 303
+    r = fac.post("/admin/participants", {"kind": "agent", "username": "m", "agent": "malicious", "params": "{nope"})
+    assert r.status_code == 422 and "not JSON" in r.text
+    r = fac.post("/admin/participants", {"kind": "agent", "username": "z", "agent": "nosuch"})
+    assert r.status_code == 422 and "unknown agent" in r.text
+    assert fac.post("/admin/participants", {"kind": "agent", "username": "m", "agent": "malicious"}).status_code == 303
+    assert fac.post("/admin/experiments", {"name": "x", "protocol": "nosuch"}).status_code == 422
+    r = fac.post("/admin/experiments", {"name": "FE study", "protocol": "ought_fe", "quote_checks": 2})
+    assert r.status_code == 303
+    exp_url = r.headers["location"]
+    page = fac.get(exp_url).text
+    assert "mine-q" in page and 'id="seat-expert1"' in page
+    people = dict(re.findall(r'<option value="(\d+)">(\w+) \(', page))
+    by_name = {v: k for k, v in people.items()}
+    exp_id = int(exp_url.rsplit("/", 1)[1])
+    assert fac.post(f"{exp_url}/pool", {"pool": [by_name["dan"]]}).status_code == 303
+    synthetic_q = next(v for v in re.findall(r'<option value="([^"]+)">[^<]*\?', page) if v != "mine-q")
+    r = fac.post(f"{exp_url}/rooms", {"question_id": synthetic_q, "judge": by_name["ann"], "expert0": by_name["h"],
+                                      "expert1": by_name["m"]})
+    assert r.status_code == 303, r.text
+    r = fac.post(f"{exp_url}/rooms", {"question_id": "mine-q", "judge": by_name["cat"], "expert0": by_name["h"]})
+    assert r.status_code == 422 and "expert1" in r.text
+    ann = Browser(app).login("ann", "long enough pw")
+    room = int(re.search(r'href="/rooms/(\d+)"', ann.get("/").text).group(1))
+    assert _judge(ann, room, 50, "ask", subquestions="Who sailed the boat?").status_code == 303
+    assert "dan" in fac.get(exp_url).text  # the pool's judge took the sub-game
+    export = fac.get("/admin/export.jsonl").text
+    assert '"id": "mine"' in export and exp_id

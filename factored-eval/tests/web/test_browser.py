@@ -50,7 +50,7 @@ def _login(chromium, base: str, username: str):
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "correct horse battery")
-    page.click("text=Sign in")
+    page.click("button:has-text('Sign in')")
     page.wait_for_url(f"{base}/")
     return ctx, page
 
@@ -66,6 +66,7 @@ def _select(page, begin: int, end: int):
 
 def test_two_experts_and_a_judge_finish_a_debate(chromium, server, shots):
     app, base = server
+    add_people(app, ["fac"], facilitator=True)
     ids = add_people(app, ["ann", "bob", "cat"])
     doc, qs = add_worlds(app, 3, seed=0)[0]
     q = qs[0]
@@ -91,7 +92,7 @@ def test_two_experts_and_a_judge_finish_a_debate(chromium, server, shots):
         e0.locator("#speech-text").type(" That settles it.")
         e0.wait_for_selector("#preview q.v")
         e0.click("button[value=speak]")
-        e0.wait_for_selector("text=shown to the others when the round is complete")
+        e0.wait_for_selector("text=/hidden from the others until the round is complete/")
         # the judge sees nothing of it yet
         assert judge.locator(".turn.speech").count() == 0
         e1.reload()
@@ -120,6 +121,7 @@ def test_two_experts_and_a_judge_finish_a_debate(chromium, server, shots):
 
 def test_a_sub_question_is_settled_by_a_second_judge(chromium, server, shots):
     app, base = server
+    add_people(app, ["fac"], facilitator=True)
     ids = add_people(app, ["ann", "dan"])
     honest, malicious = add_agent(app, "honest-bot", "honest"), add_agent(app, "malicious-bot", "malicious")
     doc, qs = add_worlds(app, 3, seed=1)[0]
@@ -130,13 +132,13 @@ def test_a_sub_question_is_settled_by_a_second_judge(chromium, server, shots):
     try:
         ann.goto(f"{base}/rooms/{room}")
         assert ann.locator("#document").count() == 0
-        ann.wait_for_selector("text=A1 or A2")
+        ann.wait_for_selector("#question:has-text('A1 or A2')")
         ann.fill("#subquestions", q.subquestions[0].text)
         ann.click("button[value=ask]")
         ann.wait_for_selector("text=being answered by other judges")
         # the second judge finds the sub-question in the lobby and settles it
         dan.goto(f"{base}/")
-        dan.click("text=(sub-question)")
+        dan.click("tr:has-text('sub-question') a")
         dan.wait_for_selector("#judge-form")
         assert dan.locator("#document").count() == 0
         assert q.subquestions[0].text.split()[0] in dan.inner_text("#question")

@@ -25,6 +25,9 @@ SOURCES = [
     ("notbugs: the paper's own experiment, full preset",
      "benchmarks/results/cpu-2026-12-03/paper-full-seeds0-2-results.json",
      "notbugs reproduce paper --preset full --seeds 0,1,2", "docs/notbugs.md"),
+    ("felab: Factored Evaluation in simulation (scripted agents on synthetic worlds), quick preset",
+     "factored-eval/results/quick-seeds5-9/results.json",
+     "felab reproduce --preset quick --seeds 5-9", "factored-eval/README.md"),
 ]
 
 
@@ -58,6 +61,14 @@ def statistic(row: dict) -> str:
     return f"{_number(value, pct)}{interval}{unit} (margin {t['sense']} {_number(t['margin'], pct)}{unit})"
 
 
+def premises_in_doubt(row: dict) -> str:
+    """The premises that kept the verdict from the tests: undecided (interval across) or not met."""
+    words = {"inconclusive": "undecided", "does not hold": "not met", "not testable": "not met"}
+    doubt = [f"premise '{p['name']}' {words[p['outcome']]}" for p in row.get("premises") or []
+             if p.get("outcome") in words]
+    return "; " + "; ".join(doubt) if doubt else ""
+
+
 def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
@@ -72,7 +83,7 @@ def table(title: str, path: str, command: str, more: str) -> str:
         if row["verdict"] == "not run":  # a claim of an experiment this run did not include
             continue
         lines.append(f"| {_cell(row.get('statement', row['id']))} | {_cell(row.get('published', ''))} | "
-                     f"{_cell(statistic(row))} | **{_cell(row['verdict'])}** |")
+                     f"{_cell(statistic(row) + premises_in_doubt(row))} | **{_cell(row['verdict'])}** |")
     return "\n".join(lines)
 
 

@@ -28,7 +28,8 @@ def train(args) -> None:
     lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=lr,
                       weight_decay=args.weight_decay, schedule=args.schedule,
-                      crop_padding=0 if args.no_augment else 2, flip=not args.no_augment, adv=args.adv, eps=eps,
+                      crop_padding=0 if args.no_augment else args.crop_padding, flip=not args.no_augment,
+                      adv=args.adv, eps=eps,
                       steps=steps, step_size=step_size, random_start=random_start, seed=args.seed,
                       device=args.device, amp=args.amp, compile=args.compile)
     cfg.validate()

@@ -95,6 +95,8 @@ def _train(t) -> None:
     t.add_argument("--schedule", default="cosine", choices=["cosine", "step", "constant"], help="learning rate "
                                                                                                 "schedule")
     t.add_argument("--no-augment", action="store_true", help="no random crops or flips")
+    t.add_argument("--crop-padding", type=a.whole, default=2, help="pixels of padding of the random crop (at most a "
+                                                                    "sixth of the image's side: 1 on 8x8 digits)")
     t.add_argument("--adv", type=a.norm, default=None, metavar="NORM",
                    help="PGD adversarial training in this norm (L2 or Linf); needs --eps")
     t.add_argument("--eps", type=a.nonneg, default=None, help="--adv: the training eps (a fraction such as 8/255 too)")

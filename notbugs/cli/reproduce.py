@@ -90,7 +90,7 @@ def reproduce(args) -> int:
             results = run_experiments(args.names, preset, out=out, cache=cache, progress=not args.quiet, say=say,
                                       on_update=update, **store)
         update(results)
-    _print_summary(results)
+    _print_summary(results, out / "results.json", debug=args.debug)
     print(f"results: {out / 'results.json'}")
     print(f"report:  {out / 'report.html'}")
     return 1 if failed(results) else 0
@@ -138,7 +138,9 @@ def _print_experiments() -> None:
           + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in big) + ")")
 
 
-def _print_summary(results: dict) -> None:
+def _print_summary(results: dict, where: Path, debug: bool = False) -> None:
+    """The models' numbers, the warnings, each claim's verdict; an experiment that stopped with an error with its
+    traceback (under --debug) or where to find it (``where``, the run's results.json)."""
     if "models" in results:
         eps_list = [f"{e:g}" for e in results["threat"]["eval_eps"]]
         print(f"\n{'model':<8} {'clean':>7} " + " ".join(f"{'eps ' + e:>9}" for e in eps_list))
@@ -155,6 +157,10 @@ def _print_summary(results: dict) -> None:
     for name, entry in results["experiments"].items():
         if entry["status"] == "error":
             print(f"[ERROR] {name}: {entry['error']}")
+            if entry.get("traceback") and debug:
+                print(entry["traceback"].rstrip(), file=sys.stderr, flush=True)
+            elif entry.get("traceback"):
+                print(f"        its traceback: {where}, experiments.{name}.traceback (--debug prints it)")
         for claim in entry["claims"] if entry["status"] == "done" else []:
             word = {"holds": "holds", "does not hold": "FAILS"}.get(claim["verdict"], claim["verdict"])
             over = f" (held on {claim['seeds_held']})" if "seeds_held" in claim else ""

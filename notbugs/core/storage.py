@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import struct
 import tempfile
 import time
 import warnings
@@ -89,6 +90,10 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
                            f"it") from None
 
 
+# what torch's safe unpickler says when a pickle names a callable or class it does not allow: code, refused unrun
+_NAMES_CODE = ("GLOBAL", "unrecognized function", "Can only build", "Can only create new object")
+
+
 def torch_load_tensors(path: Path):
     """Another project's ``torch.save`` file, loaded with ``weights_only=True``: tensors and
     containers of them come back; a pickle that names any other callable is refused unrun."""
@@ -102,11 +107,27 @@ def torch_load_tensors(path: Path):
     except pickle.UnpicklingError as exc:
         # torch's first line suggests weights_only=False; the line worth showing names what was refused
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        reason = next((ln for ln in lines if "Unsupported" in ln), lines[-1] if lines else "not plain tensors")
-        raise NotbugsError(f"{path} was refused: it holds more than tensors ({reason}). "
-                           "Only plain tensors and state dicts are loaded, never pickled code") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise NotbugsError(f"{path} is not a readable PyTorch file ({exc})") from None
+        reason = next((ln for ln in lines if "Unsupported" in ln or "GLOBAL" in ln),
+                      lines[-1] if lines else "not plain tensors")
+        if any(mark in str(exc) for mark in _NAMES_CODE) or _is_pickle(path):  # a pickle it will not read: refused
+            raise NotbugsError(f"{path} was refused: it holds more than tensors ({reason}). "
+                               "Only plain tensors and state dicts are loaded, never pickled code") from None
+        raise _unreadable(path, reason) from None
+    except (RuntimeError, EOFError, OSError, ValueError, IndexError, KeyError, struct.error) as exc:
+        raise _unreadable(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether the file opens as a pickle does (PROTO 2-5); anything else the unpickler choked on is damage (an
+    opcode it does not know, a short read, an empty stack), not code."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _unreadable(path: Path, reason: str) -> NotbugsError:
+    return NotbugsError(f"{path} is not a readable PyTorch file ({reason}): it is corrupt, truncated or not made by "
+                        "torch.save; re-create it")
 
 
 def manifest(kind: str, config: dict, **extra) -> dict:

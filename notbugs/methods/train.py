@@ -110,8 +110,9 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
     side = min(x.shape[-2:])
     if cfg.crop_padding > side / 6:
         warnings.warn(f"a random crop of padding {cfg.crop_padding} shifts {side}x{side} images by more than a "
-                      "sixth of their side (on 8x8 digits the default crop cost 17 points of accuracy); lower "
-                      "crop_padding (--no-augment turns it off)", NotbugsWarning, stacklevel=2)
+                      "sixth of their side (on 8x8 digits the default crop cost 17 points of accuracy); lower it: "
+                      "'notbugs train --crop-padding N' (--no-augment turns it off), in a reproduction "
+                      "'--set fresh.crop_padding=N' (or std., adv., fresh_det.)", NotbugsWarning, stacklevel=2)
     device = torch.device(cfg.device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())  # the one torchrun's LOCAL_RANK chose

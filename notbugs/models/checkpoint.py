@@ -68,7 +68,8 @@ def read_manifest(folder: Path) -> dict:
 
 
 def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
-    """Load a run folder (or its model.safetensors), or a foreign ``.pt`` state dict given ``spec``."""
+    """Load a run folder (or its model.safetensors), or a foreign ``.pt`` state dict given ``spec``; a ``spec`` given
+    with a run folder must name the architecture its manifest records."""
     path = Path(path)
     if not path.exists():
         raise NotbugsError(f"{path} does not exist; give a run folder made by 'notbugs train' or a .pt state dict")
@@ -77,6 +78,10 @@ def load_model(path: Path, spec: dict | None = None) -> tuple[nn.Module, dict]:
         info = read_manifest(folder)
         if "spec" not in info:
             raise NotbugsError(f"{folder / MANIFEST_FILE} has no model spec; it is not a model manifest")
+        if spec is not None and spec.get("arch") != info["spec"].get("arch"):  # never ignore --arch silently
+            raise NotbugsError(f"--arch {spec.get('arch')} contradicts {folder / MANIFEST_FILE}, which records "
+                               f"{info['spec'].get('arch')}; a run folder's manifest says which model it is: drop "
+                               "--arch")
         recorded = info.get("sha256")
         if recorded and (folder / MODEL_FILE).is_file() and file_sha256(folder / MODEL_FILE) != recorded:
             raise NotbugsError(f"{folder / MODEL_FILE} changed after it was written (its sha256 is not the one "

@@ -226,7 +226,10 @@ def _section(name: str, entry: dict, cache: dict | None) -> Markup:
         body = join([Markup("<h3>Claims</h3>"), claims_table(entry.get("claims", [])),
                      _section_body(name, entry, cache), cost])
     elif status == "error":
-        body = Markup('<p class="warn">This experiment stopped with an error: {}</p>').format(entry.get("error"))
+        where = (Markup(" (its traceback: results.json, <code>experiments.{}.traceback</code>)").format(name)
+                 if entry.get("traceback") else "")
+        body = Markup('<p class="warn">This experiment stopped with an error: {}{}</p>').format(entry.get("error"),
+                                                                                              where)
     else:
         text = {"running": "running now; this page is rewritten when it finishes",
                 "pending": "not yet run; this page is rewritten as each experiment finishes"}.get(

@@ -131,6 +131,28 @@ def test_sigterm_at_any_moment_exits_143_and_leaves_no_debris(tmp_path, after):
     assert not [p for p in tmp_path.rglob("*") if ".partial-" in p.name or ".old-" in p.name]
 
 
+AFTER_MAIN = """
+    import sys, torch  # torch: a teardown as long as a reproduction's
+    from notbugs.cli import main
+    sys.argv = ["notbugs", "data", "list"]  # the process's own command line, as the script passes it
+    code = main()
+    print("returned", code, flush=True)
+    sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.05])
+def test_sigterm_after_the_command_finished_exits_with_its_code(delay):
+    """A SIGTERM while the process exits (after main returned; Python puts back the default action before
+    unloading torch) killed it (-15) on a faster machine at the end of a reproduction."""
+    proc = _python(AFTER_MAIN)
+    assert any(line.startswith(b"returned 0") for line in iter(proc.stdout.readline, b""))
+    time.sleep(delay)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()[-500:]
+
+
 MID_IMPORT = """
     import signal, sys, time
     from notbugs.cli import _terminate

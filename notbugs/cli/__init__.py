@@ -59,9 +59,14 @@ _PACKAGE = __package__.rpartition(".")[0]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build(__version__).parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
+    """The command line ``argv`` (None: the process's own, as the ``notbugs`` script and ``python -m notbugs`` call
+    it). SIGTERM is handled from the first statement; run as the process's own command, a SIGTERM after the command
+    has finished is ignored: Python's exit puts back the default action before it unloads the modules (torch's
+    teardown, tens of ms), and a SIGTERM then killed the process (-15) although its work was done and kept."""
+    own = threading.current_thread() is threading.main_thread()
+    if own:
         signal.signal(signal.SIGTERM, _terminate)
+    args = build(__version__).parse_args(argv)
     warnings.showwarning = _show_warning
     try:
         code = COMMANDS[args.command](args) or 0
@@ -95,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         sharding = sys.modules.get(f"{_PACKAGE}.store.sharding")
         if sharding is not None:
             sharding.shutdown()
+        if own and argv is None:  # the process ends with this command: nothing is left for a SIGTERM to stop
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return code
 
 

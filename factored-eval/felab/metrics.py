@@ -315,7 +315,7 @@ def summary(games: list[Game], documents: dict[str, int] | None = None, penalty:
            "clustered_ci": None, "ties": ties(games), "ece": ece(games), "brier": brier(games),
            "log_score": log_score(games), "reliability": reliability(games),
            "by_position": {k: (float(v), v.n) if v is not None else None for k, v in by_position(games).items()}}
-    c = clustered_accuracy(games, reps=500)
+    c = clustered_accuracy(games)
     out["clustered_ci"] = c.ci if c is not None else None
     js = [s for g in games if (s := judge_score(g, penalty)) is not None]
     out["judge_score"] = float(np.mean(js)) if js else None

@@ -74,7 +74,6 @@ def reliability_svg(name: str, rows: list[dict]) -> Markup:
     def xy(conf, acc):
         return pad + (size - 2 * pad) * conf, size - pad - (size - 2 * pad) * acc
 
-    x0, y0 = xy(0.5, 0.5)
     x1, y1 = xy(1, 1)
     parts = [Markup('<figure><svg width="{0}" height="{0}" role="img" '
                     'aria-label="calibration of {1}">').format(size, name),
@@ -86,7 +85,6 @@ def reliability_svg(name: str, rows: list[dict]) -> Markup:
                     ).format(size / 2, size - 6),
              Markup('<text x="9" y="{}" font-size="9" transform="rotate(-90 9 {})" text-anchor="middle">'
                     'accuracy</text>').format(size / 2, size / 2)]
-    del x0, y0
     for r in rows:
         if r["n"]:
             x, y = xy(r["conf"], r["acc"])

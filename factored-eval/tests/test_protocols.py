@@ -54,6 +54,8 @@ def test_bad_rounds_are_refused_in_one_line(tmp_path, bad, msg):
     ({"name": "x", "experts": "robots", "rounds": [{"type": "judge"}]}, "unknown experts rule"),
     ({"name": "x", "rounds": [{"type": "judge"}]}, "missing 'experts'"),
     ({"name": "x", "experts": "none", "rounds": [{"type": "judge"}], "colour": 1}, "unknown key"),
+    ({"name": "x", "experts": "none", "rounds": [{"type": "judge"}], "quote_mode": "telepathy"}, "quote_mode"),
+    ({"name": "x", "experts": "none", "rounds": [{"type": "judge"}], "scoring": {"rule": "brier"}}, "must be log2"),
 ])
 def test_bad_protocols_are_refused(d, msg):
     with pytest.raises(ProtocolError, match=msg):

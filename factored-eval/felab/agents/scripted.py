@@ -74,12 +74,11 @@ class Statement:
     names: frozenset[str]
     negated: bool
     verified: bool
-    side: int | None  # the displayed option its speaker argues for
 
 
-def statement(text: str, verified: bool, side: int | None = None) -> Statement:
+def statement(text: str, verified: bool) -> Statement:
     words = set(normalize(text).split())
-    return Statement(terms(text), names(text), bool(words & NEG), verified, side)
+    return Statement(terms(text), names(text), bool(words & NEG), verified)
 
 
 COVER = 0.6  # share of the question's terms a chain of quotes must cover to count as an answer
@@ -139,7 +138,7 @@ def _read_entries(view: JudgeView, credulous: bool) -> tuple[list[Statement], li
                 if not ok and e.stands_for is not None:
                     unverified[e.stands_for] += 1
                 if ok or credulous:
-                    out.append(statement(text, ok, e.stands_for))
+                    out.append(statement(text, ok))
                 run = []
     return out, unverified
 

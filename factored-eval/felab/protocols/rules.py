@@ -19,6 +19,10 @@ Seat rules (``experts``): none (blind, oracle), consultant (one expert, correct 
 trusted (one expert, always the correct side), debate (one expert per option), honest_malicious (factored
 evaluation: expert0 honest, expert1 malicious), author_rebutter (claim trees: the author's side is a coin flip,
 the rebutter takes the other).
+Other keys: ``judge_budget`` (characters a judge reads, Ought's 650), ``subquestions`` ({"max", "max_depth"}),
+``scoring`` ({"rule": "log2", "turn_penalty": 0.05}), ``aggregate`` (claim trees: min, product or mean),
+``swap_order`` (coin-flip the order the judge sees), ``quote_mode`` (span or free: how a person's or a model's
+quotes are entered; the engine verifies both the same way), ``answer_char_limit``.
 """
 
 from __future__ import annotations
@@ -166,8 +170,12 @@ def _check(p: Protocol, origin: str) -> None:
         raise ProtocolError(f"{origin}: aggregate must be min, product or mean")
     if p.judge_budget is not None and (not isinstance(p.judge_budget, int) or p.judge_budget < 1):
         raise ProtocolError(f"{origin}: judge_budget must be a whole number of characters >= 1 or null")
-    if p.score_rule not in ("log2", "brier"):
-        raise ProtocolError(f"{origin}: scoring rule must be log2 or brier")
+    if p.quote_mode not in ("span", "free"):
+        raise ProtocolError(f"{origin}: quote_mode must be span (quotes chosen in the text) or free (free-text quotes "
+                            "verified by matching)")
+    if p.score_rule != "log2":
+        raise ProtocolError(f"{origin}: the scoring rule must be log2 (NYU's judge score: log2 p(correct) minus "
+                            "turn_penalty per extra turn)")
 
 
 def presets() -> list[str]:

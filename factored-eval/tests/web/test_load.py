@@ -88,6 +88,7 @@ def _play(room: int, judge, experts, moves: list, latencies: list, errors: list,
 def test_twenty_rooms_at_once(server):
     app, base = server
     names = [f"p{i:02d}" for i in range(3 * ROOMS)]
+    add_people(app, ["fac"], facilitator=True)
     ids = add_people(app, names)
     items = add_worlds(app, ROOMS, seed=3)
     questions = [q for _, qs in items for q in qs][:ROOMS]
@@ -131,4 +132,4 @@ def test_twenty_rooms_at_once(server):
     if os.environ.get("FELAB_LOAD_REPORT"):
         with open(os.environ["FELAB_LOAD_REPORT"], "w") as f:
             json.dump(report, f, indent=1)
-    assert turns == ROOMS * 7  # prior, then three rounds of two speeches and a judgment
+    assert turns == ROOMS * 10  # the prior, then three rounds of two speeches and a judgment

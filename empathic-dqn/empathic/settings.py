@@ -111,8 +111,8 @@ def check_rules(s: Settings) -> None:
 FULL = Settings(steps=1_500_000, epsilon_decay_steps=1_000_000, replay_start=20_000, target_every=10_000,
                 eval_episodes=200, curve_every=25_000)
 # quick: the same schedule shorter, 50,000 steps per run, the random start, the exploration and the target period
-# scaled by 1/32 (the reproduction's runs of 100,000 steps took over 2 h of this 2-core CPU: 140 of them at
-# 0.1.0)
+# scaled by 1/32 (at 100,000 steps 0.1.0's reproduction of 140 runs would have taken over 2 h of this 2-core CPU;
+# at 50,000 it took 72 minutes)
 QUICK = replace(FULL, steps=50_000, epsilon_decay_steps=31_250, replay_start=625, target_every=312,
                 eval_episodes=50, curve_every=2_500, replay_size=50_000)
 # tiny: the test suite's end-to-end run, seconds

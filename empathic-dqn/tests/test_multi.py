@@ -1,6 +1,7 @@
 """The N-agent worlds as PettingZoo ParallelEnvs, their rules on hand-built positions, and matches of policies."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def test_sharing_coins_go_to_whoever_steps_on_them_at_diminishing_value():
 
 
 def test_a_match_of_empathic_against_selfish_trains_both_and_reports_each():
-    s = TINY
+    s = replace(TINY, steps=200, replay_start=50)
     out = match("coexistence", ["selfish", "empathic"], seed=0, s=s, episodes=3)
     assert [out[a]["policy"] for a in ("agent_0", "agent_1")] == ["selfish", "empathic"]
     assert all(out[a]["games"] == 3 and 0 <= out[a]["killed_other"] <= 1 for a in out)
@@ -61,7 +62,8 @@ def test_a_match_of_empathic_against_selfish_trains_both_and_reports_each():
 
 
 def test_match_is_one_command_and_bad_specs_are_one_line(capsys):
-    assert main(["match", "sharing", "--agents", "empathic,path", "--preset", "tiny", "--episodes", "2"]) == 0
+    assert main(["match", "sharing", "--agents", "empathic,path", "--preset", "tiny", "--steps", "150",
+                 "--episodes", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["agent_1"]["policy"] == "path" and out["agent_0"]["games"] == 2
     assert main(["match", "coexistence", "--agents", "empathic,teacher", "--preset", "tiny"]) == 2

@@ -231,3 +231,20 @@ def test_the_facilitator_runs_a_study_through_the_pages(app, tmp_path):
     assert "dan" in fac.get(exp_url).text  # the pool's judge took the sub-game
     export = fac.get("/admin/export.jsonl").text
     assert '"id": "mine"' in export and exp_id
+
+
+def test_the_judges_event_stream_says_nothing_of_an_unrevealed_speech(study):
+    """The stream sends an event only when the viewer's rendering changes: an expert's speech still hidden in a
+    simultaneous round leaves the judge's rendering, and so the judge's stream, exactly as it was."""
+    app, room, doc, q = _debate(study)
+    judge, e0, e1 = (Browser(app).login(n) for n in ("ann", "bob", "cat"))
+    assert _judge(judge, room, 50, "continue").status_code == 303
+    before = judge.get(f"/rooms/{room}/events?once=1")
+    assert before.headers["content-type"].startswith("text/event-stream") and "event: update" in before.text
+    expert_before = e1.get(f"/rooms/{room}/events?once=1").text
+    assert _speak(e0, room, "A speech the judge must not hear of yet.").status_code == 303
+    assert judge.get(f"/rooms/{room}/events?once=1").text == before.text
+    assert e1.get(f"/rooms/{room}/events?once=1").text == expert_before  # nor the other expert
+    assert _speak(e1, room, "The second speech.").status_code == 303
+    after = judge.get(f"/rooms/{room}/events?once=1").text
+    assert after != before.text and "must not hear of yet" in after

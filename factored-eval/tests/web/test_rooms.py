@@ -46,12 +46,15 @@ def test_three_people_finish_a_simultaneous_debate(study):
 
 def test_a_stale_form_is_refused_and_writes_nothing(study):
     app, room, *_ = _debate(study, "debate_sequential")
-    judge = Browser(app).login("ann")
+    judge, e0, e1 = (Browser(app).login(n) for n in ("ann", "bob", "cat"))
     old = judge.get(f"/rooms/{room}").text
     assert _judge(judge, room, 50, "continue").status_code == 303
-    before = _game(app, room)
-    # the same form again (e.g. a second tab, or a back button): its move is gone
     r = judge.post(f"/rooms/{room}/judgment", {"p_a": 60, "p_b": 40, "decision": "continue", "key": _key(old)})
+    assert r.status_code == 409  # the experts' move now
+    assert _speak(e0, room, "One.").status_code == 303 and _speak(e1, room, "Two.").status_code == 303
+    before = _game(app, room)
+    # the judge's move again, but the old form (a second tab, the back button) was made for the first one
+    r = judge.post(f"/rooms/{room}/judgment", {"p_a": 60, "p_b": 40, "decision": "end", "key": _key(old)})
     assert r.status_code == 409 and "reload" in r.text
     assert _game(app, room) == before
 

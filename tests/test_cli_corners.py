@@ -92,6 +92,8 @@ def test_an_experiments_traceback_is_shown_under_debug_and_located_otherwise(bro
     printed = capsys.readouterr()
     text = printed.out + printed.err
     assert "[ERROR] linear_features: RuntimeError: the pair broke" in printed.out
+    lines = printed.out.strip().splitlines()
+    assert lines[0].startswith("SMOKE TEST, not evidence") and lines[-1].startswith("SMOKE TEST, not evidence")
     if debug:
         assert "Traceback (most recent call last)" in printed.err and "in broken" in printed.err
     else:

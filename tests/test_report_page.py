@@ -11,6 +11,7 @@ from notbugs.core.storage import json_text
 from notbugs.present.htmlparts import join, sanity_table, span
 from notbugs.report import render, write_report
 from notbugs.running.runner import make_preset, run_experiments
+from verdicts.table import verdict_text
 
 HOSTILE = '<script>alert("x")</script>'
 
@@ -80,7 +81,7 @@ def test_the_report_reads_right_in_a_browser(three_kinds):
     assert {tag for tag in seen.links.values()} == {"h2"}, seen.links  # each link of the map lands on a heading
     claims = [c for e in res["experiments"].values() if e.get("reason") != "not requested" for c in e["claims"]]
     assert len(seen.selected) == len(claims)
-    for cell, claim in zip(seen.selected, claims):  # each verdict shows its word
-        assert cell.startswith(claim["verdict"]), (cell, claim["verdict"])
+    for cell, claim in zip(seen.selected, claims):  # each verdict shows its symbol and its word, as the console does
+        assert cell.startswith(verdict_text({"verdict": claim["verdict"]})), (cell, claim["verdict"])
     assert "linear_features: " in seen.text and "This experiment stopped with an error" in seen.text
     assert (out / "top.png").read_bytes().startswith(b"\x89PNG")

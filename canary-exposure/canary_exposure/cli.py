@@ -11,7 +11,7 @@ import random
 import sys
 from pathlib import Path
 
-from verdicts import UsageError, parse_seeds
+from verdicts import UsageError, claim_table_text, parse_seeds
 
 from .canaries import CanaryFormat
 from .errors import ExposureError
@@ -184,12 +184,20 @@ def _reproduce(args) -> int:
     from .hf import check_device
 
     check_device(args.device)
+    smoke = SMOKE.format(p.name) if p.smoke else None
+    if smoke:  # first and last: a tiny run's verdicts are no evidence
+        print(smoke, flush=True)
     res = reproduce(p, out, corpus=args.corpus, say=lambda line: print(line, flush=True), device=args.device)
     (out / "report.html").write_text(render(res))
-    for c in res["claims"]:
-        print(f"[{c['verdict']}] {c['id']}")
+    print(claim_table_text(res["claims"]))  # the report's words and symbols, with each statistic
     print(f"results: {out / 'results.json'}\nreport:  {out / 'report.html'}")
+    if smoke:
+        print(smoke)
     return 0
+
+
+SMOKE = ("SMOKE TEST, not evidence: preset {} runs every code path at toy sizes in seconds; its verdicts say nothing "
+         "about the claims")
 
 
 def _is_hf(path: Path) -> bool:

@@ -8,6 +8,8 @@ import base64
 import io
 from html import escape
 
+from verdicts import claim_table_html
+
 from .claims import HIGH_K, NULL
 
 
@@ -53,26 +55,6 @@ def _figures(res: dict) -> str:
     return first + _png(fig)
 
 
-def _num(v) -> str:
-    return "undefined" if v is None else f"{v:.3g}"
-
-
-def _claim_rows(res: dict) -> str:
-    rows = []
-    for c in res["claims"]:
-        stats = "<br>".join(
-            f"{escape(t['name'])}: {_num(t['value'])}"
-            + (f" [{_num(t['ci'][0])}, {_num(t['ci'][1])}]" if t.get("ci") else "")
-            + f" (margin {escape(t['sense'])} {t['margin']:g}; per seed "
-            + ", ".join(_num(v) for v in t["values"]) + ")" for t in c["tests"])
-        prem = "".join(f"<br><small>premise ({escape(p['outcome'])}): {escape(p['name'])} {_num(p['value'])}"
-                       + (f" [{_num(p['ci'][0])}, {_num(p['ci'][1])}]" if p.get("ci") else "")
-                       + f" ({escape(p['sense'])} {p['threshold']:g})</small>" for p in c["premises"])
-        rows.append(f"<tr><td>{escape(c['statement'])}</td><td>{escape(c['published'])}</td><td>{stats}</td>"
-                    f"<td class=\"v\">{escape(c['verdict'])}{prem}</td></tr>")
-    return "".join(rows)
-
-
 def _extraction_rows(res: dict) -> str:
     rows = []
     for seed, runs in res["runs"].items():
@@ -87,23 +69,29 @@ def _extraction_rows(res: dict) -> str:
     return "".join(rows)
 
 
+def _options(options: dict) -> str:
+    """An architecture's options as prose ('embed 16, hidden 32'), not a Python dict."""
+    return ", ".join(f"{k} {v}" for k, v in options.items()) or "default sizes"
+
+
 def render(res: dict) -> str:
     p = res["preset"]
-    smoke = ("<p class=\"warn\">The tiny preset is a smoke test of the code paths at toy sizes: its verdicts are no "
-             "evidence.</p>") if p.get("smoke") else ""
+    smoke = ("<p class=\"warn\"><b>A smoke test, not evidence:</b> the tiny preset runs the code paths at toy "
+             "sizes; its verdicts say nothing about the claims.</p>") if p.get("smoke") else ""
     train = p["train"]
+    secrets = f"{p['per_k']} secret" + ("" if p["per_k"] == 1 else "s")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>The Secret Sharer: exposure of canaries</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td,th{{border:1px solid #ccc;padding:4px;
-vertical-align:top;font-size:13px}}table{{border-collapse:collapse}}.warn{{color:#a00}}.v{{font-weight:bold}}</style>
+vertical-align:top}}table{{border-collapse:collapse}}.warn{{background:#fee;padding:6px}}</style>
 </head><body><h1>The Secret Sharer: unintended memorisation of canaries</h1>{smoke}
-<p>Carlini, Liu, Erlingsson, Kos &amp; Song, USENIX Security 2019 (arXiv 1802.08232). A {escape(train['arch'])}
-({escape(str(train['arch_options']))}) trained on {res['documents']} documents of {escape(res['corpus'])} with
+<p>Carlini, Liu, Erlingsson, Kos &amp; Song, USENIX Security 2019 (arXiv 1802.08232). Model: {escape(train['arch'])}
+({escape(_options(train['arch_options']))}), trained on {res['documents']} documents of {escape(res['corpus'])} with
 canaries "{escape(p['template'])}" ({p['digits']} digits, |R| = 10^{p['digits']}) inserted
-{escape(', '.join(map(str, p['insertions'])))} times ({p['per_k']} secrets each) and {p['references']} never inserted;
+{escape(', '.join(map(str, p['insertions'])))} times ({secrets} each) and {p['references']} never inserted;
 seeds {escape(', '.join(map(str, res['seeds'])))}; each seed also trains with DP-SGD (Opacus, noise multiplier
 {train['noise_multiplier']:g}, clipping {train['max_grad_norm']:g}). {res['seconds']:.0f} s.</p>
 <h2>Claims (mean over seeds [95 % Student-t interval])</h2>
-<table><tr><th>claim</th><th>published</th><th>ours</th><th>verdict</th></tr>{_claim_rows(res)}</table>
+{claim_table_html(res['claims'])}
 <h2>Figures</h2>{_figures(res)}
 <h2>Extraction</h2><table><tr><th>seed</th><th>canary</th><th>exposure (bits)</th><th>extracted</th>
 <th>queries to find it</th><th>queries used</th></tr>{_extraction_rows(res)}</table>

@@ -5,6 +5,7 @@ import itertools
 import json
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -294,3 +295,27 @@ def test_extraction_counts_queries_per_search_and_batching_inflates_them():
     assert one["queries_to_target"] == 3 and one["forward_passes"] == 3
     wide = extract(model, FMT, budget=500, target="417", batch=64)
     assert wide["queries_to_target"] == 1 + 10 + 64 and wide["forward_passes"] == 3
+
+
+def test_the_tiny_report_reads_right_in_a_browser(tmp_path, capsys):
+    """Chromium shows the report's text, no tag or escaped tag in it, each verdict with its symbol and word; the
+    console says first and last that a tiny run is a smoke test, and prints each claim's statistic."""
+    from verdicts import browser
+    from verdicts.table import verdict_text
+
+    browser.require()
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(read_corpus_stub(300)))
+    out = tmp_path / "run"
+    assert main(["reproduce", "--preset", "tiny", "--seeds", "0", "--corpus", str(corpus), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("SMOKE TEST") and lines[-1].startswith("SMOKE TEST")
+    assert any(line.strip().startswith("test: ") for line in lines)  # the numbers, not only the words
+    seen = browser.seen(out / "report.html", select="table.claims .verdict")
+    assert not re.findall(r"<[a-z/!][^>]*>?", seen.text) and "&lt;" not in seen.text, "tags show as text"
+    assert not seen.broken_links
+    claims = json.loads((out / "results.json").read_text())["claims"]
+    assert seen.selected == [verdict_text({"verdict": c["verdict"]}) for c in claims]
+    assert "{'" not in seen.text and "1 secrets" not in seen.text  # prose, not a Python dict
+    table = seen.text.split("Claims (mean over seeds")[1].split("Figures")[0]
+    assert not re.search(r"\d\.\d{5,}", table)  # statistics and margins rounded (no 0.442695)

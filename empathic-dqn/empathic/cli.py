@@ -21,6 +21,9 @@ from verdicts import UsageError, claim_table_text, parse_seeds
 
 from . import __version__
 
+SMOKE = ("SMOKE TEST, not evidence: preset tiny runs every code path at toy sizes in seconds; its verdicts say "
+         "nothing about the claims")
+
 
 def beta(text: str) -> float:
     try:
@@ -144,6 +147,9 @@ def reproduce(args) -> int:
     from .study import conclude, plan, run_all
 
     s = _settings(args.preset)
+    smoke = SMOKE if args.preset == "tiny" else None
+    if smoke:  # first and last: a tiny run's verdicts are no evidence
+        print(smoke, flush=True)
     if args.seeds is not None:
         s = replace(s, seeds=tuple(parse_seeds(args.seeds)))
     out = args.out or Path("runs") / f"empathic-{args.preset}"
@@ -169,6 +175,8 @@ def reproduce(args) -> int:
     print(claim_table_text(concluded["claims"]))
     print(f"{len(results)} runs, {timings['seconds']:.0f} s\nresults: {out / 'results.json'}\n"
           f"report:  {out / 'report.html'}")
+    if smoke:
+        print(smoke)
     return 0
 
 

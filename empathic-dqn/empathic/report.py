@@ -70,9 +70,11 @@ def trade_off(world: str, sweep: list[dict]) -> str:
     own, own_label, other, other_label = TRADE_OFF[world]
     mine = [r for r in sweep if r["world"] == world]
     fig, ax = plt.subplots(figsize=(4.5, 3.4))
-    ax.plot([r[own] for r in mine], [r[other] for r in mine], "o-")
-    for r in mine:
-        ax.annotate(f"beta {r['beta']:g}", (r[own], r[other]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    ax.plot([r[own] for r in mine], [r[other] for r in mine], "-", color="#999", zorder=1)
+    # each beta its marker, named in a legend: labels written beside the points overlapped where points lie close
+    for r, marker in zip(sorted(mine, key=lambda r: r["beta"]), "osD^v<>ph*"):
+        ax.scatter([r[own]], [r[other]], marker=marker, s=40, zorder=2, label=f"beta {r['beta']:g}")
+    ax.legend(fontsize=8, loc="best")
     ax.set_xlabel(own_label)
     ax.set_ylabel(other_label)
     return f'<img alt="beta sweep, {esc(world)}" src="data:image/png;base64,{_png(fig)}">'

@@ -7,7 +7,12 @@ import shutil
 import sys
 from pathlib import Path
 
+from verdicts.table import verdict_text
+
 from ..core.errors import NotbugsError
+
+SMOKE = ("SMOKE TEST, not evidence: preset {} runs every code path at toy sizes in seconds; its verdicts say nothing "
+         "about the claims")
 
 
 def reproduce(args) -> int:
@@ -52,6 +57,8 @@ def reproduce(args) -> int:
     preset = make_preset(args.preset, seed=seeds[0] if seeds else args.seed, **options)
     check_device(preset.device)
     check_available(preset.dataset)
+    if preset.smoke:  # first and last: a tiny run's verdicts are no evidence
+        print(SMOKE.format(preset.name), flush=True)
     say = None if args.quiet else (lambda line: print(line, flush=True))
     base = make_preset(preset.name, seed=preset.std.seed, dataset=args.dataset or overrides.get("dataset"))
     if say and overrides:
@@ -93,6 +100,8 @@ def reproduce(args) -> int:
     _print_summary(results, out / "results.json", debug=args.debug)
     print(f"results: {out / 'results.json'}")
     print(f"report:  {out / 'report.html'}")
+    if preset.smoke:
+        print(SMOKE.format(preset.name))
     return 1 if failed(results) else 0
 
 
@@ -161,10 +170,9 @@ def _print_summary(results: dict, where: Path, debug: bool = False) -> None:
                 print(entry["traceback"].rstrip(), file=sys.stderr, flush=True)
             elif entry.get("traceback"):
                 print(f"        its traceback: {where}, experiments.{name}.traceback (--debug prints it)")
-        for claim in entry["claims"] if entry["status"] == "done" else []:
-            word = {"holds": "holds", "does not hold": "FAILS"}.get(claim["verdict"], claim["verdict"])
+        for claim in entry["claims"] if entry["status"] == "done" else []:  # the report's words and symbols
             over = f" (held on {claim['seeds_held']})" if "seeds_held" in claim else ""
-            print(f"[{word}{over}] {name}.{claim['id']}: {claim['evidence']}")
+            print(f"{verdict_text({'verdict': claim['verdict']})}{over}  {name}.{claim['id']}: {claim['evidence']}")
     steps = results.get("steps", [])
     ran = [e for e in results["experiments"].values() if e.get("timings") and e.get("status") == "done"]
     stored = sum(bool(e["timings"].get("from_store")) for e in ran)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from verdicts.table import verdict_cell
+
 from ..core.values import Proportion
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -95,12 +97,13 @@ def span(cls: str, text, title: str | None = None) -> Markup:
     return Markup('<span class="{}"{}>{}</span>').format(cls, attr, text)
 
 
-VERDICT_CLASS = {"holds": "holds", "does not hold": "fails", "error": "fails", "inconclusive": "unsure",
-                 "not testable": "unsure"}
-
-
 def verdict_span(word) -> Markup:
-    return span(VERDICT_CLASS.get(str(word), "notrun"), word)
+    """A verdict as the kernel draws it in every package (its own colour and symbol, the word written); a word
+    that is no verdict (results from elsewhere) as escaped text."""
+    try:
+        return verdict_cell(word)
+    except ValueError:
+        return span("notrun", word)
 
 
 def claims_table(claims: list[dict]) -> Markup:

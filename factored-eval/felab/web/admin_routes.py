@@ -21,9 +21,9 @@ from ..store import export
 from ..store.db import transaction
 from ..store.models import DocumentRow, Experiment, Participant, QuestionRow
 from . import agents, rooms, schedule, security
-from .app import check_csrf, page, redirect
 from .auth import check_new_account, require_facilitator
 from .errors import Invalid, NotFound
+from .pages import check_csrf, page, redirect
 
 router = APIRouter(prefix="/admin")
 MAX_UPLOAD = 50 * 1024 * 1024

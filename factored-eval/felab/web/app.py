@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 
 from ..store import db
-from . import security
-from .errors import Forbidden, SignIn, WebError
+from . import admin_routes, auth, live, room_routes, security
+from .errors import SignIn, WebError
+from .pages import page, redirect, templates
 
 HERE = Path(__file__).parent
 # scripts and styles from this site only (no inline script: felab.js is a file), no framing
@@ -40,12 +39,6 @@ class Settings:
     quote_check_rate: int = 6
     sse_seconds: float = 300.0
     poll_seconds: float = 0.25
-
-
-def templates() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
-    return env
 
 
 def create_app(db_url: str, secret_key: str | None = None, settings: Settings | None = None,
@@ -81,34 +74,8 @@ def create_app(db_url: str, secret_key: str | None = None, settings: Settings | 
         response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
-    from . import admin_routes, auth, live, room_routes
-
     app.include_router(auth.router)
     app.include_router(room_routes.router)
     app.include_router(live.router)
     app.include_router(admin_routes.router)
     return app
-
-
-def page(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
-    """A page rendered with the signed-in participant and the session's CSRF token at hand."""
-    env: Environment = request.app.state.templates
-    ctx = {"request": request, "me": getattr(request.state, "me", None),
-           "csrf": security.csrf_token(request.session), **context}
-    return HTMLResponse(env.get_template(name).render(ctx), status_code=status)
-
-
-def fragment(request: Request, name: str, context: dict, status: int = 200, headers: dict | None = None):
-    env: Environment = request.app.state.templates
-    ctx = {"request": request, "csrf": security.csrf_token(request.session), **context}
-    return HTMLResponse(env.get_template(name).render(ctx), status_code=status, headers=headers)
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def check_csrf(request: Request, sent: str | None) -> None:
-    if not security.csrf_ok(request.session, sent):
-        raise Forbidden("this form has expired or did not come from this site (CSRF check failed); reload the page "
-                        "and try again")

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from ..store.db import transaction
 from ..store.models import Participant
 from . import security
-from .app import check_csrf, page, redirect
 from .errors import Forbidden, Invalid, SignIn
+from .pages import check_csrf, page, redirect
 
 router = APIRouter()
 MIN_PASSWORD = 8

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from ..store.models import Room
 from . import rooms
-from .app import fragment
 from .auth import require
+from .pages import fragment
 from .room_routes import room_context
 
 router = APIRouter()

@@ -18,9 +18,9 @@ from ..store.db import transaction
 from ..store.models import Participant, QuoteCheck, Room, SeatRow
 from ..text import find_quote, words
 from . import forms, render, rooms
-from .app import check_csrf, fragment, page, redirect
 from .auth import require
 from .errors import Forbidden, Invalid, Stale, TooMany, WebError
+from .pages import check_csrf, fragment, page, redirect
 
 router = APIRouter()
 MIN_CHECK_WORDS = 5  # a quote check must be at least this many words (the spec's 4.5: against probing)

@@ -44,12 +44,12 @@ NEUTRAL = frozenset({"", "store.pipeline", "store.locks", "store.outputs", "stor
 # kind -> (version, fingerprint of the code its roots reach, roots: "module" (all of it) or "module:function" /
 # "module:Class.method", module paths relative to notbugs)
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
-    "data": (3, "cbfb96fba435", ("data",)),
-    "model": (3, "4b5c99c4749f", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
-    "import": (2, "d2af345dfe00", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "77820c36caeb", ("frame.lab:Lab.dataset",)),
-    "leakage": (2, "1769af2ae6a3", ("frame.lab:Lab.leakage",)),
-    "eval": (3, "692c9086b38c", ("frame.lab:Lab.evaluation",)),
+    "data": (3, "b91825ef48fa", ("data",)),
+    "model": (3, "d2c290b2aad3", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
+    "import": (2, "d5d9a560cb70", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
+    "dataset": (4, "a3ceb49664bc", ("frame.lab:Lab.dataset",)),
+    "leakage": (2, "fa813ff5ed1e", ("frame.lab:Lab.leakage",)),
+    "eval": (3, "c1417aa069a8", ("frame.lab:Lab.evaluation",)),
     "picture": (2, "05076242ffff", ("frame.lab:Lab.picture", "present.grid")),
 }
 

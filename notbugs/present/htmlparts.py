@@ -20,9 +20,8 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from verdicts import Proportion
 from verdicts.table import verdict_cell
-
-from ..core.values import Proportion
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("pictures_root", default=None)

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from verdicts import Proportion
+
 from ..core.errors import NotbugsError
 from ..core.storage import atomic_write_bytes, json_text
-from ..core.values import ByNumber, Proportion, from_json, to_json
+from ..core.values import ByNumber, from_json, to_json
 from ..experiments.registry import by_name
 from ..frame.base import HOLDS
 from ..present.htmlparts import claims_table, join, pictures_from, table, verdict_span

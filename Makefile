@@ -6,7 +6,7 @@ OUT ?= runs/quick
 # NYU's debate data (Michael et al. 2023, CC-BY 4.0), where a copy lies: felab re-analyses it beside its simulation
 NYU ?= ../shared/data/nyu-debate
 
-.PHONY: run run-all paper-seeds empathic test test-fast lint install data browser docs front-door clean
+.PHONY: run run-all paper-seeds empathic test test-fast lint install data browser docs front-door screenshots clean
 
 PACKAGES := pyproject.toml verdicts/pyproject.toml empathic-dqn/pyproject.toml canary-exposure/pyproject.toml \
 	factored-eval/pyproject.toml
@@ -82,6 +82,10 @@ lint: install
 # The API reference (pdoc) into docs/api/, from the docstrings; fails on a broken reference.
 docs: install
 	$(BIN)/python docs/build_api.py
+
+# the reports' screenshots under docs/screenshots/ (tiny runs in Debian's Chromium; refused if a page shows markup)
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 # the README's claim tables, from the committed results
 front-door: install

@@ -218,7 +218,9 @@ def server(sqlite_url):
 
     app = create_app(sqlite_url, secret_key="browser-test", settings=Settings(sse_seconds=20.0, poll_seconds=0.1))
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+    # keep-alive longer than any client pause: a connection uvicorn closes after its default 5 s idle, reused by the
+    # client at that moment, fails with "Server disconnected" before the request reaches the app
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300,
                                         timeout_graceful_shutdown=1))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

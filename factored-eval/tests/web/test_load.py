@@ -58,7 +58,15 @@ class Participant:
 
 
 def _play(room: int, judge, experts, moves: list, latencies: list, errors: list, stop: float):
-    """One room's loop: whoever has a form sends a move; the judge continues twice, then ends."""
+    """One room's loop (an exception is an error of the test, not a silently dead thread)."""
+    try:
+        _moves(room, judge, experts, moves, errors, stop)
+    except Exception as e:  # noqa: BLE001 - reported as the room's error
+        errors.append(f"room {room}: {type(e).__name__}: {e}")
+
+
+def _moves(room: int, judge, experts, moves: list, errors: list, stop: float):
+    """Whoever has a form sends a move; the judge continues twice, then ends."""
     judged = 0
     for _ in range(MAX_POLLS):
         if time.monotonic() > stop:

@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from .worlds import ACTIONS, MOVES, check_action, coin_value
+from .worlds import ACTIONS, MOVES, GridWorld, check_action, coin_value
 
 
 class GridParallel(ParallelEnv):
@@ -78,11 +78,7 @@ class GridParallel(ParallelEnv):
                 grid[tuple(self.position[a])] = 5 * (self.coins_of[a] + 1)
         return grid
 
-    def crop(self, grid: np.ndarray, centre) -> np.ndarray:
-        half = self.window // 2
-        rows = np.arange(centre[0] - half, centre[0] + half + 1) % self.size
-        cols = np.arange(centre[1] - half, centre[1] + half + 1) % self.size
-        return grid[np.ix_(rows, cols)]
+    crop = GridWorld.crop  # the same torus window as the single-agent worlds (it reads only window and size)
 
     def closest(self, agent: str) -> str | None:
         """The living other nearest on the torus (ties: the first in agent order), or None."""

@@ -13,10 +13,12 @@ from notbugs.core.errors import NotbugsError
 from notbugs.core.storage import json_text
 from notbugs.core.values import shares
 from notbugs.experiments import registry
-from notbugs.frame import lab as lab_module
+from notbugs.frame import training
 from notbugs.frame.base import FAILS, HOLDS, NOT_RUN
+from notbugs.frame.lab import Lab
 from notbugs.report import render
 from notbugs.running.runner import make_preset, run_experiments
+from notbugs.store.pipeline import Store
 from verdicts import Outcome
 
 NAMES = [e.name for e in registry.REGISTRY]
@@ -60,7 +62,7 @@ def everything(tmp_path_factory):
     """`reproduce all` at the tiny preset, counting every model the store trains."""
     out = tmp_path_factory.mktemp("all")
     trained = Counter()
-    real = lab_module.train_model
+    real = training.train_model
 
     def counting(data, arch, cfg, folder, **kw):
         what = [data.name, len(data.train_x), float(data.train_x.sum()), int(data.train_y.sum())]  # the data itself
@@ -68,11 +70,11 @@ def everything(tmp_path_factory):
                            sort_keys=True)] += 1
         return real(data, arch, cfg, folder, **kw)
 
-    lab_module.train_model = counting
+    training.train_model = counting
     try:
         res = run_experiments(["all"], make_preset("tiny"), out=out, progress=False)
     finally:
-        lab_module.train_model = real
+        training.train_model = real
     return out, res, trained
 
 
@@ -198,7 +200,7 @@ def test_bad_pair_is_refused_before_work(tmp_path):
     from notbugs.experiments import linear_features
 
     preset = make_preset("tiny")
-    lab = lab_module.Lab(preset, lab_module.Store(tmp_path))
+    lab = Lab(preset, Store(tmp_path))
     with pytest.raises(NotbugsError, match="class 'Shirt' is not one of"):
         linear_features.run(linear_features.Settings(pair=("3", "Shirt")), lab)
     assert not list(tmp_path.iterdir())

@@ -84,7 +84,7 @@ def test_every_function_a_step_runs_is_in_its_kinds_code(tmp_path, monkeypatch):
     real_build, real_picture = pipeline.Store._build, lab_module.Lab.picture
 
     def build(self, kind, key, params, inputs, make, label, *rest):
-        # imported models are stored as kind "model" under the import kind's version (frame.lab: Lab.imported)
+        # imported models are stored as kind "model" under the import kind's version (frame.training: Training.imported)
         step = "import" if kind == "model" and label.startswith(("import ", "in-memory ")) else kind
         if step not in versions.STEPS:
             return real_build(self, kind, key, params, inputs, make, label, *rest)

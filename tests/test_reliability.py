@@ -201,13 +201,13 @@ def test_a_full_disk_is_one_line_and_the_next_run_resumes(tmp_path, monkeypatch,
             raise OSError(errno.ENOSPC, "No space left on device", str(folder / "data.safetensors"))
         return real(folder, *args, **kwargs)
 
-    monkeypatch.setattr("notbugs.frame.lab.save_dataset", full)
+    monkeypatch.setattr("notbugs.frame.datasets.save_dataset", full)
     args = ["reproduce", "paper", "--preset", "tiny", "--out", str(tmp_path / "out"), "--quiet"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no space left on the device" in err and "construct d_nr" in err
     assert not (tmp_path / "out" / "results.json").exists()
-    monkeypatch.setattr("notbugs.frame.lab.save_dataset", real)
+    monkeypatch.setattr("notbugs.frame.datasets.save_dataset", real)
     res = run_experiments(["paper"], make_preset("tiny"), out=tmp_path / "out", progress=False)
     assert {s["step"] for s in res["steps"] if s["cached"]} >= {"train std", "train adv", "construct d_r"}
 

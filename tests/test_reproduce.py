@@ -64,7 +64,7 @@ def test_same_seed_gives_bit_identical_numbers(first_run, tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_run_resumes_to_the_uninterrupted_result(first_run, tmp_path, monkeypatch):
-    import notbugs.frame.lab as lab
+    import notbugs.frame.datasets as lab
 
     _, res = first_run
     real = lab.build_dataset

@@ -27,7 +27,7 @@ def _edited(monkeypatch, relative: str, edit):
 
 
 def _clear():
-    for cache in (versions._module, versions.kind_code, versions._code_key):
+    for cache in (versions._module, versions.kind_code, versions._code_key, versions._classes, versions._selves):
         cache.cache_clear()
 
 
@@ -63,7 +63,7 @@ def test_rewording_a_store_message_or_an_annotation_changes_no_key(monkeypatch):
                                                                   "without saying so", 1))
     assert ({k: versions.fingerprint(k) for k in versions.STEPS}, versions.code_key(paper.EXPERIMENT.run)) == before
     # the lab's methods are annotated with the store's types (Build, Artifact): annotations are not calls
-    _edited(monkeypatch, "frame/lab.py", lambda s: s.replace("def make(b: Build):", "def make(b: 'Artifact'):"))
+    _edited(monkeypatch, "frame/training.py", lambda s: s.replace("def make(b: Build):", "def make(b: 'Artifact'):"))
     assert {k: versions.fingerprint(k) for k in versions.STEPS} == before[0]
 
 
@@ -109,9 +109,28 @@ def toy_package(tmp_path, monkeypatch):
         def section(x):
             return f"<p>{x}</p>"
     '''))
+    (tmp_path / "pkg" / "parts.py").write_text(textwrap.dedent('''
+        class Part:
+            def root(self):
+                return self.helper()
+
+        class Other:
+            def helper(self):
+                return 4
+
+            def unused(self):
+                return 5
+    '''))
+    (tmp_path / "pkg" / "whole.py").write_text(textwrap.dedent('''
+        from .parts import Other, Part
+
+        class Whole(Part, Other):
+            pass
+    '''))
     monkeypatch.setattr(versions, "PACKAGE", tmp_path / "pkg")
-    versions._module.cache_clear()
-    return tmp_path / "pkg"
+    _clear()
+    yield tmp_path / "pkg"
+    _clear()
 
 
 def test_reach_follows_calls_self_and_annotated_arguments_but_not_annotations(toy_package):
@@ -121,10 +140,17 @@ def test_reach_follows_calls_self_and_annotated_arguments_but_not_annotations(to
                          "b:Helper.__fields__"}
 
 
+def test_reach_follows_self_into_the_other_parts_of_a_class(toy_package):
+    """A method of one part of a class (Lab's Training) reaches another part's method (Lab.model) through self:
+    missing it would leave that code out of the step's key without a word."""
+    code, _ = versions.reach(["parts:Part.root"])
+    assert "parts:Other.helper" in code and "parts:Other.unused" not in code
+
+
 def test_a_fingerprint_follows_computation_not_presentation(toy_package):
     """Editing what the root reaches changes its digest; editing a report section it never calls does not."""
     def digest():
-        versions._module.cache_clear()
+        _clear()
         versions._module_tree.cache_clear()
         return versions._digest(versions.reach(["a:Lab.root"])[0])
 

@@ -60,13 +60,13 @@ def reproduce(args) -> int:
     if preset.smoke:  # first and last: a tiny run's verdicts are no evidence
         print(SMOKE.format(preset.name), flush=True)
     say = None if args.quiet else (lambda line: print(line, flush=True))
-    base = make_preset(preset.name, seed=preset.std.seed, dataset=args.dataset or overrides.get("dataset"))
+    base = make_preset(preset.name, seed=preset.seed, dataset=args.dataset or overrides.get("dataset"))
     if say and overrides:
         from ..frame.config import changed
 
         lines = changed(base, preset)
         say(f"changes to preset {preset.name}: " + ("; ".join(lines) if lines else "none (the config repeats it)"))
-    tag = f"seeds{'-'.join(map(str, seeds))}" if seeds else f"seed{preset.std.seed}"
+    tag = f"seeds{'-'.join(map(str, seeds))}" if seeds else f"seed{preset.seed}"
     out = args.out or Path("runs") / f"{preset.name}-{_safe(preset.dataset)}-{tag}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else out / "cache")
     drawn: dict = {}  # sections already drawn from unchanged results, so each rewrite draws only what is new

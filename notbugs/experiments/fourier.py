@@ -195,7 +195,7 @@ def run(s: Settings, lab: Lab) -> dict:
         for cutoff in cutoffs:
             fdata = filtered_data(data, kind, cutoff)
             art = lab.train(f"train on {kind}-pass {cutoff}", TrainConfig(
-                epochs=s.filter_epochs, lr=1e-3, crop_padding=0, flip=False, seed=lab.seed), data=fdata,
+                epochs=s.filter_epochs, lr=1e-3, crop_padding=0, flip=False), data=fdata,
                 limit=s.filter_images)
             filters.append({"kind": kind, "cutoff": cutoff,
                             "test_accuracy": accuracy(lab.model(art), fdata.test_x, fdata.test_y)})

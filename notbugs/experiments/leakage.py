@@ -68,8 +68,7 @@ def probe(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: 
 
 def run(s: Settings, lab: Lab) -> dict:
     data = lab.data
-    cfg = TrainConfig(epochs=s.epochs, lr=2e-3, crop_padding=0, flip=False, adv="l2", eps=s.eps, steps=s.steps,
-                      seed=lab.seed)
+    cfg = TrainConfig(epochs=s.epochs, lr=2e-3, crop_padding=0, flip=False, adv="l2", eps=s.eps, steps=s.steps)
     model = lab.model(lab.train("train robust linear", cfg, arch="linear"))
     w, b = linear_map(model, data.image_shape)
 

@@ -43,7 +43,8 @@ from ..core.values import difference
 from ..data import subset
 from ..evaluation.evaluate import accuracy, agreement, predict, robust_mask
 from ..frame.base import Bound, Claim, Experiment, Verdict
-from ..frame.lab import Lab, dataset_name
+from ..frame.datasets import dataset_name
+from ..frame.lab import Lab
 from ..methods.construct import Stacked, non_transferable_loss
 from ..methods.train import TrainConfig, train
 from ..models import build_model, model_spec

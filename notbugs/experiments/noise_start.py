@@ -22,7 +22,8 @@ from ..core.reference import FIGURE2_CIFAR10
 from ..core.values import difference
 from ..frame import margins
 from ..frame.base import Bound, Claim, Experiment, Verdict, converged
-from ..frame.lab import Lab, dataset_name
+from ..frame.datasets import dataset_name
+from ..frame.lab import Lab
 from ..present.figures import error_bars, grouped_bars, intervals
 from ..present.htmlparts import grids, img, join, pct, table
 

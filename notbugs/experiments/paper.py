@@ -69,7 +69,7 @@ def run(preset: Preset, lab: Lab) -> dict:
         if kind in ("rand", "det"):
             built[name].update(lab.leakage(art))
         else:  # what an inversion did: the image whose features it matched, where it started, where it ended
-            built[name]["samples"] = lab.exhibit(inversion_picture(lab, name, art, preset.inversion.seed))
+            built[name]["samples"] = lab.exhibit(inversion_picture(lab, name, art, lab.seed))
     models = {name: lab.paper_model(name) for name in MODELS}
     evals = {name: lab.evaluation(name, art) for name, art in models.items()}
     spread = lab.measure("distance between two images", image_distance, params={"pairs": 2000, "seed": lab.seed},

@@ -28,7 +28,8 @@ from ..core.values import difference
 from ..evaluation.evaluate import accuracy
 from ..frame import margins
 from ..frame.base import Bound, Claim, Experiment, Verdict
-from ..frame.lab import Lab, dataset_name
+from ..frame.datasets import dataset_name
+from ..frame.lab import Lab
 from ..present.figures import error_bars, grouped_bars, intervals
 from ..present.htmlparts import Markup, grids, img, join, para, pct, table
 

@@ -197,12 +197,12 @@ def section(entry: dict) -> str:
 
 
 def _quick(preset) -> Settings:
-    return Settings(seed=preset.std.seed)
+    return Settings(seed=preset.seed)
 
 
 def _tiny(preset) -> Settings:
     return Settings(d=4, samples=5_000, fit_samples=2_000, fit_steps=60, penalties=[2.0], anisotropies=[1.0, 8.0],
-                    eps=[0.25], seed=preset.std.seed)
+                    eps=[0.25], seed=preset.seed)
 
 
 EXPERIMENT = Experiment(

@@ -82,8 +82,8 @@ def run(s: Settings, lab: Lab) -> dict:
         runs = []
         for i in range(s.seeds):
             seed = lab.seed + 1000 * i
-            on_d = lab.train(f"train {label} on D (seed {seed})", replace(p.std, epochs=s.d_epochs, seed=seed),
-                             arch=arch, arch_options=options, limit=s.d_images)
+            on_d = lab.train(f"train {label} on D (seed {seed})", replace(p.std, epochs=s.d_epochs),
+                             arch=arch, arch_options=options, limit=s.d_images, seed=seed)
             on_det = lab.fresh_prefix("det", s.det_images, arch=arch, arch_options=options, epochs=s.det_epochs,
                                       seed=seed)
             model_d = lab.model(on_d)

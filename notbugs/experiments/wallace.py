@@ -47,8 +47,8 @@ class Settings:
     toy_epochs: int = 1500  # full-batch steps: enough to fit 32 random labels
 
 
-def _plain(epochs: int, seed: int) -> TrainConfig:
-    return TrainConfig(epochs=epochs, lr=1e-3, crop_padding=0, flip=False, seed=seed)
+def _plain(epochs: int) -> TrainConfig:
+    return TrainConfig(epochs=epochs, lr=1e-3, crop_padding=0, flip=False)
 
 
 def control_labels(true_y: torch.Tensor, num_classes: int, gen: torch.Generator) -> torch.Tensor:
@@ -59,8 +59,8 @@ def control_labels(true_y: torch.Tensor, num_classes: int, gen: torch.Generator)
 
 def in_domain(s: Settings, lab: Lab) -> dict:
     data = lab.data
-    labeler = lab.train("train weak labeler", TrainConfig(epochs=s.labeler_epochs, lr=2e-3, crop_padding=0, flip=False,
-                                                          seed=lab.seed), limit=s.labeler_images)
+    labeler = lab.train("train weak labeler", TrainConfig(epochs=s.labeler_epochs, lr=2e-3, crop_padding=0, flip=False),
+                        limit=s.labeler_images)
     pred = predict(lab.model(labeler), data.train_x)
     wrong = pred != data.train_y
     x, wrong_y, true_y = data.train_x[wrong], pred[wrong], data.train_y[wrong]
@@ -71,7 +71,7 @@ def in_domain(s: Settings, lab: Lab) -> dict:
            "labeler_test_accuracy": accuracy(lab.model(labeler), data.test_x, data.test_y)}
     for name, labels in (("wrong_labels", wrong_y), ("control", control_y)):
         built = ImageData(f"{data.name}:{name}", x, labels, data.test_x, data.test_y, data.classes)
-        folder = lab.train(f"train on {name.replace('_', ' ')}", _plain(s.fresh_epochs, lab.seed), data=built)
+        folder = lab.train(f"train on {name.replace('_', ' ')}", _plain(s.fresh_epochs), data=built)
         out[name] = accuracy(lab.model(folder), data.test_x, data.test_y)
     return out
 
@@ -91,7 +91,7 @@ def out_of_domain(s: Settings, lab: Lab, labeler_set: str, image_set: str) -> di
     x, _ = subset(imgs.train_x, imgs.train_y, s.ood_images, lab.seed)
     labels = predict(lab.model(labeler), x)
     built = ImageData(f"{image_set}:labelled-by-{labeler_set}", x, labels, src.test_x, src.test_y, src.classes)
-    folder = lab.train(f"train on {image_set} labelled by {labeler_set}", _plain(s.ood_epochs, lab.seed), data=built,
+    folder = lab.train(f"train on {image_set} labelled by {labeler_set}", _plain(s.ood_epochs), data=built,
                        test_dataset=src.name)
     return {"labeler_test_accuracy": accuracy(lab.model(labeler), src.test_x, src.test_y),
             "label_histogram": torch.bincount(labels, minlength=src.num_classes).tolist(),

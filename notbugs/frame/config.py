@@ -15,6 +15,7 @@ from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 
 from ..core.errors import NotbugsError
+from .presets import SEEDED
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict, "tuple": tuple}
 
@@ -36,8 +37,19 @@ def read_config(path: Path) -> dict:
         settings = dict(tree["settings"])
         settings["experiments"] = {name: e["settings"] for name, e in tree["experiments"].items()
                                    if isinstance(e, dict) and isinstance(e.get("settings"), dict)}
+        for block in (settings, *settings["experiments"].values()):  # the paper's settings are a preset
+            _lift_seed(block)
         return settings
     return tree
+
+
+def _lift_seed(settings: dict) -> None:
+    """A run of 0.4.0.dev0 before the preset had a seed of its own wrote the seed into each step's settings: lift
+    it to the top, where a preset now keeps it (its steps' settings refuse one)."""
+    for name in SEEDED:
+        if isinstance(settings.get(name), dict) and "seed" in settings[name]:
+            step = settings[name] = dict(settings[name])
+            settings.setdefault("seed", step.pop("seed"))
 
 
 def parse_sets(items: list[str]) -> dict:

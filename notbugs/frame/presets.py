@@ -54,6 +54,14 @@ class Preset:
     # changes to experiments' own settings, by experiment and field ({"nakkiran": {"det_images": 5000}}): what a
     # config's ``experiments`` table asks for (see ``config``)
     experiments: dict[str, dict] = field(default_factory=dict)
+    # the run's seed: the lab hands it to every step it runs (the step configs' own ``seed`` fields are not read)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in SEEDED:
+            if getattr(self, name).seed != 0:
+                raise NotbugsError(f"{name}.seed is not a setting: the run has one seed; give --seed N (or a "
+                                   "config's top-level 'seed')")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,9 +84,10 @@ class Preset:
         return replace(self, **changed)
 
     def with_seed(self, seed: int) -> "Preset":
-        seeded = {k: replace(getattr(self, k), seed=seed) for k in
-                  ("std", "adv", "inversion", "rand", "det", "fresh", "fresh_det")}
-        return replace(self, **seeded)
+        return replace(self, seed=seed)
+
+
+SEEDED = ("std", "adv", "inversion", "rand", "det", "fresh", "fresh_det")  # step configs whose seed the lab sets
 
 
 # Threat settings of a dataset other than the one a preset was tuned on (L2, in [0, 1] pixels), applied by

@@ -380,12 +380,8 @@ def _measured(e: Experiment, settings, lab: Lab, b: Build) -> dict:
     """Run an experiment as a store step; beside its results, what it costs from scratch (its own time plus the
     first-build time of every shared step it used, cached or not) and which steps its numbers come from."""
     first, start = len(lab.store.log), time.perf_counter()
-    lab.pictures, lab.experiment = b.folder / "pictures", e.name
-    try:
-        with computing(lab.precision, lab.device):
-            results = e.run(settings, lab)
-    finally:
-        lab.pictures, lab.experiment = None, None
+    with computing(lab.precision, lab.device):
+        results = e.run(settings, lab.for_experiment(e.name, b.folder / "pictures"))
     inner = lab.store.log[first:]
     own = time.perf_counter() - start - sum(s["seconds"] for s in inner)
     write_json(b.folder / COST, {"uncached": own + sum(s["build_seconds"] for s in inner)})

@@ -6,8 +6,8 @@ the code that makes it, so that an edit cannot silently keep old numbers.
 - A shared kind (models, constructed datasets, evaluations...) names its roots,
   the functions that make it. Its code is everything the roots can reach, found
   by reading the source (``reach``): calls, the module-level names they use,
-  methods reached through ``self`` or an argument annotated with a class, the
-  notbugs modules imported on the way; never an annotation alone, and never the
+  methods reached through ``self`` (in its class, the bases, or a class it is a part of) or an argument
+  annotated with a class, the notbugs modules imported on the way; never an annotation alone, and never the
   modules in ``NEUTRAL``, which cannot change a number. Beside an explicit
   version number sits a fingerprint of that code: ``tests/test_versions.py``
   fails when the code changes and the fingerprint does not, and whoever edited
@@ -45,12 +45,12 @@ NEUTRAL = frozenset({"", "store.pipeline", "store.locks", "store.outputs", "stor
 # "module:Class.method", module paths relative to notbugs)
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (3, "b91825ef48fa", ("data",)),
-    "model": (3, "d2c290b2aad3", ("frame.lab:Lab.train", "frame.lab:Lab.constructed")),
-    "import": (2, "d5d9a560cb70", ("frame.lab:Lab.imported", "frame.lab:Lab.in_memory")),
-    "dataset": (4, "a3ceb49664bc", ("frame.lab:Lab.dataset",)),
-    "leakage": (2, "fa813ff5ed1e", ("frame.lab:Lab.leakage",)),
-    "eval": (3, "c1417aa069a8", ("frame.lab:Lab.evaluation",)),
-    "picture": (2, "05076242ffff", ("frame.lab:Lab.picture", "present.grid")),
+    "model": (3, "200cbbbbd774", ("frame.training:Training.train", "frame.lab:Lab.constructed")),
+    "import": (2, "0da2929041d7", ("frame.training:Training.imported", "frame.training:Training.in_memory")),
+    "dataset": (4, "15e3219164d9", ("frame.datasets:Datasets.dataset",)),
+    "leakage": (2, "f25fffbf699e", ("frame.datasets:Datasets.leakage",)),
+    "eval": (3, "3481c0a82c7e", ("frame.evaluations:Evaluations.evaluation",)),
+    "picture": (2, "d42687c94972", ("frame.lab:Lab.picture", "present.grid")),
 }
 
 
@@ -205,6 +205,41 @@ def _member(cls: ast.ClassDef, name: str) -> ast.AST | None:
                 None)
 
 
+@lru_cache(maxsize=None)
+def _classes() -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """Every class of the package, (module, name), with its bases that are classes of the package."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        module = _module(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        for name, node in module.defs.items():
+            if isinstance(node, ast.ClassDef):
+                bases = (_resolve(module, b.id) for b in node.bases if isinstance(b, ast.Name))
+                out[(module.name, name)] = tuple(b for b in bases if b and b[1])
+    return out
+
+
+@lru_cache(maxsize=None)
+def _selves(cls: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """The classes whose methods ``self`` may reach in a method of ``cls``: its own bases, and every class that
+    derives from it with that class's bases (a part of a class, such as ``Lab``'s ``Training``, calls the
+    methods of the other parts through ``self``)."""
+    classes = _classes()
+
+    def mro(key: tuple[str, str]) -> list[tuple[str, str]]:
+        out = [key]
+        for base in classes.get(key, ()):
+            out += [k for k in mro(base) if k not in out]
+        return out
+
+    found = mro(cls)
+    for key in classes:
+        line = mro(key)
+        if cls in line:
+            found += [k for k in line if k not in found]
+    return tuple(found)
+
+
 def _entries(roots) -> list[tuple[str, str]]:
     """(module, name) of each root; a folder root stands for each of its modules (name '' is a whole module)."""
     out = []
@@ -258,13 +293,14 @@ def reach(roots, stops: dict[tuple[str, str], str] | None = None) -> tuple[dict[
                 cls = node
                 if method == FIELDS:  # a class's fields and their defaults, without its methods
                     fields = [n for n in cls.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-                    node = copy.copy(cls)
-                    node.body, node.decorator_list, cls = fields or [ast.Pass()], [], None
+                    node = copy.copy(cls)  # its bases' fields come through ``_selves`` below, not their methods
+                    node.body, node.decorator_list, node.bases, cls = fields or [ast.Pass()], [], [], None
                 else:
                     node = _member(cls, method)
                     if node is None:
                         continue
-                    todo.append((module_name, f"{cls.name}.{FIELDS}"))  # a method reads its class's fields
+                    # a method reads its class's fields, its bases' and those of a class it is a part of
+                    todo += [(where[0], f"{where[1]}.{FIELDS}") for where in _selves((module_name, cls.name))]
         found[key] = _text(node)
         names, attributes = _names(node)
         typed = _typed_arguments(node, module)
@@ -274,8 +310,10 @@ def reach(roots, stops: dict[tuple[str, str], str] | None = None) -> tuple[dict[
                 todo.append(where)
         for owner, attr in attributes:
             if owner in ("self", "cls") and cls is not None:
-                if _member(cls, attr) is not None:
-                    todo.append((module_name, f"{cls.name}.{attr}"))
+                for where in _selves((module_name, cls.name)):
+                    target = _module(where[0]).defs.get(where[1])
+                    if isinstance(target, ast.ClassDef) and _member(target, attr) is not None:
+                        todo.append((where[0], f"{where[1]}.{attr}"))
             elif owner in typed:  # a method of the argument's class, or one of its fields
                 where = typed[owner]
                 target = _module(where[0]).defs.get(where[1])

@@ -65,3 +65,10 @@ def audit(log_perplexities: np.ndarray, included: list[bool], beta: float = 0.05
     right = sum(included[i] for i in order[:side]) + sum(not included[i] for i in order[-side:])
     return {"canaries": m, "included": int(sum(included)), "guesses": 2 * side, "correct": int(right),
             "beta": beta, "epsilon_lower_bound": epsilon_lower_bound(int(right), 2 * side, beta)}
+
+
+def group_privacy(epsilon: float, delta: float, k: int) -> dict:
+    """The (epsilon, delta) that holds for k records at once (a canary inserted k times) given a per-record
+    (epsilon, delta) guarantee: (k epsilon, k e^((k-1) epsilon) delta) (Dwork & Roth, Theorem 2.2's extension)."""
+    log_delta = math.log(k) + (k - 1) * epsilon + math.log(delta)
+    return {"k": k, "epsilon": k * epsilon, "delta": math.exp(log_delta) if log_delta < 700 else math.inf}

@@ -15,6 +15,7 @@ from verdicts import UsageError, claim_table_text, parse_seeds
 
 from .canaries import CanaryFormat
 from .errors import ExposureError
+from .settings import PRESETS
 
 EXACT_MAX_DIGITS = 7  # 10^7 candidates scored exactly is minutes here; beyond that, extrapolate
 
@@ -108,7 +109,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("reproduce", help="train with canaries over seeds, judge the paper's claims, write a report",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    r.add_argument("--preset", default="quick", choices=["tiny", "quick", "full"])
+    r.add_argument("--preset", default="quick", choices=sorted(PRESETS))
     r.add_argument("--out", type=Path, default=None, help="run folder (default runs/canary-<preset>)")
     r.add_argument("--corpus", default=None, help="a text file or a folder of fortune files (default: Debian's "
                                                   "fortunes, apt-get install fortunes)")

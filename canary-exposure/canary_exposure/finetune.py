@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .audit import group_privacy
 from .canaries import CanaryFormat, insert
 from .errors import ExposureError
 from .hf import CausalLM, extract, log_perplexity, slot_log_perplexities
@@ -198,13 +199,6 @@ def _audit_plan(fmt: CanaryFormat, s: FinetuneSettings, taken: set[str]) -> tupl
 
     rng = random.Random(20_000 + s.seed)
     return fmt.draw(s.audit, rng, exclude=taken), draw(s.audit, rng)
-
-
-def group_privacy(epsilon: float, delta: float, k: int) -> dict:
-    """The (epsilon, delta) that holds for k records at once (a canary inserted k times) given a per-record
-    (epsilon, delta) guarantee: (k epsilon, k e^((k-1) epsilon) delta) (Dwork & Roth, Theorem 2.2's extension)."""
-    log_delta = math.log(k) + (k - 1) * epsilon + math.log(delta)
-    return {"k": k, "epsilon": k * epsilon, "delta": math.exp(log_delta) if log_delta < 700 else math.inf}
 
 
 def measure(lm: CausalLM, fmt: CanaryFormat, inserted: dict[str, int], references: list[str],

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.stats import spearmanr
 
+from .audit import group_privacy
 from .canaries import CanaryFormat
 from .claims import HIGH_K, NULL
 from .extract import extract
@@ -51,7 +52,11 @@ def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, d
               "history": res["history"], "windows": res["windows"], "tokens": res["tokens"], "delta": res["delta"],
               "final": final, "fit": fit,
               "extrapolated": {x: extrapolated_exposure(final[x]["log_perplexity"], fit) for x in inserted}}
-    if not dp:
+    if dp:  # the accountant's epsilon is per record, a window; a canary inserted k times is k records
+        eps = res["history"][-1]["epsilon"]
+        groups = [group_privacy(eps, res["delta"], k) for k in sorted(set(inserted.values()))]
+        record["privacy"] = {"epsilon_per_window": eps, "delta": res["delta"], "per_canary": groups}
+    else:
         top = max(inserted.values())
         targets = [x for x, k in inserted.items() if k == top] + references[:p.extraction_references]
         record["extraction"] = {x: extract(model, fmt, budget=p.extraction_budget, target=x)

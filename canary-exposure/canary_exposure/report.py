@@ -31,6 +31,8 @@ def _figures(res: dict) -> str:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for seed, runs in res["runs"].items():
         for name, marker in (("plain", "o"), ("dp", "x")):
+            if name not in runs:
+                continue
             r = runs[name]
             ks = [r["inserted"][x] for x in r["inserted"]]
             ex = [r["final"][x]["exposure"] for x in r["inserted"]]
@@ -74,6 +76,25 @@ def _options(options: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in options.items()) or "default sizes"
 
 
+def _dp_text(res: dict) -> str:
+    """Which seeds trained with DP-SGD, and the epsilon that holds per window and for a canary inserted k times."""
+    p, train = res["preset"], res["preset"]["train"]
+    with_dp = [s for s, runs in res["runs"].items() if "dp" in runs]
+    if not with_dp:
+        return "No seed trains with DP-SGD in this preset."
+    privacy = [res["runs"][s]["dp"]["privacy"] for s in with_dp if "privacy" in res["runs"][s]["dp"]]
+    bound = ""
+    if privacy:
+        eps = [q["epsilon_per_window"] for q in privacy]
+        groups = ", ".join(f"{g['epsilon']:.1f} at k = {g['k']}" for g in privacy[0]["per_canary"])
+        bound = (f" The accountant's epsilon is {min(eps):.2f}-{max(eps):.2f} per record, a training window, at delta "
+                 f"1/windows; a canary inserted k times is k records, so what holds for it is the group bound, k "
+                 f"epsilon: {escape(groups)} (seed "
+                 f"{escape(with_dp[0])}).")
+    return (f"Seeds {escape(', '.join(with_dp))} also train with DP-SGD (Opacus, noise multiplier "
+            f"{train['noise_multiplier']:g}, clipping {train['max_grad_norm']:g}, {p['dp_epochs']} epochs).{bound}")
+
+
 def render(res: dict) -> str:
     p = res["preset"]
     smoke = ("<p class=\"warn\"><b>A smoke test, not evidence:</b> the tiny preset runs the code paths at toy "
@@ -88,8 +109,8 @@ vertical-align:top}}table{{border-collapse:collapse}}.warn{{background:#fee;padd
 ({escape(_options(train['arch_options']))}), trained on {res['documents']} documents of {escape(res['corpus'])} with
 canaries "{escape(p['template'])}" ({p['digits']} digits, |R| = 10^{p['digits']}) inserted
 {escape(', '.join(map(str, p['insertions'])))} times ({secrets} each) and {p['references']} never inserted;
-seeds {escape(', '.join(map(str, res['seeds'])))}; each seed also trains with DP-SGD (Opacus, noise multiplier
-{train['noise_multiplier']:g}, clipping {train['max_grad_norm']:g}). {res['seconds']:.0f} s.</p>
+seeds {escape(', '.join(map(str, res['seeds'])))}, {train['epochs']} epochs. {_dp_text(res)}
+{res['seconds']:.0f} s.</p>
 <h2>Claims (mean over seeds [95 % Student-t interval])</h2>
 {claim_table_html(res['claims'])}
 <h2>Figures</h2>{_figures(res)}

@@ -32,9 +32,14 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+NOT_OF_A_MODEL = ("name", "seeds", "dp_seeds", "smoke")  # preset fields that change no model's numbers
+
+
 def run_key(p: Preset, documents: list[str], seed: int, dp: bool) -> str:
+    """A model's key: what its numbers depend on (so another preset or seed list with the same model reuses it)."""
     digest = hashlib.sha256("\x00".join(documents).encode()).hexdigest()
-    payload = json.dumps({"preset": p.to_dict(), "corpus": digest, "seed": seed, "dp": dp}, sort_keys=True)
+    settings = {k: v for k, v in p.to_dict().items() if k not in NOT_OF_A_MODEL + (() if dp else ("dp_epochs",))}
+    payload = json.dumps({"preset": settings, "corpus": digest, "seed": seed, "dp": dp}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -57,6 +62,13 @@ def load_model(folder: Path, name: str = "plain"):
     return model.eval(), record
 
 
+def _seeds_of(claim, seeds, stats: dict) -> list[int]:
+    """The seeds that measured every statistic of a claim (a seed without a DP-SGD model measured no DP one; a
+    statistic measured and undefined is there, as None, and makes the claim not testable)."""
+    names = {b.name for b in claim.tests + claim.premises}
+    return [s for s in seeds if names <= stats[s].keys()]
+
+
 def reproduce(p: Preset, out: Path, *, corpus: str | Path | None = None,
               say: Callable[[str], None] | None = None, device: str = "cpu") -> dict:
     say = say or (lambda line: None)
@@ -65,11 +77,12 @@ def reproduce(p: Preset, out: Path, *, corpus: str | Path | None = None,
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     per_seed = {}
+    with_dp = p.seeds[:len(p.seeds) if p.dp_seeds is None else p.dp_seeds]
     for seed in p.seeds:
         folder = out / f"seed-{seed}"
         folder.mkdir(exist_ok=True)
         records = {}
-        for name, dp in (("plain", False), ("dp", True)):
+        for name, dp in (("plain", False), ("dp", True))[:2 if seed in with_dp else 1]:
             key = run_key(p, documents, seed, dp)
             meta = folder / f"{name}.json"
             if meta.is_file() and json.loads(meta.read_text()).get("key") == key:
@@ -86,8 +99,8 @@ def reproduce(p: Preset, out: Path, *, corpus: str | Path | None = None,
             _write_atomic(meta, json.dumps(record, indent=1).encode())  # last: its key means complete
             records[name] = record
         per_seed[seed] = records
-    stats = {seed: statistics(r["plain"], r["dp"]) for seed, r in per_seed.items()}
-    claims = [judge(c, [stats[s] for s in p.seeds]) for c in CLAIMS]
+    stats = {seed: statistics(r["plain"], r.get("dp")) for seed, r in per_seed.items()}
+    claims = [judge(c, [stats[s] for s in _seeds_of(c, p.seeds, stats)]) for c in CLAIMS]
     results = {"preset": p.to_dict(), "documents": len(documents), "corpus": str(corpus or "fortunes"),
                "seeds": list(p.seeds), "statistics": {str(k): v for k, v in stats.items()}, "claims": claims,
                "runs": {str(s): r for s, r in per_seed.items()}, "seconds": time.perf_counter() - began}

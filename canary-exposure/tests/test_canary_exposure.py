@@ -6,6 +6,7 @@ import json
 import math
 import random
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,7 +18,10 @@ from canary_exposure.canaries import insert
 from canary_exposure.cli import main
 from canary_exposure.errors import ExposureError
 from canary_exposure.extract import extract
+from canary_exposure.report import render
+from canary_exposure.runs import reproduce
 from canary_exposure.scoring import exact_exposure, log_perplexity, skewnorm_logcdf, slot_log_perplexities
+from canary_exposure.settings import get_preset
 from canary_exposure.text import VOCAB, encode, read_corpus
 from canary_exposure.training import TrainSettings, train
 
@@ -258,6 +262,18 @@ def test_tiny_reproduction_end_to_end_and_resume(tmp_path, capsys):
     capsys.readouterr()
     assert main(argv) == 0  # everything reused
     assert capsys.readouterr().out.count("done before, reused") == 4
+    privacy = res["runs"]["0"]["dp"]["privacy"]  # a canary inserted k times is k records: k epsilon holds for it
+    assert [g["k"] for g in privacy["per_canary"]] == [1, 8, 32]
+    assert [g["epsilon"] for g in privacy["per_canary"]] == [k * privacy["epsilon_per_window"] for k in (1, 8, 32)]
+    assert "group bound" in html
+    # DP-SGD on the first seed only: the DP claim is judged over that seed, the others over both; nothing retrains
+    # (a model's key holds neither the seed list nor the preset's name)
+    fewer = reproduce(replace(get_preset("tiny"), name="other", dp_seeds=1), out, corpus=corpus)
+    assert "dp" not in fewer["runs"]["1"] and "dp" in fewer["runs"]["0"]
+    assert {c["id"]: c["seeds"] for c in fewer["claims"]}["dp_sgd_at_null"] == 1
+    assert {c["id"]: c["seeds"] for c in fewer["claims"]}["rises_with_insertions"] == 2
+    assert fewer["seconds"] < res["seconds"] / 2
+    assert "Seeds 0 also train with DP-SGD" in render(fewer)
     model_out = main(["exposure", "--model", str(out / "seed-0"), "--canary-format", "my random number is {}",
                       "--digits", "3", "--secret", res["runs"]["0"]["plain"]["references"][0]])
     assert model_out == 0 and "exposure" in capsys.readouterr().out

@@ -29,6 +29,19 @@ def test_bf16_computes_in_bf16_and_fp32_does_not():
         assert layer(x).dtype == torch.float32
 
 
+def test_a_bf16_run_trains_in_bf16():
+    """The training loop's own switch (TrainConfig.amp, off) once switched an enclosing bf16 autocast off: every
+    model of a bf16 run trained in fp32."""
+    from notbugs.methods.train import TrainConfig, train
+
+    model, seen = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)), []
+    model[1].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    x, y = torch.rand(8, 1, 4, 4), torch.arange(8) % 3
+    with precision.computing("bf16", "cpu"):
+        train(model, x, y, TrainConfig(epochs=1, batch_size=8, crop_padding=0, flip=False), progress=False)
+    assert seen and set(seen[:1]) == {torch.bfloat16}
+
+
 def test_the_precision_is_in_every_key(tmp_path):
     a, b = Store(tmp_path, precision="fp32"), Store(tmp_path, precision="bf16")
     assert a.context["precision"] == "fp32" and b.context["precision"] == "bf16"

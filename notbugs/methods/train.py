@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 import torch
@@ -149,7 +150,8 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, 
                 xb = random_flip(xb, gen)
             xb = random_rotation(color_jitter(xb, cfg.jitter, gen), cfg.rotation, gen)
             xb = gaussian_noise(xb, cfg.noise_std, gen)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
+            # amp turns bf16 on for this loop; off, it leaves the run's precision (an enclosing bf16 autocast) alone
+            with torch.autocast(device.type, dtype=torch.bfloat16) if cfg.amp else nullcontext():
                 if cfg.adv:
                     xb = pgd(net, xb, yb, norm=cfg.adv, eps=cfg.eps, steps=cfg.steps, step_size=cfg.step_size,
                              random_start=cfg.random_start, generator=gen, checked=True)

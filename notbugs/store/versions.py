@@ -45,7 +45,7 @@ NEUTRAL = frozenset({"", "store.pipeline", "store.locks", "store.outputs", "stor
 # "module:Class.method", module paths relative to notbugs)
 STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (3, "b91825ef48fa", ("data",)),
-    "model": (3, "200cbbbbd774", ("frame.training:Training.train", "frame.lab:Lab.constructed")),
+    "model": (4, "f5a1a0bd0409", ("frame.training:Training.train", "frame.lab:Lab.constructed")),
     "import": (2, "0da2929041d7", ("frame.training:Training.imported", "frame.training:Training.in_memory")),
     "dataset": (4, "15e3219164d9", ("frame.datasets:Datasets.dataset",)),
     "leakage": (2, "f25fffbf699e", ("frame.datasets:Datasets.leakage",)),

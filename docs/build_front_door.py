@@ -20,7 +20,8 @@ README = ROOT / "README.md"
 BEGIN, END = "<!-- claims:begin -->", "<!-- claims:end -->"
 PER_SEED = {"per_seed", "seed_reports"}  # each seed's own verdicts: the table shows the verdict over the seeds
 
-# (package, results.json, the command that wrote it, where it was run): the order of the README
+# (package, results.json, the command that wrote it, where more is; optionally the claims shown, else all): the
+# order of the README
 SOURCES = [
     ("notbugs: the paper's own experiment, full preset",
      "benchmarks/results/cpu-2026-12-03/paper-full-seeds0-2-results.json",
@@ -73,14 +74,14 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def table(title: str, path: str, command: str, more: str) -> str:
+def table(title: str, path: str, command: str, more: str, only: tuple[str, ...] = ()) -> str:
     data = json.loads((ROOT / path).read_text())
     seeds = data.get("seeds")
     over = f", seeds {', '.join(map(str, seeds))}" if isinstance(seeds, list) else ""
     lines = [f"**{title}** (`{command}`{over}; [{more}]({more}))", "",
              "| claim | published | ours [95 % interval] | verdict |", "|---|---|---|---|"]
     for row in claim_rows(data):
-        if row["verdict"] == "not run":  # a claim of an experiment this run did not include
+        if row["verdict"] == "not run" or (only and row["id"] not in only):  # a claim this run was not for
             continue
         lines.append(f"| {_cell(row.get('statement', row['id']))} | {_cell(row.get('published', ''))} | "
                      f"{_cell(statistic(row) + premises_in_doubt(row))} | **{_cell(row['verdict'])}** |")

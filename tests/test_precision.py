@@ -48,6 +48,23 @@ def test_the_precision_is_in_every_key(tmp_path):
     assert a.key("model", {"x": 1}) != b.key("model", {"x": 1})
 
 
+def test_a_gpus_keys_say_whether_tf32_was_on(monkeypatch):
+    """fp32 on an Ampere-or-later GPU may compute its matmuls in TF32: a store built either way keys it apart."""
+    from notbugs.store.pipeline import compute_context
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "a GPU")
+    matmul, before = torch.backends.cuda.matmul, torch.backends.cuda.matmul.allow_tf32
+    try:
+        matmul.allow_tf32 = False
+        off = compute_context("cuda")
+        matmul.allow_tf32 = True
+        on = compute_context("cuda")
+    finally:
+        matmul.allow_tf32 = before
+    assert off["tf32_matmul"] is False and on["tf32_matmul"] is True and "tf32_matmul" not in compute_context("cpu")
+
+
 @pytest.mark.slow
 def test_every_experiment_runs_in_bf16_on_any_cpu(tmp_path):
     """`reproduce all` at tiny with bf16 forced (emulated where the CPU lacks it: slow, but exact enough to show a

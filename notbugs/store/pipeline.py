@@ -80,14 +80,17 @@ class Build:
 
 
 def compute_context(device: str, precision: str = "fp32") -> dict:
-    """What besides code and inputs changes a step's numbers: the device, the arithmetic (fp32 or bf16), on a CPU
-    the intra-op thread count (the same command with OMP_NUM_THREADS=1 gives other numbers than with 2), and the
-    versions of the libraries that compute (torch; numpy and scikit-learn, which leakage and the data use)."""
+    """What besides code and inputs changes a step's numbers: the device, the arithmetic (fp32 or bf16; on a GPU
+    also whether TF32 is on), on a CPU the intra-op thread count (the same command with OMP_NUM_THREADS=1 gives
+    other numbers than with 2), and the versions of the libraries that compute (torch; numpy and scikit-learn,
+    which leakage and the data use)."""
     dev = torch.device(device)
     context = {"device": dev.type, "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
                "numpy": _installed("numpy"), "scikit-learn": _installed("scikit-learn"), "precision": precision}
     if dev.type == "cuda" and torch.cuda.is_available():
-        context["gpu"] = torch.cuda.get_device_name(dev)
+        # TF32 matmuls and convolutions (Ampere and later) round fp32's inputs to 10 mantissa bits: other numbers
+        context.update(gpu=torch.cuda.get_device_name(dev), tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+                       tf32_cudnn=torch.backends.cudnn.allow_tf32)
     return context
 
 

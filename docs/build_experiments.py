@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from notbugs.experiments.registry import REGISTRY
+from notbugs.report import premise_text
 
 
 def number(value, percent: bool) -> str:
@@ -47,9 +48,7 @@ def claim_rows(claims: list[dict]) -> list[str]:
         tests = [f"  - test: {t['name']} = {number(t.get('value'), t.get('percent', True))} "
                  f"({t['sense']} {number(t['margin'], t.get('percent', True))}): {t['outcome']}"
                  for t in c.get("tests", [])]
-        premises = [f"  - premise: {p['name']} = {number(p.get('value'), p.get('percent', True))} "
-                    f"({p['sense']} {number(p['threshold'], p.get('percent', True))}): "
-                    f"{'met' if p['passed'] else 'NOT MET'}" for p in c.get("premises", [])]
+        premises = [f"  - premise {premise_text(p)}" for p in c.get("premises", [])]  # met / UNDECIDED / NOT MET
         if tests or premises:
             details += [f"- *{cell(c['statement'])}*"] + tests + premises
     return rows + ([""] + details if details else [])

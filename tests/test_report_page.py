@@ -67,6 +67,7 @@ def test_no_section_of_a_run_shows_its_own_markup_escaped(three_kinds, tmp_path)
     assert "Experiments run:\ntheory, linear_features (stopped with an error)." in page
 
 
+@pytest.mark.slow
 def test_the_report_reads_right_in_a_browser(three_kinds):
     from verdicts import browser
 

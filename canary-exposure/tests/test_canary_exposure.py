@@ -245,6 +245,7 @@ def test_a_damaged_model_does_not_load(tmp_path, capsys):
     assert "does not load" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tiny_reproduction_end_to_end_and_resume(tmp_path, capsys):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n\n".join(read_corpus_stub(300)))
@@ -313,6 +314,7 @@ def test_extraction_counts_queries_per_search_and_batching_inflates_them():
     assert wide["queries_to_target"] == 1 + 10 + 64 and wide["forward_passes"] == 3
 
 
+@pytest.mark.slow
 def test_the_tiny_report_reads_right_in_a_browser(tmp_path, capsys):
     """Chromium shows the report's text, no tag or escaped tag in it, each verdict with its symbol and word; the
     console says first and last that a tiny run is a smoke test, and prints each claim's statistic."""

@@ -135,6 +135,7 @@ def test_no_begin_token_leaves_the_first_token_as_context(merging):
         log_perplexity(lm, ["a"])  # one token and no begin: nothing the model predicts
 
 
+@pytest.mark.slow
 def test_extraction_over_the_models_own_tokens_comes_out_in_brute_force_order(merging, splitting):
     for tok in (merging, splitting):
         lm = CausalLM(gpt2(tok, seed=2), tok, begin_tokens(tok))
@@ -177,6 +178,7 @@ def corpus_docs():
     return [" ".join(rng.choice(words, int(rng.integers(4, 10)))) for _ in range(300)]
 
 
+@pytest.mark.slow
 def test_finetune_then_exposure_and_extract_from_the_command_line_equal_brute_force(checkpoint, tmp_path, capsys):
     from canary_exposure.cli import main
     from canary_exposure.hf import load_causal_lm

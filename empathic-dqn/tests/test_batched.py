@@ -29,7 +29,7 @@ def _pair(world: str, n: int, seed: int, max_steps: int):
 
 
 @pytest.mark.parametrize("world", ["coexistence", "sharing"])
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 def test_the_batched_world_steps_as_the_python_worlds(world, seed):
     n, steps = 24, 700
     envs, batched = _pair(world, n, seed, max_steps=40 + 20 * seed)

@@ -257,6 +257,7 @@ def test_kills_do_not_cross_the_edge_under_the_reference_rule():
     assert not dead  # (6, 0) is right of (6, 6) only across the edge
 
 
+@pytest.mark.slow
 def test_a_tiny_reproduction_end_to_end_and_resumes(tmp_path, capsys):
     assert main(["reproduce", "--preset", "tiny", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -4,11 +4,14 @@ kernel's symbol and word (the console's too), and a tiny run that says first and
 import json
 import re
 
+import pytest
+
 from empathic.cli import main
 from verdicts import browser
 from verdicts.table import verdict_text
 
 
+@pytest.mark.slow
 def test_the_tiny_report_reads_right_in_a_browser(tmp_path, capsys):
     browser.require()
     out = tmp_path / "run"

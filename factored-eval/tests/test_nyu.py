@@ -207,6 +207,7 @@ def published():
     return nyu.load(DATA)
 
 
+@pytest.mark.slow
 @needs_data
 def test_published_data_round_trips(published, tmp_path):
     out = nyu.export_folder(published, tmp_path / "out")

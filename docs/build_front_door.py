@@ -29,6 +29,9 @@ SOURCES = [
     ("felab: Factored Evaluation in simulation (scripted agents on synthetic worlds), quick preset",
      "factored-eval/results/quick-seeds5-9/results.json",
      "felab reproduce --preset quick --seeds 5-9", "factored-eval/README.md"),
+    ("empathic-dqn: Empathic DQN's claims, quick preset, seeds 0-9 (1/600 of the reference's Coexistence training)",
+     "empathic-dqn/results/quick-claims/results.json",
+     "empathic reproduce --preset quick --claims-only", "empathic-dqn/README.md"),
 ]
 
 

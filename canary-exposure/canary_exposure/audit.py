@@ -23,12 +23,22 @@ import random
 import numpy as np
 from scipy.stats import binom
 
+from .canaries import CanaryFormat
 from .errors import ExposureError
 
 
 def draw(m: int, rng: random.Random) -> list[bool]:
     """Which of ``m`` audit canaries are inserted: a fair coin each, independent of everything else."""
     return [rng.random() < 0.5 for _ in range(m)]
+
+
+def plan(fmt: CanaryFormat, m: int, seed: int, taken: set[str]) -> tuple[list[str], list[bool]]:
+    """A seed's ``m`` audit canaries (none in ``taken``) and their coins, from a generator of their own, so the
+    other canaries of the seed are the same with or without an audit."""
+    if not m:
+        return [], []
+    rng = random.Random(20_000 + seed)
+    return fmt.draw(m, rng, exclude=taken), draw(m, rng)
 
 
 def epsilon_lower_bound(correct: int, guesses: int, beta: float = 0.05) -> float:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import audit as auditing
 from .audit import group_privacy
 from .canaries import CanaryFormat, insert
 from .errors import ExposureError
@@ -130,7 +131,7 @@ def finetune(lm: CausalLM, documents: list[str], s: FinetuneSettings, *,
     say = say or (lambda line: None)
     fmt = CanaryFormat(s.template, s.digits)
     inserted, references = plan(fmt, s)
-    audited, coins = _audit_plan(fmt, s, set(inserted) | set(references))
+    audited, coins = auditing.plan(fmt, s.audit, s.seed, set(inserted) | set(references))
     planted = {**inserted, **{x: s.audit_insertions for x, c in zip(audited, coins) if c}}
     rng = random.Random(s.seed)
     torch.manual_seed(s.seed)
@@ -181,24 +182,12 @@ def finetune(lm: CausalLM, documents: list[str], s: FinetuneSettings, *,
                         "per_canary": {x: group_privacy(eps, s.delta, k) for x, k in inserted.items()}}
     record.update(measure(lm, fmt, inserted, references, s, say, planted=list(planted)))
     if audited:
-        from .audit import audit
-
-        found = audit(log_perplexity(lm, [fmt.render(x) for x in audited]), coins)
+        found = auditing.audit(log_perplexity(lm, [fmt.render(x) for x in audited]), coins)
         found.update(insertions=s.audit_insertions, plan={x: c for x, c in zip(audited, coins)})
         if engine is not None:  # what the accountant promises the audited group of k documents
             found["accountant_epsilon"] = group_privacy(record["dp"]["epsilon"], s.delta, s.audit_insertions)
         record["audit"] = found
     return record
-
-
-def _audit_plan(fmt: CanaryFormat, s: FinetuneSettings, taken: set[str]) -> tuple[list[str], list[bool]]:
-    """The audit canaries and their coins (inserted or not), from a generator of their own."""
-    if not s.audit:
-        return [], []
-    from .audit import draw
-
-    rng = random.Random(20_000 + s.seed)
-    return fmt.draw(s.audit, rng, exclude=taken), draw(s.audit, rng)
 
 
 def measure(lm: CausalLM, fmt: CanaryFormat, inserted: dict[str, int], references: list[str],

@@ -1,5 +1,6 @@
 """One seed of the reproduction: train with canaries (and once more with DP-SGD), then measure what the claims
-read: exposures (exact, and extrapolated from reference candidates), their course over epochs, extraction.
+read: exposures (exact, and extrapolated from reference candidates), their course over epochs, extraction; with
+a preset's ``audit``, epsilon's empirical lower bound from audit canaries planted on fair coins (audit.py).
 
 Departure from the paper, and why: the paper trains a model per canary; here fourteen canaries share one model
 (a seed's training costs minutes, not fourteen times that). So that they do not compete, a canary's rank is
@@ -15,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.stats import spearmanr
 
+from . import audit as auditing
 from .audit import group_privacy
 from .canaries import CanaryFormat
 from .claims import HIGH_K, NULL
@@ -38,13 +40,15 @@ def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, d
     """Train one model of a seed and measure its canaries: the record, with the model under "model"."""
     fmt = CanaryFormat(p.template, p.digits)
     inserted, references = plan(p, seed)
+    audited, coins = auditing.plan(fmt, p.audit, seed, set(inserted) | set(references))
+    planted = {**inserted, **{x: p.audit_insertions for x, c in zip(audited, coins) if c}}
     s = replace(p.train, seed=seed, dp=dp, epochs=p.dp_epochs if dp else p.train.epochs)
-    res = train(documents, fmt, inserted, references, s, say=say, device=device)
+    res = train(documents, fmt, planted, references, s, say=say, device=device)
     model = res["model"]
     scores = slot_log_perplexities(model, fmt)
-    final = exact_exposure(scores, list(inserted) + references, inserted=list(inserted))
+    final = exact_exposure(scores, list(inserted) + references, inserted=list(planted))
     rng = np.random.default_rng(seed)
-    excluded = {int(x) for x in list(inserted) + references}
+    excluded = {int(x) for x in list(planted) + references + audited}
     sample = [i for i in rng.choice(fmt.space, size=min(fmt.space, p.extrapolation_references + len(excluded)),
                                     replace=False) if int(i) not in excluded][:p.extrapolation_references]
     fit = fit_references(scores[sample])
@@ -56,6 +60,12 @@ def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, d
         eps = res["history"][-1]["epsilon"]
         groups = [group_privacy(eps, res["delta"], k) for k in sorted(set(inserted.values()))]
         record["privacy"] = {"epsilon_per_window": eps, "delta": res["delta"], "per_canary": groups}
+    if audited:  # from the same scores; beside the accountant's epsilon for the windows an audit canary is in
+        record["audit"] = {**auditing.audit(scores[[int(x) for x in audited]], coins),
+                           "insertions": p.audit_insertions}
+        if dp:
+            record["audit"]["accountant_epsilon"] = [group_privacy(eps, res["delta"], n)["epsilon"]
+                                                     for n in (p.audit_insertions, 2 * p.audit_insertions)]
     else:
         top = max(inserted.values())
         targets = [x for x, k in inserted.items() if k == top] + references[:p.extraction_references]

@@ -95,6 +95,30 @@ def _dp_text(res: dict) -> str:
             f"{train['noise_multiplier']:g}, clipping {train['max_grad_norm']:g}, {p['dp_epochs']} epochs).{bound}")
 
 
+def _audit_text(res: dict) -> str:
+    """The audit's lower bound on epsilon for each model that had audit canaries, beside the accountant's."""
+    rows = []
+    for seed, runs in res["runs"].items():
+        for name in ("plain", "dp"):
+            a = runs.get(name, {}).get("audit")
+            if not a:
+                continue
+            upper = a.get("accountant_epsilon")
+            promised = (f"{upper[0]:.1f} for {a['insertions']} windows, {upper[1]:.1f} for {2 * a['insertions']}"
+                        if upper else "none (no DP-SGD)")
+            rows.append(f"<tr><td>{escape(seed)}</td><td>{'DP-SGD' if name == 'dp' else 'plain'}</td>"
+                        f"<td>{a['included']} of {a['canaries']}</td><td>{a['correct']} of {a['guesses']}</td>"
+                        f"<td>{a['epsilon_lower_bound']:.2f}</td><td>{escape(promised)}</td></tr>")
+    if not rows:
+        return ""
+    return ("<h2>Audit: epsilon's empirical lower bound</h2><p>Steinke, Nasr &amp; Jagielski 2023: audit canaries "
+            "each inserted on a fair coin; the auditor guesses in for the fifth the model finds most likely and out "
+            "for the fifth it finds least likely; the bound holds with 95 % confidence for the group of an audit "
+            "canary's insertions (each in one or two training windows), beside the accountant's epsilon for that "
+            "group.</p><table><tr><th>seed</th><th>model</th><th>inserted</th><th>right guesses</th>"
+            "<th>epsilon at least</th><th>accountant's epsilon (group)</th></tr>" + "".join(rows) + "</table>")
+
+
 def render(res: dict) -> str:
     p = res["preset"]
     smoke = ("<p class=\"warn\"><b>A smoke test, not evidence:</b> the tiny preset runs the code paths at toy "
@@ -113,7 +137,7 @@ seeds {escape(', '.join(map(str, res['seeds'])))}, {train['epochs']} epochs. {_d
 {res['seconds']:.0f} s.</p>
 <h2>Claims (mean over seeds [95 % Student-t interval])</h2>
 {claim_table_html(res['claims'])}
-<h2>Figures</h2>{_figures(res)}
+<h2>Figures</h2>{_figures(res)}{_audit_text(res)}
 <h2>Extraction</h2><table><tr><th>seed</th><th>canary</th><th>exposure (bits)</th><th>extracted</th>
 <th>queries to find it</th><th>queries used</th></tr>{_extraction_rows(res)}</table>
 </body></html>"""

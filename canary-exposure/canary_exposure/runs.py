@@ -38,7 +38,8 @@ NOT_OF_A_MODEL = ("name", "seeds", "dp_seeds", "smoke")  # preset fields that ch
 def run_key(p: Preset, documents: list[str], seed: int, dp: bool) -> str:
     """A model's key: what its numbers depend on (so another preset or seed list with the same model reuses it)."""
     digest = hashlib.sha256("\x00".join(documents).encode()).hexdigest()
-    settings = {k: v for k, v in p.to_dict().items() if k not in NOT_OF_A_MODEL + (() if dp else ("dp_epochs",))}
+    unused = (() if dp else ("dp_epochs",)) + (() if p.audit else ("audit", "audit_insertions"))
+    settings = {k: v for k, v in p.to_dict().items() if k not in NOT_OF_A_MODEL + unused}
     payload = json.dumps({"preset": settings, "corpus": digest, "seed": seed, "dp": dp}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

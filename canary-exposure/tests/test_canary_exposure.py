@@ -337,3 +337,40 @@ def test_the_tiny_report_reads_right_in_a_browser(tmp_path, capsys):
     assert "{'" not in seen.text and "1 secrets" not in seen.text  # prose, not a Python dict
     table = seen.text.split("Claims (mean over seeds")[1].split("Figures")[0]
     assert not re.search(r"\d\.\d{5,}", table)  # statistics and margins rounded (no 0.442695)
+
+
+def test_an_audit_bounds_epsilon_from_the_reproductions_own_scores(tmp_path):
+    """An audited run plants the audit canaries that came up heads (and only those), keeps the seed's other
+    canaries, records for each model the bound computed from that model's scores, and sets the DP model's beside
+    the accountant's epsilon for the audit canary's k and 2k windows; without an audit, its settings are not in a
+    model's key (so the keys of the presets without one did not change)."""
+    from canary_exposure import audit as auditing
+    from canary_exposure.measure import plan
+    from canary_exposure.runs import load_model, run_key
+
+    corpus = tmp_path / "corpus.txt"
+    docs = read_corpus_stub(300)
+    corpus.write_text("\n\n".join(docs))
+    tiny = get_preset("tiny")
+    p = replace(tiny, name="audited", seeds=(0,), audit=20, audit_insertions=8)
+    assert run_key(tiny, docs, 0, False) == run_key(replace(tiny, audit_insertions=3), docs, 0, False)
+    assert run_key(tiny, docs, 0, False) != run_key(p, docs, 0, False)
+    res = reproduce(p, tmp_path / "run", corpus=corpus)
+    fmt = CanaryFormat(p.template, p.digits)
+    audited, coins = auditing.plan(fmt, 20, 0, set(plan(p, 0)[0]) | set(plan(p, 0)[1]))
+    for name in ("plain", "dp"):
+        record = res["runs"]["0"][name]
+        assert record["inserted"] == plan(tiny, 0)[0]  # the claims' canaries are the same with an audit
+        heads = {x for x, c in zip(audited, coins) if c}
+        assert set(record["history"][0]["exposure"]) == set(record["inserted"]) | set(record["references"]) | heads
+        model, _ = load_model(tmp_path / "run" / "seed-0", name)
+        again = auditing.audit(slot_log_perplexities(model, fmt)[[int(x) for x in audited]], coins)
+        assert {k: record["audit"][k] for k in again} == pytest.approx(again)
+        assert record["audit"]["included"] == len(heads)
+    dp = res["runs"]["0"]["dp"]
+    eps = dp["privacy"]["epsilon_per_window"]
+    assert dp["audit"]["accountant_epsilon"] == pytest.approx([8 * eps, 16 * eps])
+    assert "accountant_epsilon" not in res["runs"]["0"]["plain"]["audit"]
+    assert "epsilon at least" in render(res)
+    with pytest.raises(ExposureError, match="audit"):
+        replace(tiny, audit=1)

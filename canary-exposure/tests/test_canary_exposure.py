@@ -339,6 +339,7 @@ def test_the_tiny_report_reads_right_in_a_browser(tmp_path, capsys):
     assert not re.search(r"\d\.\d{5,}", table)  # statistics and margins rounded (no 0.442695)
 
 
+@pytest.mark.slow  # 16 s: two tiny models trained
 def test_an_audit_bounds_epsilon_from_the_reproductions_own_scores(tmp_path):
     """An audited run plants the audit canaries that came up heads (and only those), keeps the seed's other
     canaries, records for each model the bound computed from that model's scores, and sets the DP model's beside

@@ -42,6 +42,7 @@ from ..core.reference import NAKKIRAN
 from ..core.values import difference
 from ..data import subset
 from ..evaluation.evaluate import accuracy, agreement, predict, robust_mask
+from ..frame import margins
 from ..frame.base import Bound, Claim, Experiment, Verdict
 from ..frame.datasets import dataset_name
 from ..frame.lab import Lab
@@ -194,8 +195,9 @@ NT_Y = Bound("non-transferable D_det accuracy on Y minus chance", "<=", 0.05)
 NT_SHIFT = Bound("non-transferable D_det accuracy on Y+1", ">=", 0.40)
 CONTRAST = Bound("plain minus non-transferable D_det accuracy on Y", ">=", 0.10)
 NT_BUILT = Bound("non-transferable attack's success on the D_det images", ">=", 0.90)
-# the effect (b) contrasts against: the plain D_det of the same images reproduces Table 1 (as robust_source asks)
-PLAIN_ON_Y = Bound("plain D_det accuracy on Y", ">=", 0.30)
+# the effect (b) contrasts against: the plain D_det of the same images reproduces Table 1 (as robust_source asks),
+# so Table 1's margin by the rule (0.30, the margin set by hand before the rule, until this round)
+PLAIN_ON_Y = Bound("plain D_det accuracy on Y", ">=", margins.D_DET)
 PLAIN_Y_OVER_SHIFT = Bound("plain D_det: accuracy on Y minus on Y+1", ">=", 0.0)
 MEMORISED = Bound("memorising model's training accuracy", ">=", 0.99)
 FLIPPED = Bound("memorising model's accuracy under attack", "<=", 0.20)

@@ -124,8 +124,10 @@ LEAKAGE = {name: Bound(f"{label} leakage gap", "<=", 0.10) for name, label in ((
 FLOORS = {"d_rand": margins.D_RAND, "d_det": margins.D_DET}  # by the rule of ``margins``
 GAP = Bound("D_R minus D_NR robust accuracy", ">=", margins.GAP)
 # the paper's contrast presupposes that D_NR's model is not robust: no more than the standard model it came from
-# (CIFAR-10: 0.8 vs 4.5 %); a D_NR model more robust than that makes the gap meaningless
-D_NR_NOT_ROBUST = Bound("D_NR minus standard model's robust accuracy", "<=", 0.0)
+# (CIFAR-10: 0.8 vs 4.5 %); a D_NR model more robust than that makes the gap meaningless. Within a tolerance of
+# 2.5 points (margins.PREMISE_TOLERANCE): at 0 the premise was undecided whenever the two models were equally robust
+# (quick, seeds 0-2: +0.0 [-5.7, 5.8] points), which no number of seeds decides.
+D_NR_NOT_ROBUST = Bound("D_NR minus standard model's robust accuracy", "<=", margins.PREMISE_TOLERANCE)
 D_NR_CLEAN = Bound("D_NR clean accuracy", ">=", margins.D_NR_CLEAN)
 CLAIMS = (
     Claim("setup_adversarial_training_robust", f"{WHO}, §3 (setup)",

@@ -143,8 +143,8 @@ def _quick() -> Preset:
         # 1 and 2 check the premise.
         inversion=InversionConfig(steps=100, step_size=0.1, schedule="cosine", momentum=0.9, batch_size=cpu_batch,
                                   fake_relu=True),
-        # D_rand from 10k images: from 4k its model reached 63.6-65.1 % on seeds 0-2, too near the 60 % margin;
-        # 10 steps of 2.5 eps / 10, as for D_det, keep the attack's cost at that of 4k images and 25 steps
+        # D_rand from all 60,000 images (kind_limits below; from 4k its model reached 63.6-65.1 % on seeds 0-2, too
+        # near the then 60 % margin); 10 steps of 2.5 eps / 10, as for D_det
         rand=RelabelConfig(mode="rand", steps=10, step_size=0.5, batch_size=cpu_batch),
         # D_det is data-hungry: test accuracy of its fresh model rises with the images it is built from
         # (GPU sweep, benchmarks/ddet_sweep.py, eps 3: 8k 29 %, 16k 34 %, 32k 42 %, 60k 50 %), so it is built

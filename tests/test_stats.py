@@ -109,3 +109,21 @@ def test_bootstrap_means_agrees_with_normal_theory_and_with_the_plain_bootstrap(
     plain = bootstrap(lambda g: sum(p[0] for p in g[0]) / sum(p[1] for p in g[0]), [pairs.tolist()], rounds=4000)
     width = plain[1] - plain[0]
     assert ours == pytest.approx(plain, abs=0.1 * width)
+
+
+def test_an_undecided_claim_over_seeds_says_how_many_seeds_would_decide_it():
+    """Inconclusive over seeds: the test (and an undecided premise) carries the kernel's count of the seeds its
+    observed spread would need, and the report prints it; a decided test carries none."""
+    from notbugs.report import premise_text, statistic
+    from verdicts import seeds_to_decide
+
+    gaps = [0.30, 0.21, 0.31]
+    spread = combine_claim([_seed_row(HOLDS, g, p) for g, p in zip(gaps, (0.02, 0.15, 0.05))], [0, 1, 2])
+    test, premise = spread["tests"][0], spread["premises"][0]
+    assert test["outcome"] == INCONCLUSIVE and test["seeds_to_decide"] == seeds_to_decide(gaps, 0.25) > 3
+    assert f"about {test['seeds_to_decide']} seeds would decide it" in statistic(test)
+    assert premise["outcome"] == INCONCLUSIVE and premise["seeds_to_decide"] == seeds_to_decide([0.02, 0.15, 0.05],
+                                                                                                0.10, "<=")
+    assert "seeds would decide it" in premise_text(premise)
+    held = combine_claim([_seed_row(HOLDS, g) for g in (0.30, 0.32, 0.31)], [0, 1, 2])
+    assert held["tests"][0]["seeds_to_decide"] is None and "would decide" not in statistic(held["tests"][0])

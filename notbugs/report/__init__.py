@@ -123,7 +123,12 @@ def statistic(test: dict) -> str:
     away = (f", {'+' if distance >= 0 else '−'}{_number(abs(distance), pc)} from it"
             if isinstance(distance, (int, float)) else "")
     return (f"{test['name']}: {_number(test.get('value'), pc)}{interval} (margin {test['sense']} "
-            f"{_number(test['margin'], pc)}{away})")
+            f"{_number(test['margin'], pc)}{away}){_seeds_needed(test)}")
+
+
+def _seeds_needed(row: dict) -> str:
+    """For a test or premise undecided over seeds: how many seeds its observed spread would need."""
+    return f"; about {row['seeds_to_decide']} seeds would decide it" if row.get("seeds_to_decide") else ""
 
 
 PREMISE_WORDS = {"holds": "met", "inconclusive": "UNDECIDED"}  # anything else: not met
@@ -136,7 +141,8 @@ def premise_text(p: dict) -> str:
     ci = p.get("ci")
     interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 \
         else ""
-    return f"{word}: {p['name']} {_number(p.get('value'), pc)}{interval} ({p['sense']} {_number(p['threshold'], pc)})"
+    return (f"{word}: {p['name']} {_number(p.get('value'), pc)}{interval} ({p['sense']} "
+            f"{_number(p['threshold'], pc)}){_seeds_needed(p)}")
 
 
 def _claim_row(name: str, entry: dict, c: dict) -> list:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from verdicts import Bound, decide_rows, judged_test, mean_sd, over_seeds, premise_row
+from verdicts import Bound, Outcome, decide_rows, judged_test, mean_sd, over_seeds, premise_row, seeds_to_decide
 
 from ..core.values import Status, summarise
 from ..frame.base import ERROR, FAILS, HOLDS, NOT_RUN
@@ -50,7 +50,8 @@ def combine_claim(rows: list[dict], seeds: list[int]) -> dict:
 
 
 def _over_seeds(rows: list[dict], part: str, i: int, first: dict) -> dict:
-    """The i-th test or premise over the seeds: mean, sd, Student-t interval, and its outcome by that interval."""
+    """The i-th test or premise over the seeds: mean, sd, Student-t interval, its outcome by that interval, and
+    where that is undecided, how many seeds its observed spread would need to decide it (the kernel's count)."""
     values = [r[part][i]["value"] if len(r.get(part) or []) > i else None for r in rows]
     threshold = "margin" if part == "tests" else "threshold"
     bound = Bound(first["name"], first["sense"], first[threshold], first.get("percent", True))
@@ -58,7 +59,10 @@ def _over_seeds(rows: list[dict], part: str, i: int, first: dict) -> dict:
     sd = mean_sd([float(v) for v in values])[1] if estimate is not None else None
     row = judged_test(bound, estimate) if part == "tests" else premise_row(bound, estimate)
     ci = list(estimate.ci) if estimate is not None and estimate.ci is not None else None
+    need = (seeds_to_decide(values, bound.margin, bound.sense)
+            if row["outcome"] == Outcome.INCONCLUSIVE else None)
     return {**row, "value": None if estimate is None else float(estimate), "sd": sd, "ci": ci, "values": values,
+            "seeds_to_decide": need,
             "outcomes": [r[part][i].get("outcome") for r in rows if len(r.get(part) or []) > i]}
 
 

@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from verdicts import seeds_to_decide
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BEGIN, END = "<!-- claims:begin -->", "<!-- claims:end -->"
@@ -62,7 +64,20 @@ def statistic(row: dict) -> str:
     pct = t.get("percent", False)
     unit = " %" if pct else ""
     interval = f" [{_number(ci[0], pct)}, {_number(ci[1], pct)}]" if ci else ""
-    return f"{_number(value, pct)}{interval}{unit} (margin {t['sense']} {_number(t['margin'], pct)}{unit})"
+    return (f"{_number(value, pct)}{interval}{unit} (margin {t['sense']} {_number(t['margin'], pct)}{unit})"
+            f"{seeds_needed(t)}")
+
+
+def seeds_needed(test: dict) -> str:
+    """For a test undecided over seeds: how many seeds its observed spread would need (as the package stored it,
+    else the kernel's count from the seeds' values)."""
+    if str(test.get("outcome")) != "inconclusive":
+        return ""
+    need = test.get("seeds_to_decide")
+    values = [v.get("estimate", v.get("value")) if isinstance(v, dict) else v for v in test.get("values") or []]
+    if need is None and len(values) > 1 and all(isinstance(v, (int, float)) for v in values):
+        need = seeds_to_decide(values, test["margin"], test["sense"])
+    return f"; about {need} seeds would decide it" if need else ""
 
 
 def premises_in_doubt(row: dict) -> str:

@@ -30,3 +30,14 @@ def test_the_table_shows_each_claim_with_its_interval_and_verdict():
     block = _builder().block()
     assert "| 83.7 [82.9, 84.4] % (margin >= 73.7 %) | **holds** |" in block  # D_NR clean over seeds 0-2
     assert "not run" not in block  # claims of experiments a source did not run are left out
+
+
+def test_an_undecided_claim_says_how_many_seeds_would_decide_it():
+    """The gap at full over seeds 0-2 (23.7 [18.5, 28.8] against 22.5, sd 2.07): the kernel's count from the
+    stored per-seed estimates; a decided claim gets no count."""
+    from verdicts import seeds_to_decide
+
+    block = _builder().block()
+    need = seeds_to_decide([0.2493, 0.2477, 0.2127], 0.225)
+    assert f"23.7 [18.5, 28.8] % (margin >= 22.5 %); about {need} seeds would decide it" in block
+    assert "| 83.7 [82.9, 84.4] % (margin >= 73.7 %) | **holds** |" in block

@@ -215,3 +215,21 @@ def test_results_of_earlier_versions_still_render():
     page = render(old)
     assert 'id="paper"' in page and "could not be drawn" not in page and "Figure 2" in page
     assert "[" in page and "data:image/png;base64" in page  # charts drawn from the numbers; pictures not found
+
+
+@pytest.mark.slow
+def test_differences_on_the_same_images_are_judged_with_paired_intervals(everything):
+    """The gap, the premise 'D_NR no more robust than the standard model' and noise_start's gap compare models on
+    the same test images: their tests carry the paired interval the run computed from each image's outcome."""
+    _, res, _ = everything
+    paper = res["experiments"]["paper"]
+    paired = paper["results"]["paired"]
+    assert set(paired) == {"d_r - d_nr", "d_nr - std", "adv - std"}
+    row = next(c for c in paper["claims"] if c["id"] == "robust_features_give_robustness")
+    gap = next(t for t in row["tests"] if t["name"].startswith("D_R minus D_NR"))
+    premise = next(p for p in row["premises"] if p["name"].startswith("D_NR minus standard"))
+    for shown, measured in ((gap, paired["d_r - d_nr"]), (premise, paired["d_nr - std"])):
+        assert shown["value"] == pytest.approx(float(measured)) and shown["ci"] == pytest.approx(list(measured.ci))
+    noise = res["experiments"]["noise_start"]
+    row = next(c for c in noise["claims"] if c["id"] == "d_r_from_noise_robust")
+    assert row["tests"][0]["ci"] == pytest.approx(list(noise["results"]["paired_gap"].ci))

@@ -108,29 +108,41 @@ def robust_accuracy(model: nn.Module, x, y: torch.Tensor | None = None, *, norm:
 
         >>> robust_accuracy(model, x, y, norm="l2", eps=0.5, steps=20)
     """
+    correct = robust_correct(model, x, y, norm=norm, eps=eps, steps=steps, step_size=step_size,
+                             random_start=random_start, seed=seed, batch_size=batch_size, progress=progress)
+    return Proportion.of(int(correct.sum()), len(correct))
+
+
+def robust_correct(model: nn.Module, x, y: torch.Tensor | None = None, *, norm: str, eps: float, steps: int,
+                   step_size: float | None = None, random_start: bool = False, seed: int = 0,
+                   batch_size: int = 512, progress: bool = False) -> torch.Tensor:
+    """``robust_accuracy`` image by image (a bool per image, on the CPU): what an interval for the difference of
+    two models measured on the same images pairs."""
     dev = device_of(model)
     gen = torch.Generator().manual_seed(seed)
-    robust = total = 0
+    masks = []
     for xb, yb in bar(batches(x, y, batch_size), desc=f"{norm} eps={eps:g}", disable=not progress, leave=False,
                       unit="batch"):
         xb, yb = xb.to(dev), yb.to(dev)
         x_adv = pgd(model, xb, yb, norm=norm, eps=eps, steps=steps, step_size=step_size, random_start=random_start,
                     best=True, select=margin, generator=gen)
-        robust += robust_mask(model, xb, yb, [x_adv]).sum().item()
-        total += len(xb)
-    if total == 0:
+        masks.append(robust_mask(model, xb, yb, [x_adv]).cpu())
+    if not masks:
         raise NotbugsError("no images to measure a robust accuracy on")
-    return Proportion.of(robust, total)
+    return torch.cat(masks)
 
 
 def evaluate(model: nn.Module, x, y: torch.Tensor | None = None, *, norm: str, eps_list, steps: int = 20,
-             step_size_factor: float = 2.5, seed: int = 0, progress: bool = True, batch_size: int = 512) -> dict:
+             step_size_factor: float = 2.5, seed: int = 0, progress: bool = True, batch_size: int = 512,
+             per_image: bool = False) -> dict:
     """Clean accuracy and robust accuracy under PGD at each eps (``robust_accuracy``, step size = factor * eps /
     steps), on images and labels or on a DataLoader of (x, y) batches (read once per eps).
 
     Arguments:
         norm (str): "l2" or "linf". eps_list (list of floats): the radii. steps (int): PGD steps. (Default: 20)
         step_size_factor (float): (Default: 2.5) seed (int): (Default: 0) batch_size (int): (Default: 512)
+        per_image (bool): also return which images stayed robust at each eps, under "robust_correct" (a bool
+            tensor per eps). (Default: False)
 
     Returns ``{"clean_accuracy": Proportion, "robust_accuracy": {eps: Proportion}}``. Example::
 
@@ -138,15 +150,16 @@ def evaluate(model: nn.Module, x, y: torch.Tensor | None = None, *, norm: str, e
     """
     if isinstance(x, torch.Tensor):
         y = check_batch(x, y)
-    robust = ByNumber()
+    robust, correct = ByNumber(), ByNumber()
     for eps in eps_list:
-        robust[eps] = robust_accuracy(model, x, y, norm=norm, eps=eps, steps=steps,
+        correct[eps] = robust_correct(model, x, y, norm=norm, eps=eps, steps=steps,
                                       step_size=step_size_factor * eps / max(steps, 1), seed=seed,
                                       batch_size=batch_size, progress=progress)
+        robust[eps] = Proportion.of(int(correct[eps].sum()), len(correct[eps]))
     clean = accuracy(model, x, y)
     return {
         "clean_accuracy": clean,
         "robust_accuracy": robust,
         "attack": {"name": "pgd", "norm": norm, "steps": steps, "step_size": f"{step_size_factor:g} * eps / steps",
                    "random_start": False, "n": clean.n},
-    }
+    } | ({"robust_correct": correct} if per_image else {})

@@ -3,6 +3,7 @@ preset's eps, and the attack's sanity checks at the eps the claims use. A part o
 
 from __future__ import annotations
 
+from ..core.values import pack_bools, unpack_bools
 from ..data import subset
 from ..evaluation.evaluate import accuracy, evaluate
 from ..evaluation.sanity import sanity_checks
@@ -25,7 +26,10 @@ class Evaluations:
             net, data = self.model(b.inputs["model"]), b.inputs["data"]
             x, y = subset(data.test_x, data.test_y, p.eval_limit, self.seed)
             res = evaluate(net, x, y, norm="l2", eps_list=p.eval_eps, steps=p.eval_steps, seed=self.seed,
-                           progress=self.progress, batch_size=p.eval_batch_size)
+                           progress=self.progress, batch_size=p.eval_batch_size, per_image=True)
+            # which images stayed robust at the main eps, for intervals of differences between models on the same
+            # images (``robust_correct_at`` reads it back)
+            res["robust_correct_main"] = pack_bools(res.pop("robust_correct")[p.main_eval_eps])
             res["clean_accuracy"] = accuracy(net, data.test_x, data.test_y)  # all test images
             xs, ys = x[:p.sanity_limit], y[:p.sanity_limit]
             surrogate = self.model(b.inputs["surrogate"]) if "surrogate" in b.inputs else None
@@ -36,6 +40,12 @@ class Evaluations:
             return res
 
         return self.store.get("eval", params, make, inputs=inputs, label=f"evaluate {name}").summary
+
+    def robust_correct_at(self, ev: dict) -> list[bool] | None:
+        """Which of the evaluation's images stayed robust at the main eps (None for an evaluation stored before
+        they were kept)."""
+        packed = ev.get("robust_correct_main")
+        return None if packed is None else unpack_bools(packed, self.eval_images)
 
     @property
     def eval_images(self) -> int:

@@ -49,7 +49,7 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "import": (2, "0da2929041d7", ("frame.training:Training.imported", "frame.training:Training.in_memory")),
     "dataset": (4, "15e3219164d9", ("frame.datasets:Datasets.dataset",)),
     "leakage": (2, "f25fffbf699e", ("frame.datasets:Datasets.leakage",)),
-    "eval": (3, "3481c0a82c7e", ("frame.evaluations:Evaluations.evaluation",)),
+    "eval": (4, "b414ec12c821", ("frame.evaluations:Evaluations.evaluation",)),
     "picture": (2, "d42687c94972", ("frame.lab:Lab.picture", "present.grid")),
 }
 

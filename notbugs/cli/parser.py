@@ -143,6 +143,10 @@ def _reproduce(r) -> None:
                    help="change one preset field, e.g. inversion.steps=1000 or experiments.nakkiran.det_images=5000; "
                         "repeatable, applied after --config")
     r.add_argument("--dataset", default=None, help=f"override the preset's dataset: {DATASETS}")
+    r.add_argument("--recipe", default=None, metavar="PARTS",
+                   help="the paper's recipe where the presets depart from it: 'paper' (all), or parts, "
+                        "comma-separated: augmented-models, sgd-fresh, paper-inversion, paper-relabel, resnet50 "
+                        "(cifar10); applied before --config and --set")
     r.add_argument("--seed", type=a.seed, default=None, help="seed of the run (default: the config's, else 0)")
     r.add_argument("--seeds", default=None,
                    help="run once per seed (0,1,2 or 0-4) and judge each claim over all of them, numbers as mean ± sd")

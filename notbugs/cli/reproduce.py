@@ -21,6 +21,7 @@ def reproduce(args) -> int:
     from ..core.storage import write_json
     from ..data import check_available
     from ..frame.config import merge, parse_sets, read_config
+    from ..frame.recipes import parse_recipe
     from ..report import write_report
     from ..running.runner import check_device, failed, make_preset, run_experiments, select
     from ..running.seeds import run_seeds
@@ -51,9 +52,10 @@ def reproduce(args) -> int:
     overrides = merge(read_config(args.config) if args.config else {}, parse_sets(args.overrides))
     if args.precision:
         overrides["precision"] = args.precision
+    recipe = parse_recipe(args.recipe) if args.recipe else ()
     given = {"std": args.std_model, "adv": args.robust_model}
     options = dict(dataset=args.dataset, device=args.device, given=given, given_arch=args.model_arch,
-                   overrides=overrides)
+                   overrides=overrides, recipe=recipe)
     preset = make_preset(args.preset, seed=seeds[0] if seeds else args.seed, **options)
     check_device(preset.device)
     check_available(preset.dataset)
@@ -61,12 +63,13 @@ def reproduce(args) -> int:
         print(SMOKE.format(preset.name), flush=True)
     say = None if args.quiet else (lambda line: print(line, flush=True))
     base = make_preset(preset.name, seed=preset.seed, dataset=args.dataset or overrides.get("dataset"))
-    if say and overrides:
+    if say and (overrides or recipe):
         from ..frame.config import changed
 
         lines = changed(base, preset)
         say(f"changes to preset {preset.name}: " + ("; ".join(lines) if lines else "none (the config repeats it)"))
     tag = f"seeds{'-'.join(map(str, seeds))}" if seeds else f"seed{preset.seed}"
+    tag += f"-recipe-{'-'.join(recipe)}" if recipe else ""
     out = args.out or Path("runs") / f"{preset.name}-{_safe(preset.dataset)}-{tag}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else out / "cache")
     drawn: dict = {}  # sections already drawn from unchanged results, so each rewrite draws only what is new

@@ -39,6 +39,7 @@ from ..frame.base import Experiment, claim_rows
 from ..frame.config import apply_fields
 from ..frame.lab import Lab
 from ..frame.presets import Preset, get_preset
+from ..frame.recipes import with_recipe
 from ..store.pipeline import Build, Store, said
 from ..store.versions import all_versions, code_key, snapshot
 
@@ -77,11 +78,11 @@ def check_device(device: str) -> None:
 
 def make_preset(name: str | None = None, *, seed: int | None = None, dataset: str | None = None,
                 device: str | None = None, given: dict[str, str] | None = None, given_arch: str | None = None,
-                overrides: dict | None = None) -> Preset:
+                overrides: dict | None = None, recipe: tuple[str, ...] = ()) -> Preset:
     """A preset with the command line's changes, in this order: the preset by name (default: the overrides'
-    ``name``, else quick), its dataset (``dataset``, else the overrides'), the overrides' fields (a config and
-    ``--set``, checked), the seed of every step (where ``seed`` is given), the device; ``given`` models replace
-    trained ones."""
+    ``name``, else quick), its dataset (``dataset``, else the overrides'), the parts of the paper's recipe
+    (``frame.recipes``), the overrides' fields (a config and ``--set``, checked), the seed of every step (where
+    ``seed`` is given), the device; ``given`` models replace trained ones."""
     overrides = dict(overrides or {})
     base = overrides.pop("name", None)
     preset = get_preset(name or base or "quick")
@@ -89,6 +90,8 @@ def make_preset(name: str | None = None, *, seed: int | None = None, dataset: st
     overrides.pop("dataset", None)
     if dataset:
         preset = preset.on_dataset(dataset)
+    if recipe:
+        preset = with_recipe(preset, recipe)
     if overrides:
         preset = apply_fields(preset, overrides)
         for exp, changes in preset.experiments.items():

@@ -189,3 +189,39 @@ def test_d_nrs_premise_is_met_when_its_model_is_as_robust_as_the_standard_one():
     assert equal[0] == HOLDS
     more = judge_claim(claim, Verdict({**values, paper.D_NR_NOT_ROBUST.name: Estimate(0.06, (0.04, 0.08))}, "", ""))
     assert more[0] == NOT_TESTABLE
+
+
+def _paper_rows(preset, gap):
+    """The paper's claim rows for one run of ``preset`` whose D_R - D_NR gap is ``gap`` (every premise met)."""
+    from notbugs.experiments import paper
+
+    values = {"mean relative feature distance of D_R": 0.02, "mean relative feature distance of D_NR": 0.05,
+              paper.ADV_GAIN.name: 0.5, paper.GAP.name: gap, paper.D_NR_NOT_ROBUST.name: -0.05,
+              paper.STD_NOT_ROBUST.name: 0.2}
+    verdicts = {c.id: Verdict(values, "", "") for c in paper.CLAIMS}
+    return {r["id"]: r for r in claim_rows(paper.EXPERIMENT, verdicts, preset=preset)}
+
+
+def test_each_setting_is_judged_with_margins_from_its_own_baselines():
+    """The full preset's gap margin is the rule on full's own baselines (23.7 points, where quick's are 22.5): a
+    gap of 23 points holds at quick and does not at full, and the statement says the margin it was judged by. A
+    setting whose baselines were never measured (MNIST; the standard and robust models trained otherwise, as by
+    --recipe augmented-models) has no margin on a published number: those claims are not testable, the others
+    are judged as before; a tiny run (a smoke test) borrows quick's."""
+    from notbugs.frame import margins
+    from notbugs.frame.recipes import parse_recipe
+    from notbugs.running.runner import make_preset
+
+    gap = Estimate(0.23, (0.228, 0.232))
+    quick, full = _paper_rows(make_preset("quick"), gap), _paper_rows(make_preset("full"), gap)
+    key = "robust_features_give_robustness"
+    assert quick[key]["verdict"] == HOLDS and quick[key]["tests"][0]["margin"] == 0.225
+    assert full[key]["verdict"] == FAILS and full[key]["tests"][0]["margin"] == 0.237
+    assert "22.5 points" in quick[key]["statement"] and "23.7 points" in full[key]["statement"]
+    for other in (make_preset("quick", dataset="mnist"), make_preset("quick", recipe=parse_recipe("augmented-models"))):
+        rows = _paper_rows(other, gap)
+        assert rows[key]["verdict"] == NOT_TESTABLE
+        assert rows[key]["premises"][-1]["name"] == margins.MEASURED.name
+        assert rows["setup_adversarial_training_robust"]["verdict"] == HOLDS  # no margin by the rule: as before
+    assert _paper_rows(make_preset("tiny"), gap)[key]["tests"][0]["margin"] == 0.225
+    assert _paper_rows(None, gap)[key]["verdict"] == HOLDS  # without a setting: the declared (quick's) margins

@@ -197,7 +197,7 @@ CONTRAST = Bound("plain minus non-transferable D_det accuracy on Y", ">=", 0.10)
 NT_BUILT = Bound("non-transferable attack's success on the D_det images", ">=", 0.90)
 # the effect (b) contrasts against: the plain D_det of the same images reproduces Table 1 (as robust_source asks),
 # so Table 1's margin by the rule (0.30, the margin set by hand before the rule, until this round)
-PLAIN_ON_Y = Bound("plain D_det accuracy on Y", ">=", margins.D_DET)
+PLAIN_ON_Y = margins.ruled("plain D_det accuracy on Y", ">=", "d_det")
 PLAIN_Y_OVER_SHIFT = Bound("plain D_det: accuracy on Y minus on Y+1", ">=", 0.0)
 MEMORISED = Bound("memorising model's training accuracy", ">=", 0.99)
 FLIPPED = Bound("memorising model's accuracy under attack", "<=", 0.20)

@@ -71,12 +71,12 @@ def run(settings: Settings, lab: Lab) -> dict:
 
 
 WHO = "Ilyas et al. 2019"
-DET_ON_Y = Bound("standard-source D_det accuracy on y", ">=", margins.D_DET)  # Table 1's margins (the rule)
+DET_ON_Y = margins.ruled("standard-source D_det accuracy on y", ">=", "d_det")  # Table 1's margins (the rule)
 DET_Y_OVER_SHIFT = Bound("standard-source D_det: accuracy on y minus on y+1", ">=", 0.0)
-RAND_ON_Y = Bound("standard-source D_rand accuracy", ">=", margins.D_RAND)
-DET_LOWER = Bound("standard minus robust-source D_det accuracy", ">=", margins.DET_LOWER)  # Tables 9-10 (the rule)
-RAND_LOWER = Bound("standard minus robust-source D_rand accuracy", ">=", margins.RAND_LOWER)
-SHIFT = Bound("robust minus standard-source D_det accuracy on y+1", ">=", margins.SHIFT)
+RAND_ON_Y = margins.ruled("standard-source D_rand accuracy", ">=", "d_rand")
+DET_LOWER = margins.ruled("standard minus robust-source D_det accuracy", ">=", "det_lower")  # Tables 9-10 (the rule)
+RAND_LOWER = margins.ruled("standard minus robust-source D_rand accuracy", ">=", "rand_lower")
+SHIFT = margins.ruled("robust minus standard-source D_det accuracy on y+1", ">=", "shift")
 CLAIMS = (
     Claim("robust_source_d_det_lower", f"{WHO}, app. Table 9",
           "D_det made on the robust model teaches less about the true labels: its model is at least "

@@ -8,10 +8,12 @@ the kernel's one rule (``verdicts.decide``) gives the verdict, the same way for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from verdicts import Bound, Claim, Outcome, decide
+
+from . import margins
 
 HOLDS, FAILS, NOT_RUN, ERROR = Outcome.HOLDS, Outcome.FAILS, Outcome.NOT_RUN, Outcome.ERROR
 INCONCLUSIVE, NOT_TESTABLE = Outcome.INCONCLUSIVE, Outcome.NOT_TESTABLE
@@ -62,18 +64,23 @@ def judge_claim(claim: Claim, verdict: Verdict | None) -> tuple[Outcome, list[di
     return decide(claim, verdict.values)
 
 
-def claim_rows(experiment: Experiment, verdicts: dict[str, Verdict] | None, error: str | None = None) -> list[dict]:
-    """Every declared claim as a results.json row, with its verdict (or why it has none)."""
+def claim_rows(experiment: Experiment, verdicts: dict[str, Verdict] | None, error: str | None = None,
+               preset=None) -> list[dict]:
+    """Every declared claim as a results.json row, with its verdict (or why it has none); with the run's
+    ``preset``, each margin by the rule from that setting's baselines (``margins.for_setting``)."""
     rows = []
-    for c in experiment.claims:
+    for declared in experiment.claims:
+        c, swaps = margins.for_setting(declared, preset)
         v = (verdicts or {}).get(c.id)
+        if v is not None and v.values is not None and margins.MEASURED in c.premises:
+            v = replace(v, values={**v.values, margins.MEASURED.name: 0})
         if error is not None:
             word, tests, premises, ours, evidence = ERROR, [], [], "–", error
         else:
             word, tests, premises = judge_claim(c, v)
             ours, evidence = (v.ours, v.evidence) if v is not None else ("–", "not run")
-        rows.append({"id": c.id, "who": c.who, "statement": (v.statement if v is not None and v.statement else
-                                                             c.statement),
+        statement = margins.renumbered(v.statement if v is not None and v.statement else c.statement, swaps)
+        rows.append({"id": c.id, "who": c.who, "statement": statement,
                      "published": c.published, "ours": ours, "verdict": word,
                      "holds": {HOLDS: True, FAILS: False}.get(word), "evidence": evidence, "tests": tests,
                      "premises": premises})

@@ -345,7 +345,7 @@ def _run_one(e: Experiment, lab: Lab, results: dict, *, rebuild: tuple[str, ...]
         entry["warnings"] = warned
         results["warnings"] += [f"{e.name}: {w}" for w in warned if f"{e.name}: {w}" not in results["warnings"]]
         entry["results"] = art.summary
-        entry["claims"] = claim_rows(e, e.judge(entry["results"], settings))
+        entry["claims"] = claim_rows(e, e.judge(entry["results"], settings), preset=lab.preset)
         entry["status"] = Status.DONE
         entry["artifacts"] = read_json(art.file(PROVENANCE))["steps"] + [
             {"step": f"results of {e.name}", "kind": "results", "key": art.key}]

@@ -31,6 +31,9 @@ SOURCES = [
     ("felab: Factored Evaluation in simulation (scripted agents on synthetic worlds), quick preset",
      "factored-eval/results/quick-seeds5-9/results.json",
      "felab reproduce --preset quick --seeds 5-9", "factored-eval/README.md"),
+    ("canary-exposure: the Secret Sharer's claims on a byte LSTM trained on 2,000 fortunes, decide preset (DP-SGD on "
+     "seeds 3-7)", "canary-exposure/results/decide/results.json",
+     "canary-exposure reproduce --preset decide", "canary-exposure/README.md"),
     ("empathic-dqn: Empathic DQN's claims, quick preset, seeds 0-9 (1/600 of the reference's Coexistence training)",
      "empathic-dqn/results/quick-claims/results.json",
      "empathic reproduce --preset quick --claims-only", "empathic-dqn/README.md"),

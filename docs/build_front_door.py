@@ -34,9 +34,6 @@ SOURCES = [
     ("canary-exposure: the Secret Sharer's claims on a byte LSTM trained on 2,000 fortunes, decide preset (DP-SGD on "
      "seeds 3-7)", "canary-exposure/results/decide/results.json",
      "canary-exposure reproduce --preset decide", "canary-exposure/README.md"),
-    ("canary-exposure: the memorisation claim trained for 40 epochs on 1,000 fortunes, overfit preset",
-     "canary-exposure/results/overfit/results.json", "canary-exposure reproduce --preset overfit",
-     "canary-exposure/README.md", ("memorised_before_overfitting",)),
     ("empathic-dqn: Empathic DQN's claims, quick preset, seeds 0-9 (1/600 of the reference's Coexistence training)",
      "empathic-dqn/results/quick-claims/results.json",
      "empathic reproduce --preset quick --claims-only", "empathic-dqn/README.md"),

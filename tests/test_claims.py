@@ -208,6 +208,8 @@ def test_each_setting_is_judged_with_margins_from_its_own_baselines():
     setting whose baselines were never measured (MNIST; the standard and robust models trained otherwise, as by
     --recipe augmented-models) has no margin on a published number: those claims are not testable, the others
     are judged as before; a tiny run (a smoke test) borrows quick's."""
+    from dataclasses import replace
+
     from notbugs.frame import margins
     from notbugs.frame.recipes import parse_recipe
     from notbugs.running.runner import make_preset
@@ -218,7 +220,9 @@ def test_each_setting_is_judged_with_margins_from_its_own_baselines():
     assert quick[key]["verdict"] == HOLDS and quick[key]["tests"][0]["margin"] == 0.225
     assert full[key]["verdict"] == FAILS and full[key]["tests"][0]["margin"] == 0.237
     assert "22.5 points" in quick[key]["statement"] and "23.7 points" in full[key]["statement"]
-    for other in (make_preset("quick", dataset="mnist"), make_preset("quick", recipe=parse_recipe("augmented-models"))):
+    brought = replace(make_preset("quick"), given={"adv": "my-robust-model"})
+    for other in (make_preset("quick", dataset="mnist"), make_preset("quick", recipe=parse_recipe("augmented-models")),
+                  brought):
         rows = _paper_rows(other, gap)
         assert rows[key]["verdict"] == NOT_TESTABLE
         assert rows[key]["premises"][-1]["name"] == margins.MEASURED.name

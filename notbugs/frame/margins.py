@@ -87,8 +87,10 @@ def ruled(name: str, sense: str, rule: str) -> Bound:
     return Bound(name, sense, QUICK[rule])
 
 
-# what a baseline depends on: the preset's fields that make or measure the standard and robust models
-MODELS = ("arch", "arch_options", "std", "adv", "std_limit", "adv_limit", "eval_eps", "main_eval_eps", "eval_steps")
+# what a baseline depends on: the preset's fields that make or measure the standard and robust models (models a
+# user brings, ``given``, are other models)
+MODELS = ("arch", "arch_options", "std", "adv", "std_limit", "adv_limit", "eval_eps", "main_eval_eps", "eval_steps",
+          "given", "given_arch")
 
 
 def baselines_for(preset) -> dict | None:

@@ -6,7 +6,7 @@ OUT ?= runs/quick
 # NYU's debate data (Michael et al. 2023, CC-BY 4.0), where a copy lies: felab re-analyses it beside its simulation
 NYU ?= ../shared/data/nyu-debate
 
-.PHONY: run run-all paper-seeds empathic test test-fast lint install data browser docs front-door screenshots clean
+.PHONY: run run-all paper-seeds empathic canary test test-fast lint install data browser docs front-door screenshots clean
 
 PACKAGES := pyproject.toml verdicts/pyproject.toml empathic-dqn/pyproject.toml canary-exposure/pyproject.toml \
 	factored-eval/pyproject.toml
@@ -65,6 +65,13 @@ paper-seeds: data
 # Empathic DQN's whole quick reproduction: its claims over ten seeds, the beta sweep and the ablation
 empathic: install
 	$(BIN)/empathic reproduce --preset quick --out $(OUT)-empathic-all
+
+# the Secret Sharer's open claims over the seeds their spread needs (DP-SGD at the plain model's epochs), trained
+# until it overfits, and the one-run epsilon audit of the plain and DP-SGD models
+canary: data
+	$(BIN)/canary-exposure reproduce --preset decide --out $(OUT)-canary-decide
+	$(BIN)/canary-exposure reproduce --preset overfit --out $(OUT)-canary-overfit
+	$(BIN)/canary-exposure reproduce --preset audit --out $(OUT)-canary-audit
 
 test: data browser
 	$(BIN)/python -m pytest -q

@@ -152,10 +152,10 @@ def _plain(settings) -> dict:
     return asdict(settings) if is_dataclass(settings) else dict(settings or {})
 
 
-def _entry(e: Experiment, status: Status, reason: str = "") -> dict:
+def _entry(e: Experiment, status: Status, preset: Preset, reason: str = "") -> dict:
     return {"title": e.title, "question": e.question, "method": e.method, "status": status, "reason": reason,
-            "results": None, "claims": claim_rows(e, None), "timings": {}, "error": None, "settings": None,
-            "artifacts": []}
+            "results": None, "claims": claim_rows(e, None, preset=preset), "timings": {}, "error": None,
+            "settings": None, "artifacts": []}
 
 
 def code_version() -> dict:
@@ -296,7 +296,7 @@ def _plan(chosen: list[Experiment], lab: Lab, results: dict) -> list[Experiment]
             raise NotbugsError(f"experiment '{e.name}' cannot run here: {reason}")
         if not reason:
             todo.append(e)
-        results["experiments"][e.name] = _entry(e, Status.PENDING if not reason else Status.NOT_RUN, reason)
+        results["experiments"][e.name] = _entry(e, Status.PENDING if not reason else Status.NOT_RUN, preset, reason)
     return todo
 
 

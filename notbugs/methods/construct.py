@@ -54,6 +54,7 @@ class InversionConfig:
     stop_patience: int = 0
     stop_tol: float = 0.01
     fake_relu: bool = False  # identity gradient through the representation's last ReLU (robustness' fake_relu)
+    use_best: bool = False  # return each image's closest iterate (robustness' use_best), not the last
 
     def to_dict(self):
         return asdict(self)
@@ -72,6 +73,7 @@ class RelabelConfig:
     norm: str = "l2"  # the paper relabels in L2; "linf" for an Linf threat model
     noise_std: float = 0.0  # > 0: average the attack over Gaussian input noise (expectation over transformation)
     noise_samples: int = 1
+    use_best: bool = False  # return each image's iterate of lowest targeted loss (robustness' use_best), not the last
     batch_size: int = 500
     seed: int = 0
 
@@ -88,7 +90,7 @@ ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 
 def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps: int, step_size: float,
            schedule: str = "constant", stop_patience: int = 0, stop_tol: float = 0.01,
-           optimizer: str = "normalized", momentum: float = 0.0) -> tuple[torch.Tensor, int]:
+           optimizer: str = "normalized", momentum: float = 0.0, use_best: bool = False) -> tuple[torch.Tensor, int]:
     """Images near ``start`` whose ``model.features`` match those of ``target``: L2-normalised descent (the
     paper's; with ``momentum``, heavy-ball on the normalised gradients, which keeps the paper's geometry in
     fewer steps) or Adam on the pixels, each step projected to [0, 1]. Every update is per pixel or per image,
@@ -96,7 +98,9 @@ def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps
 
     Returns the images and the number of image-steps taken. With ``stop_patience``
     an example leaves the batch once its distance stopped falling, so the
-    remaining steps cost only what is still moving.
+    remaining steps cost only what is still moving. With ``use_best`` each
+    image is the iterate (its start and its last included) whose features came
+    closest to the target's, as ``robustness`` returns by default.
     """
     if optimizer not in ("normalized", "adam"):
         raise NotbugsError(f"unknown inversion optimizer '{optimizer}'; use normalized or adam")
@@ -108,6 +112,7 @@ def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps
     best = torch.full((len(x),), float("inf"), device=x.device)
     stale = torch.zeros(len(x), dtype=torch.long, device=x.device)
     taken = 0
+    kept_x, kept_d = (x.clone(), torch.full((len(x),), float("inf"), device=x.device)) if use_best else (None, None)
     with frozen(model), torch.enable_grad():
         with torch.no_grad():
             goal = model.features(target).float()
@@ -115,6 +120,9 @@ def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps
             whole = len(active) == len(x)  # no gather/scatter copies while every example still moves
             xa = (x if whole else x[active]).detach().requires_grad_(True)
             dist = (model.features(xa).float() - (goal if whole else goal[active])).flatten(1).norm(dim=1)
+            if use_best:  # the distance of the iterate before this step
+                closer = dist.detach() < kept_d[active]
+                kept_d[active[closer]], kept_x[active[closer]] = dist.detach()[closer], xa.detach()[closer]
             (grad,) = torch.autograd.grad(dist.sum(), xa)
             lr = step_size * (0.5 * (1 + math.cos(math.pi * i / steps)) if schedule == "cosine" else 1.0)
             if optimizer == "adam":
@@ -149,6 +157,12 @@ def invert(model: nn.Module, target: torch.Tensor, start: torch.Tensor, *, steps
                 active = active[stale[active] < stop_patience]
                 if len(active) == 0:
                     break
+        if use_best:  # the last iterate too
+            with torch.no_grad():
+                last = (model.features(x).float() - goal).flatten(1).norm(dim=1)
+            closer = last < kept_d
+            kept_x[closer] = x[closer]
+            x = kept_x
     return x, taken
 
 
@@ -210,7 +224,7 @@ def feature_dataset(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Inv
         with fake_relu(model, target) if cfg.fake_relu else nullcontext() as relu:
             xr, taken = invert(model, target, starts[lo:hi].to(device), steps=cfg.steps, step_size=cfg.step_size,
                                schedule=cfg.schedule, stop_patience=cfg.stop_patience, stop_tol=cfg.stop_tol,
-                               optimizer=cfg.optimizer, momentum=cfg.momentum)
+                               optimizer=cfg.optimizer, momentum=cfg.momentum, use_best=cfg.use_best)
         with torch.no_grad():
             dead = int((model.features(target).flatten(1).abs().sum(1) == 0).sum())
         return {"x": xr, "dist": feature_distance(model, xr, target), "steps": torch.tensor([taken]),
@@ -330,7 +344,7 @@ def relabelled_dataset(std_model: nn.Module, x: torch.Tensor, y: torch.Tensor, n
         if keep:
             attacked, loss = Stacked(std_model, keep), non_transferable_loss(y[lo:hi].to(device))
         return {"x": pgd(attacked, x[lo:hi].to(device), t[lo:hi].to(device), norm=norm, eps=cfg.eps, steps=cfg.steps,
-                         step_size=step, targeted=True, loss_fn=loss, checked=True)}
+                         step_size=step, targeted=True, loss_fn=loss, best=cfg.use_best, checked=True)}
 
     res = map_batches(one, len(x), cfg.batch_size, work=work, progress=progress, desc=desc or f"D_{cfg.mode}")
     if res is None:

@@ -47,7 +47,7 @@ STEPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "data": (3, "b91825ef48fa", ("data",)),
     "model": (4, "f5a1a0bd0409", ("frame.training:Training.train", "frame.lab:Lab.constructed")),
     "import": (2, "0da2929041d7", ("frame.training:Training.imported", "frame.training:Training.in_memory")),
-    "dataset": (4, "15e3219164d9", ("frame.datasets:Datasets.dataset",)),
+    "dataset": (4, "53f7bc6b9d0c", ("frame.datasets:Datasets.dataset",)),
     "leakage": (2, "f25fffbf699e", ("frame.datasets:Datasets.leakage",)),
     "eval": (4, "b414ec12c821", ("frame.evaluations:Evaluations.evaluation",)),
     "picture": (2, "d42687c94972", ("frame.lab:Lab.picture", "present.grid")),

@@ -232,4 +232,4 @@ def test_differences_on_the_same_images_are_judged_with_paired_intervals(everyth
         assert shown["value"] == pytest.approx(float(measured)) and shown["ci"] == pytest.approx(list(measured.ci))
     noise = res["experiments"]["noise_start"]
     row = next(c for c in noise["claims"] if c["id"] == "d_r_from_noise_robust")
-    assert row["tests"][0]["ci"] == pytest.approx(list(noise["results"]["paired_gap"].ci))
+    assert row["tests"][0]["ci"] == pytest.approx(list(noise["results"]["paired"]["d_r_noise - d_nr_noise"].ci))

@@ -32,13 +32,17 @@ def draw(m: int, rng: random.Random) -> list[bool]:
     return [rng.random() < 0.5 for _ in range(m)]
 
 
-def plan(fmt: CanaryFormat, m: int, seed: int, taken: set[str]) -> tuple[list[str], list[bool]]:
-    """A seed's ``m`` audit canaries (none in ``taken``) and their coins, from a generator of their own, so the
-    other canaries of the seed are the same with or without an audit."""
+def plan(fmt: CanaryFormat, m: int, insertions: int, seed: int, inserted: dict[str, int],
+         references: list[str]) -> tuple[list[str], list[bool], dict[str, int]]:
+    """A seed's ``m`` audit canaries (none of its other canaries) and their coins, from a generator of their own,
+    so the other canaries of the seed are the same with or without an audit; and every secret planted in the
+    training data with its insertions: ``inserted`` and the audit canaries whose coin came up, ``insertions``
+    times each."""
     if not m:
-        return [], []
+        return [], [], dict(inserted)
     rng = random.Random(20_000 + seed)
-    return fmt.draw(m, rng, exclude=taken), draw(m, rng)
+    audited, coins = fmt.draw(m, rng, exclude=set(inserted) | set(references)), draw(m, rng)
+    return audited, coins, {**inserted, **{x: insertions for x, c in zip(audited, coins) if c}}
 
 
 def epsilon_lower_bound(correct: int, guesses: int, beta: float = 0.05) -> float:

@@ -131,8 +131,7 @@ def finetune(lm: CausalLM, documents: list[str], s: FinetuneSettings, *,
     say = say or (lambda line: None)
     fmt = CanaryFormat(s.template, s.digits)
     inserted, references = plan(fmt, s)
-    audited, coins = auditing.plan(fmt, s.audit, s.seed, set(inserted) | set(references))
-    planted = {**inserted, **{x: s.audit_insertions for x, c in zip(audited, coins) if c}}
+    audited, coins, planted = auditing.plan(fmt, s.audit, s.audit_insertions, s.seed, inserted, references)
     rng = random.Random(s.seed)
     torch.manual_seed(s.seed)
     docs = list(documents)

@@ -40,8 +40,7 @@ def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, d
     """Train one model of a seed and measure its canaries: the record, with the model under "model"."""
     fmt = CanaryFormat(p.template, p.digits)
     inserted, references = plan(p, seed)
-    audited, coins = auditing.plan(fmt, p.audit, seed, set(inserted) | set(references))
-    planted = {**inserted, **{x: p.audit_insertions for x, c in zip(audited, coins) if c}}
+    audited, coins, planted = auditing.plan(fmt, p.audit, p.audit_insertions, seed, inserted, references)
     s = replace(p.train, seed=seed, dp=dp, epochs=p.dp_epochs if dp else p.train.epochs)
     res = train(documents, fmt, planted, references, s, say=say, device=device)
     model = res["model"]

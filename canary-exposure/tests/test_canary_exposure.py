@@ -358,7 +358,7 @@ def test_an_audit_bounds_epsilon_from_the_reproductions_own_scores(tmp_path):
     assert run_key(tiny, docs, 0, False) != run_key(p, docs, 0, False)
     res = reproduce(p, tmp_path / "run", corpus=corpus)
     fmt = CanaryFormat(p.template, p.digits)
-    audited, coins = auditing.plan(fmt, 20, 0, set(plan(p, 0)[0]) | set(plan(p, 0)[1]))
+    audited, coins, _ = auditing.plan(fmt, 20, 8, 0, *plan(p, 0))
     for name in ("plain", "dp"):
         record = res["runs"]["0"][name]
         assert record["inserted"] == plan(tiny, 0)[0]  # the claims' canaries are the same with an audit

@@ -53,6 +53,19 @@ def paired_difference(first: list[bool], second: list[bool]) -> Estimate:
     return Estimate((sum(first) - sum(second)) / len(first), (lo, hi))
 
 
+def paired_differences(correct: dict, pairs) -> dict[str, Estimate]:
+    """"a - b" -> the paired difference of a's and b's per-image outcomes (``correct``), for each pair whose
+    outcomes were kept (an evaluation stored before they were has None)."""
+    return {f"{a} - {b}": paired_difference(correct[a], correct[b]) for a, b in pairs
+            if correct[a] is not None and correct[b] is not None}
+
+
+def on_same_images(paired: dict, a: str, b: str, pa, pb) -> Estimate:
+    """a - b as ``paired_differences`` measured it, else (results stored before) ``difference`` of the two
+    proportions, whose interval for independent samples is wider when the models agree image by image."""
+    return paired[f"{a} - {b}"] if f"{a} - {b}" in paired else difference(pa, pb)
+
+
 def pack_bools(flags) -> str:
     """A run of booleans (one per test image) as base64 text: a result's JSON holds 10,000 of them in 1.7 kB."""
     import base64

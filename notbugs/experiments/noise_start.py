@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.reference import FIGURE2_CIFAR10
-from ..core.values import difference, paired_difference
+from ..core.values import difference, on_same_images, paired_differences
 from ..frame import margins
 from ..frame.base import Claim, Experiment, Verdict, converged
 from ..frame.datasets import dataset_name
@@ -45,8 +45,7 @@ def run(s: Settings, lab: Lab) -> dict:
                                      "samples": lab.exhibit(art.file("samples.png"))}
             out["models"][name] = lab.scores(ev)
             correct[name] = lab.robust_correct_at(ev)
-    if correct["d_r_noise"] is not None and correct["d_nr_noise"] is not None:  # on the same test images
-        out["paired_gap"] = paired_difference(correct["d_r_noise"], correct["d_nr_noise"])
+    out["paired"] = paired_differences(correct, (("d_r_noise", "d_nr_noise"),))  # on the same test images
     return out
 
 
@@ -84,8 +83,8 @@ def judge(res: dict, s: Settings) -> dict[str, Verdict]:
                           for n in res["datasets"])
     return {
         "d_r_from_noise_robust": Verdict(
-            {NOISE_GAP.name: res["paired_gap"] if "paired_gap" in res else difference(r, nr), **distance},
-            f"{r:.1%} vs {nr:.1%}",
+            {NOISE_GAP.name: on_same_images(res.get("paired") or {}, "d_r_noise", "d_nr_noise", r, nr),
+             **distance}, f"{r:.1%} vs {nr:.1%}",
             f"robust accuracy at eps {res['eps']:g}: D_R from noise {r:.1%}, D_NR from noise {nr:.1%} "
             f"(gap {(r - nr) * 100:.1f} points); from images: D_R {_robust(res, 'd_r'):.1%}, D_NR "
             f"{_robust(res, 'd_nr'):.1%}; mean feature distances {dist_text}",

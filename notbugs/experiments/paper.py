@@ -47,7 +47,7 @@ from verdicts import Estimate
 
 from ..core.reference import FASHION_PROTOTYPE, FIGURE2_CIFAR10, SETTINGS, TABLE1
 from ..core.storage import load_tensors
-from ..core.values import difference, paired_difference
+from ..core.values import on_same_images, paired_differences
 from ..frame import margins
 from ..frame.base import Bound, Claim, Experiment, Verdict, converged
 from ..frame.lab import Lab
@@ -89,9 +89,7 @@ def run(preset: Preset, lab: Lab) -> dict:
                    for name, ev in evals.items()},
         "datasets": built, "image_distance_median": spread,
         # the differences of robust accuracy the claims read, each on the same test images: paired intervals
-        "paired": {f"{a} - {b}": paired_difference(correct[a], correct[b])
-                   for a, b in (("d_r", "d_nr"), ("d_nr", "std"), ("adv", "std"))
-                   if correct[a] is not None and correct[b] is not None},
+        "paired": paired_differences(correct, (("d_r", "d_nr"), ("d_nr", "std"), ("adv", "std"))),
         "artifacts": {"samples_d": lab.samples(), "models": {k: v.ref for k, v in models.items()}},
     }
 
@@ -175,12 +173,8 @@ def judge(results: dict, preset: Preset | None = None) -> dict[str, Verdict]:
     eps = results["threat"]["main_eval_eps"]
     std_r, adv_r, std_c = _robust(results, "std"), _robust(results, "adv"), m["std"]["clean_accuracy"]
     ratio = Estimate(std_r / std_c, tuple(c / std_c for c in std_r.ci) if getattr(std_r, "ci", None) else None)
-    paired = results.get("paired") or {}  # results stored before the paired intervals fall back to Newcombe's
-
-    def minus(a: str, b: str, pa, pb):  # a paired estimate is a float and may be 0.0: never `or`
-        return paired[f"{a} - {b}"] if f"{a} - {b}" in paired else difference(pa, pb)
-
-    gain = minus("adv", "std", adv_r, std_r)
+    paired = results.get("paired") or {}
+    gain = on_same_images(paired, "adv", "std", adv_r, std_r)
     distances = {"mean relative feature distance of D_R": d["d_r"].get("relative_feature_distance_mean"),
                  "mean relative feature distance of D_NR": d["d_nr"].get("relative_feature_distance_mean")}
     v = {"setup_adversarial_training_robust": Verdict(
@@ -190,9 +184,9 @@ def judge(results: dict, preset: Preset | None = None) -> dict[str, Verdict]:
         statement=f"The standard model is not robust (it keeps at most half its clean accuracy at L2 eps {eps:g}) "
                   "and adversarial training buys robustness (at least 30 points more robust accuracy).")}
     r_r, r_nr = _robust(results, "d_r"), _robust(results, "d_nr")
-    gap = minus("d_r", "d_nr", r_r, r_nr)
+    gap = on_same_images(paired, "d_r", "d_nr", r_r, r_nr)
     v["robust_features_give_robustness"] = Verdict(
-        {GAP.name: gap, ADV_GAIN.name: gain, D_NR_NOT_ROBUST.name: minus("d_nr", "std", r_nr, std_r),
+        {GAP.name: gap, ADV_GAIN.name: gain, D_NR_NOT_ROBUST.name: on_same_images(paired, "d_nr", "std", r_nr, std_r),
          **distances},
         f"D_R {r_r:.1%} vs D_NR {r_nr:.1%}",
         f"robust accuracy at eps {eps:g}: D_R {r_r:.1%} vs D_NR {r_nr:.1%} (gap {gap * 100:.1f} points); "

@@ -12,11 +12,11 @@ experiment's own (at quick, D_det's first 20,000 images of both sources, for
 the time budget).
 
 Premise (what Tables 9-10 contrast against): the standard-source D_det
-reproduces Table 1, at least Table 1's margin on y (``margins.D_DET``) and more
+reproduces Table 1, at least Table 1's margin on y (the rule's ``d_det``) and more
 on y than on y+1 (the paper: 43.7 % and 16.2 %); for D_rand, the
-standard-source D_rand reaches Table 1's margin (``margins.D_RAND``). Departure: the robust model is the quick or full
-preset's own (FGSM-RS on
-a small CNN), not the paper's ResNet-50.
+standard-source D_rand reaches Table 1's margin (the rule's ``d_rand``).
+Departure: the robust model is the quick or full preset's own (FGSM-RS on a
+small CNN), not the paper's ResNet-50.
 """
 
 from __future__ import annotations

@@ -75,7 +75,6 @@ def margins_of(ours: dict) -> dict[str, float]:
 
 
 QUICK = margins_of(OURS)  # the margins the claims are declared with (and a tiny run's)
-GAP, D_NR_CLEAN, D_RAND, D_DET = QUICK["gap"], QUICK["d_nr_clean"], QUICK["d_rand"], QUICK["d_det"]
 
 RULED: dict[str, str] = {}  # a test's or premise's name -> its rule
 

@@ -59,12 +59,6 @@ def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, d
         eps = res["history"][-1]["epsilon"]
         groups = [group_privacy(eps, res["delta"], k) for k in sorted(set(inserted.values()))]
         record["privacy"] = {"epsilon_per_window": eps, "delta": res["delta"], "per_canary": groups}
-    if audited:  # from the same scores; beside the accountant's epsilon for the windows an audit canary is in
-        record["audit"] = {**auditing.audit(scores[[int(x) for x in audited]], coins),
-                           "insertions": p.audit_insertions}
-        if dp:
-            record["audit"]["accountant_epsilon"] = [group_privacy(eps, res["delta"], n)["epsilon"]
-                                                     for n in (p.audit_insertions, 2 * p.audit_insertions)]
     else:
         top = max(inserted.values())
         targets = [x for x, k in inserted.items() if k == top] + references[:p.extraction_references]
@@ -72,6 +66,12 @@ def one_run(documents: list[str], p: Preset, seed: int, *, dp: bool, say=None, d
                                 for x in targets}
         for x in targets:  # the secrets found are kept only as a count: a report shows no other secret
             record["extraction"][x]["found"] = len(record["extraction"][x]["found"])
+    if audited:  # from the same scores; beside the accountant's epsilon for the windows an audit canary is in
+        record["audit"] = {**auditing.audit(scores[[int(x) for x in audited]], coins),
+                           "insertions": p.audit_insertions}
+        if dp:
+            record["audit"]["accountant_epsilon"] = [group_privacy(eps, res["delta"], n)["epsilon"]
+                                                     for n in (p.audit_insertions, 2 * p.audit_insertions)]
     return {**record, "model": model}
 
 

@@ -372,6 +372,8 @@ def test_an_audit_bounds_epsilon_from_the_reproductions_own_scores(tmp_path):
     eps = dp["privacy"]["epsilon_per_window"]
     assert dp["audit"]["accountant_epsilon"] == pytest.approx([8 * eps, 16 * eps])
     assert "accountant_epsilon" not in res["runs"]["0"]["plain"]["audit"]
+    # the plain model is still searched for its canaries, the DP-SGD model is not (with or without an audit)
+    assert "extraction" in res["runs"]["0"]["plain"] and "extraction" not in dp
     assert "epsilon at least" in render(res)
     with pytest.raises(ExposureError, match="audit"):
         replace(tiny, audit=1)

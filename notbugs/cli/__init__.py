@@ -18,12 +18,12 @@ from verdicts import UsageError
 
 from .. import __version__
 from ..core.errors import NotbugsWarning
-from . import models, reproduce, tools
+from . import ablate, models, reproduce, tools
 from .parser import build
 
 COMMANDS = {"data": tools.data, "bench": tools.bench, "train": models.train, "eval": models.evaluate,
             "reproduce": reproduce.reproduce, "construct": models.construct, "report": tools.report,
-            "store": tools.store}
+            "store": tools.store, "ablate": ablate.ablate}
 
 
 class Terminated(KeyboardInterrupt):

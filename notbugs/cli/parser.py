@@ -54,6 +54,11 @@ def build(version: str) -> argparse.ArgumentParser:
                                            "results.json and report.html",
                     description="Run experiments by name (none: the paper's main experiment; 'all': every one); "
                                 "'--list' says what each answers and costs."))
+    _ablate(_sub(sub, "ablate", help="each part of the paper's recipe against the preset's departure: its effect on "
+                                     "every claim's statistics over seeds",
+                 description="Run the experiments (none: the paper's main experiment) over the seeds with each "
+                             "part of the paper's recipe and with the preset's departure, on one store, and show "
+                             "each part's effect (paper minus departure, paired by seed) on every test and premise."))
     _construct(_sub(sub, "construct", help="build D_R, D_NR, D_rand or D_det from a trained model"))
     _bench(_sub(sub, "bench", help="throughput of training, attacks and inversion, and their ratio to the floor"))
 
@@ -176,6 +181,23 @@ def _reproduce(r) -> None:
                         "been measured to speed up a reproduction with its premises within fp32's intervals "
                         "anywhere; bf16 on request)")
     _common(r, device=None, seed=False)
+
+
+def _ablate(b) -> None:
+    b.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: paper; all: every one)")
+    b.add_argument("--preset", default=None, help="quick, full, cifar10 or tiny (default: the config's, else quick)")
+    b.add_argument("--seeds", default="0,1,2", help="seeds, each run on both sides of every part (0,1,2 or 0-4)")
+    b.add_argument("--parts", default=None, metavar="PARTS",
+                   help="the parts to ablate, comma-separated (default: every part that applies): augmented-models, "
+                        "sgd-fresh, paper-inversion, paper-relabel, resnet50 (cifar10)")
+    b.add_argument("--config", type=Path, default=None, help="a TOML or JSON file of preset fields, on both sides")
+    b.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                   help="change one preset field on both sides (a part's own fields are the part's); repeatable")
+    b.add_argument("--dataset", default=None, help=f"override the preset's dataset: {DATASETS}")
+    b.add_argument("--out", type=Path, default=None, help="folder to write (default runs/ablate-<preset>-seeds<S>)")
+    b.add_argument("--cache", type=Path, default=None,
+                   help="artifact store shared with other runs (default $NOTBUGS_CACHE, else OUT/cache)")
+    _common(b, device=None, seed=False)
 
 
 def _construct(c) -> None:

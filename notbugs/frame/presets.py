@@ -108,6 +108,12 @@ THREATS: dict[str, dict] = {
 # on D_R, D_NR and D_rand with them; on D_det without (its Table 3: augmentation off for D_det).
 ROBUSTNESS_AUGMENT = dict(crop_padding=4, flip=True, jitter=0.25, rotation=2.0)
 PLAIN = dict(crop_padding=0, flip=False)
+# appendix C: SGD, momentum 0.9, weight decay 5e-4, learning rate 0.1 from its grid {0.1, 0.05, 0.01} (not searched
+# here), a 10x drop (the step schedule drops it at half-way); at a preset's own epochs (the paper's ~150-200 do not
+# fit a CPU), so the schedule is the paper's scaled to the preset's length
+SGD = dict(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="step")
+# the quick and full presets' fresh models before issue 45 (TrainConfig's defaults, lr 1e-3): their departure
+ADAM = dict(optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="cosine")
 
 
 def _quick() -> Preset:
@@ -154,8 +160,12 @@ def _quick() -> Preset:
         det=RelabelConfig(mode="det", steps=10, step_size=0.5, batch_size=cpu_batch),
         # fresh models: D_R, D_NR, D_rand with robustness' standard augmentation, D_det without (the paper's
         # recipe). Measured before the change (one seed, D_R from 4k images, robust accuracy at eps 1): 10 epochs
-        # without augmentation 46.8 %, 30 without 32.0 %, 30 with crop 2 and flip 48.0 %.
-        fresh=TrainConfig(epochs=10, lr=1e-3, **ROBUSTNESS_AUGMENT), fresh_det=TrainConfig(epochs=10, lr=1e-3, **plain),
+        # without augmentation 46.8 %, 30 without 32.0 %, 30 with crop 2 and flip 48.0 %. Their optimiser is the
+        # paper's (SGD, lr 0.1, momentum 0.9, weight decay 5e-4, a 10x drop half-way: ``SGD``), chosen before any
+        # run with it (issue 45; before, Adam 1e-3 on a cosine: ``ADAM``, the departure ``notbugs ablate``
+        # measures); the epochs stay the budget's (the paper's ~150-200 do not fit a CPU). The standard and robust
+        # models keep Adam: their baselines were measured with it (``margins.BASELINES``).
+        fresh=TrainConfig(epochs=10, **SGD, **ROBUSTNESS_AUGMENT), fresh_det=TrainConfig(epochs=10, **SGD, **plain),
         # robust accuracy on 1,000 test images (clean on all 10,000)
         eval_eps=[0.5, 1.0, 1.5], main_eval_eps=1.0, eval_steps=20, eval_limit=1000, eval_batch_size=cpu_batch,
         # D_R and D_NR from 20,000 images (3,000 before the inversion took 60 Adam steps: their fresh models had
@@ -191,7 +201,7 @@ def _full() -> Preset:
 
 
 def _cifar10() -> Preset:
-    sgd = dict(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="step", **ROBUSTNESS_AUGMENT)
+    sgd = dict(**SGD, **ROBUSTNESS_AUGMENT)
     fresh = TrainConfig(epochs=150, **sgd)
     return Preset(
         name="cifar10", dataset="cifar10", arch="resnet18",

@@ -19,8 +19,8 @@ def ablate(args) -> int:
     from ..data import check_available
     from ..frame.config import merge, parse_sets, read_config
     from ..frame.recipes import PAPER, PARTS, parse_recipe
-    from ..report.ablation import write_ablation_report
-    from ..running.ablation import effects, sides, table_text
+    from ..report.ablation import table_text, write_ablation_report
+    from ..running.ablation import effects, sides
     from ..running.runner import check_device, make_preset, select
     from ..running.seeds import run_seeds
     from .output import output_folder

@@ -1,17 +1,47 @@
-"""The page of ``notbugs ablate``: for each part of the paper's recipe, what it changes, and a table of its effect
-on every claim's statistics with each side's verdict. Every value from the results is escaped (markupsafe)."""
+"""What ``notbugs ablate`` shows: for each part of the paper's recipe, what it changes, and a table of its effect
+on every claim's statistics with each side's verdict, as text and as a page (every value from the results escaped,
+by markupsafe)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from markupsafe import Markup, escape
 
 from verdicts.table import legend_html, verdict_cell
 
 from ..core.storage import atomic_write_bytes
-from ..running.ablation import effect_text
 from . import CSS
+
+
+def _number(value, percent: bool, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    v = 100 * value if percent else value
+    return f"{v:+.1f}" if sign and percent else f"{v:+.3g}" if sign else f"{v:.1f}" if percent else f"{v:.3g}"
+
+
+def effect_text(row: dict) -> str:
+    """The effect with its interval, in the statistic's unit (points for a proportion)."""
+    text = _number(row["effect"], row["percent"], sign=True)
+    if row["ci"]:
+        text += f" [{_number(row['ci'][0], row['percent'], True)}, {_number(row['ci'][1], row['percent'], True)}]"
+    return text
+
+
+def side_text(row: dict, side: str) -> str:
+    return f"{_number(row[side], row['percent'])} ({row[side + '_verdict']})"
+
+
+def table_text(rows: list[dict], say: Callable[[str], None] = print) -> None:
+    """The ablation as aligned text: a row per part, claim and statistic."""
+    head = ("part", "claim", "statistic", "departure", "paper", "effect (paper - departure) [95 %]")
+    lines = [head] + [(r["part"], f"{r['experiment']}.{r['claim']}", f"{r['kind']}: {r['statistic']}",
+                       side_text(r, "departure"), side_text(r, "paper"), effect_text(r)) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head) - 1)]
+    for line in lines:
+        say("  ".join(c.ljust(w) for c, w in zip(line, widths)) + "  " + line[-1])
 
 
 def _side(row: dict, side: str) -> Markup:

@@ -11,8 +11,6 @@ rules reads the same way.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from verdicts import over_seeds
 
 from ..core.errors import NotbugsError
@@ -74,32 +72,3 @@ def _row(part: str, exp: str, claim: dict, mirror: dict, kind: str, a: dict, b: 
             "effect": None if effect is None else float(effect),
             "ci": list(effect.ci) if effect is not None and effect.ci is not None else None, "pairs": len(pairs),
             "departure_verdict": str(claim["verdict"]), "paper_verdict": str(mirror["verdict"])}
-
-
-def _number(value, percent: bool, sign: bool = False) -> str:
-    if value is None:
-        return "–"
-    v = 100 * value if percent else value
-    return f"{v:+.1f}" if sign and percent else f"{v:+.3g}" if sign else f"{v:.1f}" if percent else f"{v:.3g}"
-
-
-def effect_text(row: dict) -> str:
-    """The effect with its interval, in the statistic's unit (points for a proportion)."""
-    text = _number(row["effect"], row["percent"], sign=True)
-    if row["ci"]:
-        text += f" [{_number(row['ci'][0], row['percent'], True)}, {_number(row['ci'][1], row['percent'], True)}]"
-    return text
-
-
-def side_text(row: dict, side: str) -> str:
-    return f"{_number(row[side], row['percent'])} ({row[side + '_verdict']})"
-
-
-def table_text(rows: list[dict], say: Callable[[str], None] = print) -> None:
-    """The ablation as aligned text: a row per part, claim and statistic."""
-    head = ("part", "claim", "statistic", "departure", "paper", "effect (paper - departure) [95 %]")
-    lines = [head] + [(r["part"], f"{r['experiment']}.{r['claim']}", f"{r['kind']}: {r['statistic']}",
-                       side_text(r, "departure"), side_text(r, "paper"), effect_text(r)) for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head) - 1)]
-    for line in lines:
-        say("  ".join(c.ljust(w) for c, w in zip(line, widths)) + "  " + line[-1])

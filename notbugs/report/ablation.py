@@ -45,9 +45,7 @@ def table_text(rows: list[dict], say: Callable[[str], None] = print) -> None:
 
 
 def _side(row: dict, side: str) -> Markup:
-    value = row[side]
-    text = "–" if value is None else f"{100 * value:.1f}" if row["percent"] else f"{value:.3g}"
-    return Markup("{} {}").format(text, verdict_cell(row[f"{side}_verdict"]))
+    return Markup("{} {}").format(_number(row[side], row["percent"]), verdict_cell(row[f"{side}_verdict"]))
 
 
 def _part(name: str, how: dict, rows: list[dict]) -> Markup:

@@ -86,3 +86,16 @@ def test_the_report_reads_right_in_a_browser(three_kinds):
         assert cell.startswith(verdict_text({"verdict": claim["verdict"]})), (cell, claim["verdict"])
     assert "linear_features: " in seen.text and "This experiment stopped with an error" in seen.text
     assert (out / "top.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_premise_of_older_results_is_judged_by_its_interval():
+    """Results written before premises had outcomes keep only ``passed``; an interval straddling the threshold was
+    'not passed' there, and docs/experiments printed NOT MET for a premise that was only undecided."""
+    from notbugs.report import premise_text
+
+    old = {"name": "D_det accuracy on y", "value": 0.3162, "ci": [0.3072, 0.3254], "sense": ">=", "threshold": 0.317,
+           "passed": False}
+    assert premise_text(old).startswith("UNDECIDED")
+    assert premise_text({**old, "ci": [0.300, 0.3169]}).startswith("NOT MET")
+    assert premise_text({**old, "value": 0.33, "ci": [0.32, 0.34]}).startswith("met")
+    assert premise_text({**old, "outcome": "does not hold"}).startswith("NOT MET")  # a newer row's own outcome

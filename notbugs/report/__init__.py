@@ -18,7 +18,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from verdicts import Proportion
+from verdicts import Bound, Estimate, Proportion, bound_outcome
 
 from ..core.errors import NotbugsError
 from ..core.storage import atomic_write_bytes, json_text
@@ -135,10 +135,16 @@ PREMISE_WORDS = {"holds": "met", "inconclusive": "UNDECIDED"}  # anything else: 
 
 
 def premise_text(p: dict) -> str:
+    """A premise in words: met, UNDECIDED (its interval straddles the threshold) or NOT MET. A premise of results
+    written before premises had outcomes (only ``passed``) is judged again by its interval, as the rule judges it:
+    "not passed" there also meant undecided."""
     pc = p.get("percent", True)
-    word = PREMISE_WORDS.get(str(p.get("outcome")), "NOT MET") if "outcome" in p else \
-        ("met" if p.get("passed") else "NOT MET")
     ci = p.get("ci")
+    outcome = p.get("outcome")
+    if outcome is None and p.get("value") is not None:
+        value = Estimate(p["value"], ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else None)
+        outcome = bound_outcome(Bound(p["name"], p["sense"], p["threshold"], pc), value)
+    word = PREMISE_WORDS.get(str(outcome), "NOT MET")
     interval = f" [{_number(ci[0], pc)}, {_number(ci[1], pc)}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 \
         else ""
     return (f"{word}: {p['name']} {_number(p.get('value'), pc)}{interval} ({p['sense']} "

@@ -47,7 +47,8 @@ def main() -> None:
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--seeds", default="30,31,32")
     ap.add_argument("--epochs", default="5,10,20,40")
-    ap.add_argument("--augment", default="on,off", help="on, off or both (robustness' augmentation of D_R and D_NR)")
+    ap.add_argument("--augment", default="on,off",
+                    help="on, off or on,off (robustness' augmentation of the fresh models on D_R and D_NR)")
     ap.add_argument("--cache", required=True, help="the store the paper experiment's runs use")
     ap.add_argument("--out", default=None, help="also write the JSON lines here")
     args = ap.parse_args()

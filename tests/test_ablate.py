@@ -27,6 +27,7 @@ def test_each_part_pairs_the_departure_with_the_papers_value():
         contrast(quick, "resnet50")
     inverted = with_recipe(quick, ("paper-inversion",))  # the paper's value with no departure kept: nothing to pair
     assert contrast(inverted, "paper-inversion") is None
+    assert contrast(make_preset("cifar10"), "sgd-fresh") is None  # always SGD there: Adam was never its departure
     runs, plan, skipped = sides(quick, ("sgd-fresh", "augmented-models", "resnet50"))
     assert set(runs) == {PRESET, "sgd-fresh-departure", "augmented-models-paper"} and runs[PRESET] == quick
     assert plan["sgd-fresh"]["paper"] == PRESET and plan["augmented-models"]["departure"] == PRESET
@@ -62,7 +63,8 @@ def test_what_cannot_be_ablated_is_one_line(capsys, tmp_path):
     assert main(["ablate", "--preset", "tiny", "--seeds", "3", "--out", str(tmp_path / "a")]) == 2
     assert "two seeds" in capsys.readouterr().err
     assert main(["ablate", "--preset", "tiny", "--seeds", "0,1", "--parts", "nope", "--out", str(tmp_path / "a")]) == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--parts takes" in err
     assert main(["ablate", "--preset", "tiny", "--seeds", "0,1", "--parts", "resnet50", "--out",
                  str(tmp_path / "a")]) == 2
     assert "nothing to ablate" in capsys.readouterr().err and not (tmp_path / "a").exists()
@@ -91,6 +93,9 @@ def test_a_tiny_ablation_end_to_end(tmp_path, capsys):
     stats_ = {r["statistic"] for r in res["rows"]}
     assert "D_NR clean accuracy" in stats_  # downstream of the fresh models
     assert not any("standard model" in s and "minus" not in s and "D_" not in s for s in stats_)  # upstream: none
+    for label in sides_:  # each side's seeds as reproduce --seeds writes them, which its page links to
+        assert all((out / label / f"seed-{s}" / "report.html").is_file() for s in (0, 1))
     page = (out / "report.html").read_text()
     assert "&lt;" not in page and "sgd-fresh" in page and "fresh.optimizer" in page
-    assert "effect (paper" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "effect (paper" in printed and "SMOKE TEST" in printed and "smoke test, not evidence" in page

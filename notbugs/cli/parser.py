@@ -188,8 +188,8 @@ def _ablate(b) -> None:
     b.add_argument("--preset", default=None, help="quick, full, cifar10 or tiny (default: the config's, else quick)")
     b.add_argument("--seeds", default="0,1,2", help="seeds, each run on both sides of every part (0,1,2 or 0-4)")
     b.add_argument("--parts", default=None, metavar="PARTS",
-                   help="the parts to ablate, comma-separated (default: every part that applies): augmented-models, "
-                        "sgd-fresh, paper-inversion, paper-relabel, resnet50 (cifar10)")
+                   help="the parts to ablate, comma-separated, or 'paper' (default: every part that applies): "
+                        "augmented-models, sgd-fresh, paper-inversion, paper-relabel, resnet50 (cifar10)")
     b.add_argument("--config", type=Path, default=None, help="a TOML or JSON file of preset fields, on both sides")
     b.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
                    help="change one preset field on both sides (a part's own fields are the part's); repeatable")

@@ -70,7 +70,7 @@ def reproduce(args) -> int:
         say(f"changes to preset {preset.name}: " + ("; ".join(lines) if lines else "none (the config repeats it)"))
     tag = f"seeds{'-'.join(map(str, seeds))}" if seeds else f"seed{preset.seed}"
     tag += f"-recipe-{'-'.join(recipe)}" if recipe else ""
-    out = args.out or Path("runs") / f"{preset.name}-{_safe(preset.dataset)}-{tag}"
+    out = args.out or Path("runs") / f"{preset.name}-{safe_name(preset.dataset)}-{tag}"
     cache = args.cache or (Path(os.environ["NOTBUGS_CACHE"]) if os.environ.get("NOTBUGS_CACHE") else out / "cache")
     drawn: dict = {}  # sections already drawn from unchanged results, so each rewrite draws only what is new
 
@@ -125,7 +125,7 @@ def _slurm_options(items: list[str]) -> dict:
     return parse_sets(items)
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 

@@ -49,18 +49,20 @@ def _paper_relabel(p: Preset) -> dict:
 
 def _resnet50(p: Preset) -> dict:
     if p.dataset != "cifar10":
-        raise NotbugsError(f"--recipe resnet50 is the paper's CIFAR-10 network; the preset's dataset is "
-                           f"{p.dataset}: use it with --preset cifar10")
+        raise NotbugsError(f"resnet50 is the paper's CIFAR-10 network; the preset's dataset is {p.dataset}: use "
+                           "the part with --preset cifar10")
     return {"arch": "madry-resnet50", "arch_options": {}}
 
 
 @dataclass(frozen=True)
 class Part:
     """One departure: what the paper does and where the presets depart (``what``), the paper's fields
-    (``paper``), and where the paper's value is a preset's default, the fields of the departure it replaced."""
+    (``paper``), and where the paper's value became a preset's default, the fields of the departure it replaced
+    (``departure``) in those presets (``replaced_in``; the cifar10 preset always had the paper's SGD)."""
     what: str
     paper: Callable[[Preset], dict]
     departure: Callable[[Preset], dict] | None = None
+    replaced_in: tuple[str, ...] = ()
 
 
 PARTS = {
@@ -68,7 +70,7 @@ PARTS = {
                              "jitter 0.25, rotation 2); the presets train them without", _augmented_models),
     "sgd-fresh": Part("the fresh models train with SGD (lr 0.1, momentum 0.9, weight decay 5e-4, a 10x drop); the "
                       "quick and full presets do since issue 45, with Adam 1e-3 on a cosine before", _sgd_fresh,
-                      _adam_fresh),
+                      _adam_fresh, ("quick", "full")),
     "paper-inversion": Part("the inversion takes 1,000 L2-normalised steps of 0.1 and keeps each image's closest "
                             "iterate; the presets 100 heavy-ball steps decaying on a cosine, the last iterate",
                             _paper_inversion),
@@ -79,14 +81,14 @@ PARTS = {
 PAPER = ("augmented-models", "sgd-fresh", "paper-inversion", "paper-relabel")  # resnet50: the cifar10 preset's own
 
 
-def parse_recipe(text: str) -> tuple[str, ...]:
-    """``paper`` or parts by name, comma-separated, each once."""
+def parse_recipe(text: str, option: str = "--recipe") -> tuple[str, ...]:
+    """``paper`` or parts by name, comma-separated, each once (``option`` names the flag in the error)."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     if names == ["paper"]:
         return PAPER
     unknown = [n for n in names if n not in PARTS]
     if not names or unknown or len(set(names)) != len(names):
-        raise NotbugsError(f"--recipe takes 'paper' or parts of it, comma-separated, each once: "
+        raise NotbugsError(f"{option} takes 'paper' or parts of it, comma-separated, each once: "
                            f"{', '.join(PARTS)}; got '{text}'")
     return tuple(names)
 
@@ -100,10 +102,10 @@ def with_recipe(p: Preset, names: tuple[str, ...]) -> Preset:
 
 def contrast(p: Preset, name: str) -> tuple[Preset, Preset] | None:
     """The preset with part ``name``'s departure and with the paper's value, in that order: the pair whose
-    difference is the part's effect (one of them is ``p``); None where ``p`` has the paper's value and the part
-    keeps no departure. A part that does not apply to ``p`` (resnet50 beside another dataset) says so (NotbugsError)."""
+    difference is the part's effect (one of them is ``p``); None where ``p`` has the paper's value and never had
+    another. A part that does not apply to ``p`` (resnet50 beside another dataset) says so (NotbugsError)."""
     part = PARTS[name]
     paper = apply_fields(p, part.paper(p))
     if paper != p:
         return p, paper
-    return (apply_fields(p, part.departure(p)), p) if part.departure else None
+    return (apply_fields(p, part.departure(p)), p) if part.departure and p.name in part.replaced_in else None

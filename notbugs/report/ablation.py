@@ -66,9 +66,12 @@ def render(results: dict) -> str:
     skipped = Markup("").join(Markup("<li>{}: {}</li>").format(k, v) for k, v in results.get("skipped", {}).items())
     skipped = Markup("<p>Not ablated:</p><ul>{}</ul>").format(skipped) if skipped else ""
     seeds = ", ".join(map(str, results["seeds"]))
+    smoke = Markup('<p class="warn"><b>A smoke test, not evidence:</b> preset {} runs every code path at toy sizes '
+                   'in seconds; its effects say nothing about the claims.</p>').format(results["preset"]) \
+        if results.get("smoke") else ""
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>notbugs ablate: {escape(results['preset'])}, seeds {escape(seeds)}</title><style>{CSS}</style></head><body>
-<h1>The paper's recipe, part by part ({escape(results['dataset'])}, preset {escape(results['preset'])})</h1>
+{smoke}<h1>The paper's recipe, part by part ({escape(results['dataset'])}, preset {escape(results['preset'])})</h1>
 <p>Seeds {escape(seeds)}, each on both sides of every part, on one store. An effect is the paper's value minus the
 departure's, paired by seed, with its Student-t interval over the seeds (points for accuracies); each side shows its
 mean over the seeds and its verdict over them. Verdicts: {legend_html()}</p>

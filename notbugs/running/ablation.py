@@ -33,7 +33,7 @@ def sides(preset: Preset, parts: tuple[str, ...]) -> tuple[dict[str, Preset], di
             skipped[name] = str(exc)
             continue
         if pair is None:
-            skipped[name] = "the preset has the paper's value and keeps no departure to compare it with"
+            skipped[name] = "the preset has the paper's value and never had another to compare it with"
             continue
         labels = []
         for side, p in zip(("departure", "paper"), pair):
@@ -58,8 +58,10 @@ def effects(plan: dict[str, dict], combined: dict[str, dict]) -> list[dict]:
                 continue
             for claim, mirror in zip(entry["claims"], other["claims"]):
                 for kind in ("tests", "premises"):
-                    for a, b in zip(claim.get(kind) or [], mirror.get(kind) or []):
-                        if a.get("values") != b.get("values"):  # the same on every seed: not downstream of it
+                    theirs = {b["name"]: b for b in mirror.get(kind) or []}  # a side may have a premise more
+                    for a in claim.get(kind) or []:
+                        b = theirs.get(a["name"])
+                        if b is not None and a.get("values") != b.get("values"):  # equal on every seed: upstream
                             rows.append(_row(part, exp, claim, mirror, kind, a, b))
     return rows
 

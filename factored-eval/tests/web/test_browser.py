@@ -64,6 +64,25 @@ def _select(page, begin: int, end: int):
     }""", [begin, end])
 
 
+def _when_shown(page, selector: str) -> None:
+    """Wait until a room page shows ``selector``. The page reloads itself when the game moves (server-sent events);
+    one that connected after the move never hears of it and is reloaded here, and a reload the page's own cuts
+    short (net::ERR_ABORTED, seen once in CI under load) is tried again."""
+    from playwright.sync_api import Error, TimeoutError
+
+    for _ in range(3):
+        try:
+            page.wait_for_selector(selector, timeout=TIMEOUT_MS // 3)
+            return
+        except TimeoutError:
+            pass
+        try:
+            page.reload()
+        except Error:  # aborted by the page's own reload: wait for that one
+            pass
+    page.wait_for_selector(selector)
+
+
 def test_two_experts_and_a_judge_finish_a_debate(chromium, server, shots):
     app, base = server
     add_people(app, ["fac"], facilitator=True)
@@ -83,7 +102,7 @@ def test_two_experts_and_a_judge_finish_a_debate(chromium, server, shots):
         judge.click("button[value=continue]")
         judge.wait_for_selector("text=The experts are writing")
         # expert 0 picks a sentence in the text; the preview shows it as the judge will, verified
-        e0.reload()
+        _when_shown(e0, "#speech-text")
         b, e = q.support[0]
         _select(e0, b, e)
         e0.click("#insert-quote")
@@ -95,7 +114,7 @@ def test_two_experts_and_a_judge_finish_a_debate(chromium, server, shots):
         e0.wait_for_selector("text=/hidden from the others until the round is complete/")
         # the judge sees nothing of it yet
         assert judge.locator(".turn.speech").count() == 0
-        e1.reload()
+        _when_shown(e1, "#speech-text")
         e1.fill("#speech-text", "The other answer: <quote>the records of the harbour say otherwise entirely</quote>.")
         e1.click("button[value=speak]")
         # the judge's page updates by itself (server-sent events) and offers the next move

@@ -34,8 +34,9 @@ def test_each_part_pairs_the_departure_with_the_papers_value():
     assert "cifar10" in skipped["resnet50"]
 
 
-def _combined(values: dict[str, list], verdict: str) -> dict:
-    tests = [{"name": n, "value": sum(v) / len(v), "values": v, "percent": True} for n, v in values.items()]
+def _combined(values: dict[str, list], verdict: str, outcome: str | None = None) -> dict:
+    tests = [{"name": n, "value": sum(v) / len(v), "values": v, "percent": True, "outcome": outcome or verdict}
+             for n, v in values.items()]
     return {"experiments": {"paper": {"claims": [{"id": "gap", "verdict": verdict, "tests": tests, "premises": []}]}}}
 
 
@@ -57,6 +58,20 @@ def test_the_effect_is_the_paired_difference_with_its_t_interval_and_unmoved_sta
     row = effects(plan, {"a": a, "b": b})[0]
     assert row["ci"][0] > 0
     assert stats.ttest_ind([0.25, 0.56, 0.84], [0.20, 0.50, 0.80]).pvalue > 0.5
+
+
+def test_each_side_shows_the_statistics_own_outcome_beside_the_claims_verdict():
+    """A premise met on one side while its claim stays inconclusive for its test: the row says both."""
+    from notbugs.report.ablation import render, side_text
+
+    plan = {"p": {"departure": "a", "paper": "b", "what": "w", "fields": ["x: 1 -> 2"]}}
+    a = _combined({"premise": [0.05, 0.02, 0.06]}, "inconclusive")
+    b = _combined({"premise": [-0.04, -0.03, -0.02]}, "inconclusive", outcome="holds")
+    row = effects(plan, {"a": a, "b": b})[0]
+    assert (row["paper_outcome"], row["paper_verdict"]) == ("holds", "inconclusive")
+    assert side_text(row, "paper") == "-3.0 (holds)"
+    page = render({"preset": "quick", "dataset": "<x>", "seeds": [0, 1, 2], "parts": plan, "rows": [row]})
+    assert "&lt;x&gt;" in page and "<x>" not in page and page.count("v-holds") >= 2  # the legend's and the row's
 
 
 def test_what_cannot_be_ablated_is_one_line(capsys, tmp_path):

@@ -31,13 +31,16 @@ def effect_text(row: dict) -> str:
 
 
 def side_text(row: dict, side: str) -> str:
-    return f"{_number(row[side], row['percent'])} ({row[side + '_verdict']})"
+    """A side's mean with the statistic's own outcome over the seeds."""
+    return f"{_number(row[side], row['percent'])} ({row[side + '_outcome']})"
 
 
 def table_text(rows: list[dict], say: Callable[[str], None] = print) -> None:
     """The ablation as aligned text: a row per part, claim and statistic."""
-    head = ("part", "claim", "statistic", "departure", "paper", "effect (paper - departure) [95 %]")
-    lines = [head] + [(r["part"], f"{r['experiment']}.{r['claim']}", f"{r['kind']}: {r['statistic']}",
+    head = ("part", "claim (verdict: departure -> paper)", "statistic", "departure", "paper",
+            "effect (paper - departure) [95 %]")
+    lines = [head] + [(r["part"], f"{r['experiment']}.{r['claim']} ({r['departure_verdict']} -> {r['paper_verdict']})",
+                       f"{r['kind']}: {r['statistic']}",
                        side_text(r, "departure"), side_text(r, "paper"), effect_text(r)) for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(head) - 1)]
     for line in lines:
@@ -45,16 +48,16 @@ def table_text(rows: list[dict], say: Callable[[str], None] = print) -> None:
 
 
 def _side(row: dict, side: str) -> Markup:
-    return Markup("{} {}").format(_number(row[side], row["percent"]), verdict_cell(row[f"{side}_verdict"]))
+    return Markup("{} {}").format(_number(row[side], row["percent"]), verdict_cell(row[f"{side}_outcome"]))
 
 
 def _part(name: str, how: dict, rows: list[dict]) -> Markup:
-    head = Markup("<tr><th>claim</th><th>statistic</th><th>departure</th><th>paper</th>"
-                  "<th>effect (paper &minus; departure) [95 %]</th></tr>")
+    head = Markup("<tr><th>claim (its verdict: departure &rarr; paper)</th><th>statistic</th><th>departure</th>"
+                  "<th>paper</th><th>effect (paper &minus; departure) [95 %]</th></tr>")
     body = Markup("").join(
-        Markup("<tr><td>{}.{}</td><td>{}: {}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
-            r["experiment"], r["claim"], r["kind"], r["statistic"], _side(r, "departure"), _side(r, "paper"),
-            effect_text(r)) for r in rows)
+        Markup("<tr><td>{}.{}<br>{} &rarr; {}</td><td>{}: {}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+            r["experiment"], r["claim"], verdict_cell(r["departure_verdict"]), verdict_cell(r["paper_verdict"]),
+            r["kind"], r["statistic"], _side(r, "departure"), _side(r, "paper"), effect_text(r)) for r in rows)
     fields = Markup("").join(Markup("<li><code>{}</code></li>").format(f) for f in how["fields"])
     return Markup('<h2>{}</h2><p>{}</p><p>Departure &rarr; paper:</p><ul>{}</ul><table class="map">{}{}</table>'
                   ).format(name, how["what"], fields, head, body)
@@ -73,8 +76,9 @@ def render(results: dict) -> str:
 <title>notbugs ablate: {escape(results['preset'])}, seeds {escape(seeds)}</title><style>{CSS}</style></head><body>
 {smoke}<h1>The paper's recipe, part by part ({escape(results['dataset'])}, preset {escape(results['preset'])})</h1>
 <p>Seeds {escape(seeds)}, each on both sides of every part, on one store. An effect is the paper's value minus the
-departure's, paired by seed, with its Student-t interval over the seeds (points for accuracies); each side shows its
-mean over the seeds and its verdict over them. Verdicts: {legend_html()}</p>
+departure's, paired by seed, with its Student-t interval over the seeds (points for accuracies); each side shows the
+statistic's mean over the seeds and its own outcome (a premise: holds = met); the claim's verdict on each side is
+under its name. Verdicts: {legend_html()}</p>
 {skipped}{parts}</body></html>"""
 
 

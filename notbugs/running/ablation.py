@@ -73,4 +73,5 @@ def _row(part: str, exp: str, claim: dict, mirror: dict, kind: str, a: dict, b: 
             "percent": a.get("percent", True), "departure": a.get("value"), "paper": b.get("value"),
             "effect": None if effect is None else float(effect),
             "ci": list(effect.ci) if effect is not None and effect.ci is not None else None, "pairs": len(pairs),
+            "departure_outcome": str(a.get("outcome")), "paper_outcome": str(b.get("outcome")),
             "departure_verdict": str(claim["verdict"]), "paper_verdict": str(mirror["verdict"])}

@@ -5,7 +5,8 @@ For each part the same experiments run over the same seeds on one store twice: w
 with the paper's value (one side is the preset itself, shared by every part and built once). A part's effect on a
 test's or premise's statistic is the paper's value minus the departure's, paired by seed (a seed draws the same
 subsets, starts and initialisations on both sides), with its Student-t interval over the seeds; beside it, each
-side's mean and its verdict over the seeds, as ``reproduce --seeds`` judges it. empathic-dqn's ablation of its
+side's mean with that statistic's own outcome over the seeds, and the claim's verdict on each side, as
+``reproduce --seeds`` judges them. empathic-dqn's ablation of its
 rules reads the same way.
 """
 
